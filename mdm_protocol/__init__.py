@@ -1,0 +1,1 @@
+"""Apple MDM protocol and Google device APIs, free of Flask and SQLAlchemy."""

@@ -1,0 +1,1 @@
+"""Policy payloads, resolution and compilation: pure functions, no I/O."""
