@@ -55,3 +55,27 @@ def configure_logging(log_format: str = "text", level: str = "INFO", stream=None
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+
+
+def dict_config(log_format: str, level: str) -> dict:
+    """The same set-up as ``configure_logging``, for servers that take a dictConfig (gunicorn)."""
+    formatter = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"flokk": formatter},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "flokk",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level, "handlers": ["console"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        },
+    }

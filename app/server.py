@@ -12,6 +12,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from app.config import Settings
+from app.logs import dict_config
 
 
 def default_workers() -> int:
@@ -56,6 +57,7 @@ def serve(
         "keepalive": 75,
         "accesslog": None,  # Flokk logs each request itself, with its request id
         "proc_name": "flokk",
+        "logconfig_dict": dict_config(settings.log_format, settings.log_level),
         "limit_request_line": 8190,
     }
     FlokkServer(settings, options).run()
