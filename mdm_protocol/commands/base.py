@@ -51,19 +51,23 @@ class Command:
     def secrets(self) -> Mapping[str, str]:
         return DELIVERY_SECRETS.get(self.request_type, {})
 
-    def payload(self, secrets: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The ``Command`` dictionary, with delivery-time secrets filled in."""
-        payload = {"RequestType": self.request_type, **self.params}
+    def payload(self) -> dict[str, Any]:
+        """The ``Command`` dictionary as queued (delivery-time secrets not included)."""
+        return {"RequestType": self.request_type, **self.params}
+
+    def to_plist(self, command_uuid: str) -> bytes:
+        """The body as stored in the queue (and sent, for commands without secrets)."""
+        return plist_io.dump({"CommandUUID": command_uuid, "Command": self.payload()})
+
+    def deliverable(self, command_uuid: str, secrets: Mapping[str, Any]) -> bytes:
+        """The body sent to the device, with the secrets of :data:`DELIVERY_SECRETS` filled in."""
+        payload = self.payload()
         for key, source in self.secrets.items():
-            value = (secrets or {}).get(source)
+            value = secrets.get(source)
             if value is None:
                 raise CommandError(key, f"needs the device's {source.replace('_', ' ')}, which Flokk does not hold")
             payload[key] = value
-        return payload
-
-    def to_plist(self, command_uuid: str, secrets: Mapping[str, Any] | None = None) -> bytes:
-        """The body sent to the device in answer to its report."""
-        return plist_io.dump({"CommandUUID": command_uuid, "Command": self.payload(secrets)})
+        return plist_io.dump({"CommandUUID": command_uuid, "Command": payload})
 
 
 def new_command_uuid() -> str:

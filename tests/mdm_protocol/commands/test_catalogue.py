@@ -58,7 +58,7 @@ def test_catalogue_covers_the_issue():
 def test_builder_output_matches_apple_schema(request_type):
     command = EXAMPLES[request_type]()
     secrets = {"unlock_token": b"\x01" * 16}
-    payload = plist.load_dict(command.to_plist("UUID-1", secrets))
+    payload = plist.load_dict(command.deliverable("UUID-1", secrets))
     assert payload["CommandUUID"] == "UUID-1"
     body = payload["Command"]
     assert body["RequestType"] == request_type
@@ -138,9 +138,10 @@ def test_unknown_request_type():
 def test_clear_passcode_gets_the_unlock_token_at_delivery():
     command = commands.clear_passcode()
     assert "UnlockToken" not in command.params
-    assert command.payload({"unlock_token": b"tok"})["UnlockToken"] == b"tok"
+    assert b"UnlockToken" not in command.to_plist("u")  # the queue never holds the secret
+    assert plist.load_dict(command.deliverable("u", {"unlock_token": b"tok"}))["Command"]["UnlockToken"] == b"tok"
     with pytest.raises(CommandError) as caught:
-        command.payload({})
+        command.deliverable("u", {})
     assert caught.value.key == "UnlockToken"
 
 
