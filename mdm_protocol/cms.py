@@ -91,10 +91,9 @@ class SignedMessage:
     """A verified SignedData: what was signed, by whom, and the signed attributes.
 
     ``attributes`` maps each signed attribute's dotted OID to its DER values.
-    ``content`` is ``None`` when the SignedData carried no content.
     """
 
-    content: bytes | None
+    content: bytes
     signer: x509.Certificate
     certificates: tuple[x509.Certificate, ...]
     digest_algorithm: str
@@ -190,6 +189,8 @@ def verify(signed_der: bytes, *, content: bytes | None = None) -> SignedMessage:
     if content is not None and embedded is not None and not hmac.compare_digest(content, embedded):
         raise InvalidSignature("the signed content differs from the content given")
     signed_content = content if content is not None else embedded
+    if signed_content is None:
+        raise InvalidSignature("the SignedData is detached: the signed content must be given")
     signer_infos = signed_data["signer_infos"]
     if len(signer_infos) != 1:
         raise InvalidSignature(f"expected exactly one signer, found {len(signer_infos)}")
@@ -202,14 +203,12 @@ def verify(signed_der: bytes, *, content: bytes | None = None) -> SignedMessage:
     hash_algorithm = _HASHES[digest_name]()
     attributes: dict[str, tuple[bytes, ...]] = {}
     signed_attrs = signer_info["signed_attrs"]
-    if signed_attrs.contents is not None:
+    if not isinstance(signed_attrs, core.Void):
         attributes = _attribute_map(signed_attrs)
         _check_signed_attributes(attributes, encap, hash_algorithm, signed_content)
         # The signature covers the attributes re-tagged as a SET (RFC 5652 §5.4),
         # byte for byte as received.
         signed_bytes = b"\x31" + signed_attrs.dump()[1:]
-    elif signed_content is None:
-        raise InvalidSignature("the SignedData has neither content nor signed attributes")
     else:
         signed_bytes = signed_content
     _verify_bytes(signer, signer_info, hash_algorithm, signed_bytes)
@@ -437,7 +436,7 @@ def _check_signed_attributes(
     attributes: Mapping[str, tuple[bytes, ...]],
     encap: Any,
     hash_algorithm: hashes.HashAlgorithm,
-    content: bytes | None,
+    content: bytes,
 ) -> None:
     digests = attributes.get(_OID_MESSAGE_DIGEST)
     if not digests or len(digests) != 1:
@@ -448,7 +447,7 @@ def _check_signed_attributes(
     if core.ObjectIdentifier.load(types[0]).dotted != encap["content_type"].dotted:
         raise InvalidSignature("the contentType attribute does not match the content")
     expected = core.OctetString.load(digests[0]).native
-    actual = _digest(hash_algorithm, content or b"")
+    actual = _digest(hash_algorithm, content)
     if not hmac.compare_digest(expected, actual):
         raise InvalidSignature("the message digest does not match the content")
 
