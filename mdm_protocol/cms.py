@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from .certificates import key_matches
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 #: Digests accepted on input. SHA-1 stays because Apple's own SCEP client
@@ -130,7 +132,7 @@ def sign(
     """
     if digest not in _HASHES:
         raise CMSError(f"unsupported digest {digest!r}")
-    if not _key_matches(certificate, private_key):
+    if not key_matches(certificate, private_key):
         raise CMSError("the private key does not belong to the signing certificate")
     hash_algorithm = _HASHES[digest]()
     signed_attrs = asn1_cms.CMSAttributes(
@@ -533,12 +535,6 @@ def _digest(hash_algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:
     hasher = hashes.Hash(hash_algorithm)
     hasher.update(data)
     return hasher.finalize()
-
-
-def _key_matches(certificate: x509.Certificate, private_key: PrivateKey) -> bool:
-    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
-    enc = serialization.Encoding.DER
-    return certificate.public_key().public_bytes(enc, fmt) == private_key.public_key().public_bytes(enc, fmt)
 
 
 def _to_asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
