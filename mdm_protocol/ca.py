@@ -2,8 +2,8 @@
 
 Implements the parts of the RFC 5280 certificate profile Flokk needs: a
 self-signed RSA root (RFC 5280 §4.2.1.9 basicConstraints, §4.2.1.3 keyUsage)
-and end-entity device identity certificates issued from a PKCS #10 request
-(RFC 2986) as SCEP delivers it (RFC 8894 §3.3.1). The same CA key decrypts
+and end-entity device identity certificates for the key of a PKCS #10
+request (RFC 2986) as SCEP delivers it (RFC 8894 §3.3.1). The same CA key decrypts
 SCEP requests and signs SCEP replies and enrollment profiles, so its key usage
 allows signing and key encipherment besides certificate signing.
 
@@ -19,26 +19,22 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .certificates import fingerprint, key_matches, load_certificate
+from .csr import MIN_RSA_BITS, check_public_key
 
 DEFAULT_CA_KEY_SIZE = 3072
 DEFAULT_CA_LIFETIME = dt.timedelta(days=20 * 365)
 DEFAULT_DEVICE_LIFETIME = dt.timedelta(days=2 * 365)
 #: Tolerated clock difference between Flokk and a device.
 CLOCK_SKEW = dt.timedelta(minutes=5)
-MIN_RSA_BITS = 2048
-ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 
 
 class CAError(ValueError):
     """A CA certificate or key is unusable (wrong kind, mismatched, expired, unreadable)."""
-
-
-class CSRRejected(ValueError):
-    """A certificate signing request cannot be honoured (bad signature, weak key)."""
 
 
 def new_serial() -> int:
@@ -173,26 +169,26 @@ class CertificateAuthority:
 
     def issue(
         self,
-        csr: x509.CertificateSigningRequest,
+        public_key: CertificatePublicKeyTypes,
+        subject: x509.Name,
         *,
-        subject: x509.Name | None = None,
         lifetime: dt.timedelta = DEFAULT_DEVICE_LIFETIME,
         serial: int | None = None,
     ) -> x509.Certificate:
-        """Issue a client identity certificate for the key in ``csr``.
+        """Issue a client identity certificate for ``public_key``.
 
-        The subject is the CSR's unless ``subject`` overrides it. Extensions in
-        the CSR are ignored on purpose: a device does not choose its own
-        rights. The certificate never outlives the CA.
+        Takes a key and a subject, not a CSR: whatever extensions a request
+        asks for are ignored on purpose (a device does not choose its own
+        rights). Weak keys are refused; the certificate never outlives the CA.
         """
-        check_csr(csr)
+        check_public_key(public_key)
         now = _now()
         not_after = min(now + lifetime, self.certificate.not_valid_after_utc)
-        public = csr.public_key()
+        public = public_key
         ca_ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = (
             x509.CertificateBuilder()
-            .subject_name(subject if subject is not None else csr.subject)
+            .subject_name(subject)
             .issuer_name(self.certificate.subject)
             .public_key(public)
             .serial_number(serial if serial is not None else new_serial())
@@ -230,23 +226,3 @@ class CertificateAuthority:
         except (ValueError, TypeError, InvalidSignature):
             return False
         return True
-
-
-def check_csr(csr: x509.CertificateSigningRequest) -> None:
-    """Raise :class:`CSRRejected` unless the CSR is self-signed correctly with a strong key."""
-    try:
-        valid = csr.is_signature_valid
-    except Exception:  # unsupported signature algorithm
-        valid = False
-    if not valid:
-        raise CSRRejected("the CSR's signature is not valid")
-    key = csr.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            raise CSRRejected(f"the CSR's RSA key has {key.key_size} bits; at least {MIN_RSA_BITS} are needed")
-    elif isinstance(key, ec.EllipticCurvePublicKey):
-        if not isinstance(key.curve, ALLOWED_CURVES):
-            raise CSRRejected(f"the CSR's curve {key.curve.name} is not accepted")
-    else:
-        raise CSRRejected("the CSR's key must be RSA or EC")
-

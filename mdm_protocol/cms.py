@@ -22,11 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from asn1crypto import core
+from asn1crypto import parser as asn1_parser
 from asn1crypto import cms as asn1_cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -224,6 +225,11 @@ def verify(signed_der: bytes, *, content: bytes | None = None) -> SignedMessage:
     )
 
 
+def is_detached(signed_der: bytes) -> bool:
+    """Whether a DER SignedData leaves its content out."""
+    return _embedded_content(_load_signed_data(signed_der)["encap_content_info"]) is None
+
+
 def verify_detached(signature_der: bytes, content: bytes) -> x509.Certificate:
     """Verify a detached SignedData over exactly ``content``; return the signer certificate.
 
@@ -324,15 +330,16 @@ def decrypt(enveloped_der: bytes, certificate: x509.Certificate, private_key: rs
     Reads AES-CBC, and 3DES/DES from old clients. Every failure to unwrap or
     decrypt gives the same message, so the answer leaks nothing about padding.
     """
-    enveloped = _load_content_info(enveloped_der, "enveloped_data", DecryptionError)
+    enveloped = _load_content_info(enveloped_der, "enveloped_data", DecryptionError, _LenientEnvelopeInfo)
     try:
         recipient = _find_recipient(enveloped["recipient_infos"], _to_asn1_certificate(certificate))
         encrypted_info = enveloped["encrypted_content_info"]
         algorithm = encrypted_info["content_encryption_algorithm"]
         name = _native(algorithm["algorithm"])
-        ciphertext = encrypted_info["encrypted_content"].native
+        ciphertext = _encrypted_content(encrypted_info)
         key_algorithm = _native(recipient["key_encryption_algorithm"]["algorithm"])
         encrypted_key = recipient["encrypted_key"].native
+        iv = algorithm["parameters"].native
     except (ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, DecryptionError):
             raise
@@ -343,7 +350,6 @@ def decrypt(enveloped_der: bytes, certificate: x509.Certificate, private_key: rs
         raise DecryptionError("the EnvelopedData carries no encrypted content")
     try:
         key = private_key.decrypt(encrypted_key, _key_transport_padding(key_algorithm, recipient))
-        iv = algorithm["parameters"].native
         return _decrypt_content(name, key, iv, ciphertext)
     except DecryptionError:
         raise
@@ -354,16 +360,78 @@ def decrypt(enveloped_der: bytes, certificate: x509.Certificate, private_key: rs
 # ------------------------------------------------------------------ helpers
 
 
-def _load_content_info(der: bytes, expected: str, error: type[CMSError]) -> Any:
+class _LenientEncryptedContentInfo(core.Sequence):
+    """EncryptedContentInfo whose ``[0] encryptedContent`` may also be in BER
+    constructed form, as Go's widely used pkcs7 package (and so Debian's
+    ``scepclient``) writes it; asn1crypto only reads the primitive form."""
+
+    _fields = [
+        ("content_type", asn1_cms.ContentType),
+        ("content_encryption_algorithm", asn1_cms.EncryptionAlgorithm),
+        ("encrypted_content", core.Any, {"implicit": 0, "optional": True}),
+    ]
+
+
+class _LenientEnvelopedData(core.Sequence):
+    _fields = [
+        ("version", asn1_cms.CMSVersion),
+        ("originator_info", asn1_cms.OriginatorInfo, {"implicit": 0, "optional": True}),
+        ("recipient_infos", asn1_cms.RecipientInfos),
+        ("encrypted_content_info", _LenientEncryptedContentInfo),
+        ("unprotected_attrs", asn1_cms.CMSAttributes, {"implicit": 1, "optional": True}),
+    ]
+
+
+class _LenientEnvelopeInfo(core.Sequence):
+    _fields = [
+        ("content_type", asn1_cms.ContentType),
+        ("content", _LenientEnvelopedData, {"explicit": 0}),
+    ]
+
+
+def _encrypted_content(encrypted_info: Any) -> bytes | None:
+    """The ``[0] encryptedContent`` octets, primitive or constructed (X.690 §8.7.3).
+
+    Read from the raw TLVs of the EncryptedContentInfo: asn1crypto does not
+    expose whether an implicitly tagged element was constructed.
+    """
+    elements = list(_tlvs(encrypted_info.contents))
+    if len(elements) < 3:
+        return None
+    class_, method, tag, contents = elements[2]
+    if class_ != 2 or tag != 0:
+        raise DecryptionError("malformed EnvelopedData: encryptedContent must be tagged [0]")
+    if method == 0:
+        return contents
+    chunks = []
+    for class_, method, tag, chunk in _tlvs(contents):
+        if (class_, method, tag) != (0, 0, 4):
+            raise DecryptionError("malformed EnvelopedData: encryptedContent chunks must be OCTET STRINGs")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _tlvs(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    offset = 0
+    while offset < len(data):
+        class_, method, tag, header, contents, trailer = asn1_parser.parse(data[offset:])
+        yield class_, method, tag, contents
+        offset += len(header) + len(contents) + len(trailer)
+
+
+def _load_content_info(
+    der: bytes, expected: str, error: type[CMSError], spec: type[core.Sequence] = asn1_cms.ContentInfo
+) -> Any:
     if not der:
         raise error("empty CMS message")
     try:
-        info = asn1_cms.ContentInfo.load(der, strict=True)
+        info = spec.load(der, strict=True)
         content_type = info["content_type"].native
         if content_type != expected:
             raise error(f"expected CMS {expected}, got {content_type}")
         content = info["content"]
-        content.native  # parse everything now so later access cannot fail half-way
+        if spec is asn1_cms.ContentInfo:
+            content.native  # parse everything now so later access cannot fail half-way
         return content
     except CMSError:
         raise
