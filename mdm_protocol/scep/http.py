@@ -49,8 +49,13 @@ def handle(
     operation: str | None,
     message: str | None = None,
     body: bytes | None = None,
+    declared_length: int | None = None,
 ) -> HttpReply:
-    """Answer one SCEP HTTP request (GET or POST)."""
+    """Answer one SCEP HTTP request (GET or POST).
+
+    ``declared_length`` is the request's Content-Length: a server passes it so
+    an oversized body can be refused without reading it.
+    """
     method = method.upper()
     if method not in ("GET", "POST"):
         return _error(405, "SCEP accepts GET and POST only", operation)
@@ -63,7 +68,7 @@ def handle(
         return _error(400, reason, None)
     if method == "POST":
         der = body or b""
-        if len(der) > MAX_MESSAGE_BYTES:
+        if len(der) > MAX_MESSAGE_BYTES or (declared_length or 0) > MAX_MESSAGE_BYTES:
             return _error(413, f"the SCEP message is larger than {MAX_MESSAGE_BYTES} bytes", operation)
     else:
         if message is None or not message.strip():

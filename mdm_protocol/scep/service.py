@@ -33,12 +33,17 @@ CAPABILITIES = ("AES", "POSTPKIOperation", "Renewal", "SHA-1", "SHA-256", "SHA-5
 
 
 class Refused(Exception):
-    """A verifier's "no", with the reason written to the audit log and the failInfoText."""
+    """A verifier's "no", with the reason written to the audit log and the failInfoText.
 
-    def __init__(self, reason: str, fail_info: FailInfo = FailInfo.BAD_REQUEST) -> None:
+    ``context`` is the app's own (e.g. the school the refused token belongs
+    to); it comes back in :attr:`Outcome.context`.
+    """
+
+    def __init__(self, reason: str, fail_info: FailInfo = FailInfo.BAD_REQUEST, *, context: object = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.fail_info = fail_info
+        self.context = context
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,10 @@ class IssuedCertificateStore(Protocol):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one PKIOperation: the reply to send and the facts to audit."""
+    """What happened to one PKIOperation: the reply to send and the facts to audit.
+
+    ``context`` is the grant's context on SUCCESS and the refusal's on FAILURE.
+    """
 
     reply: bytes
     message_type: MessageType
@@ -104,6 +112,7 @@ class Outcome:
     reason: str | None = None
     certificate: x509.Certificate | None = None
     grant: Grant | None = None
+    context: object = None
     request: csr_module.CertificationRequest | None = field(default=None, repr=False)
 
 
@@ -141,7 +150,7 @@ class ScepService:
         try:
             grant = self._authorize(message, request)
         except Refused as refusal:
-            return self._fail(message, refusal.fail_info, refusal.reason, request)
+            return self._fail(message, refusal.fail_info, refusal.reason, request, refusal.context)
         lifetime = {"lifetime": grant.lifetime} if grant.lifetime is not None else {}
         certificate = self.authority.issue(
             request.public_key, grant.subject if grant.subject is not None else request.subject, **lifetime
@@ -160,6 +169,7 @@ class ScepService:
             status=PKIStatus.SUCCESS,
             certificate=certificate,
             grant=grant,
+            context=grant.context,
             request=request,
         )
 
@@ -177,6 +187,7 @@ class ScepService:
         fail_info: FailInfo,
         reason: str,
         request: csr_module.CertificationRequest | None = None,
+        context: object = None,
     ) -> Outcome:
         reply = cert_rep(
             message,
@@ -192,5 +203,6 @@ class ScepService:
             status=PKIStatus.FAILURE,
             fail_info=fail_info,
             reason=reason,
+            context=context,
             request=request,
         )
