@@ -300,8 +300,6 @@ def _join(path: str, name: str) -> str:
 
 
 def _a(type_name: str) -> str:
-    if type_name == "data":  # a mass noun: "must be data", not "must be a data"
-        return type_name
     return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"
 
 
