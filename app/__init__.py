@@ -35,10 +35,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     flask_app.extensions["flokk"] = Flokk(settings=settings, db=Database(settings))
 
-    from app.http import boundary, enroll, health, scep
+    from app.http import boundary, enroll, health, mdm, scep
 
     boundary.install(flask_app)
     flask_app.register_blueprint(health.blueprint)
     flask_app.register_blueprint(scep.blueprint)
     flask_app.register_blueprint(enroll.blueprint)
+    flask_app.register_blueprint(mdm.blueprint)
     return flask_app

@@ -52,6 +52,11 @@ class Device(CreatedAt, Base):
     push_token: Mapped[str | None] = mapped_column(String(200))
     push_magic: Mapped[str | None] = mapped_column(String(100))
     push_token_invalid_at: Mapped[dt.datetime | None]
+    # Wake-up bookkeeping (app.services.push): when Flokk last pushed, how many
+    # pushes since the device last connected, and when the next retry is due.
+    last_push_at: Mapped[dt.datetime | None]
+    push_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_push_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     # Sealed with the secrets box (app.crypto): never stored in the clear.
     unlock_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     bootstrap_token: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -75,6 +80,7 @@ class DeviceUser(CreatedAt, Base):
     long_name: Mapped[str | None] = mapped_column(String(200))
     push_token: Mapped[str | None] = mapped_column(String(200))
     push_magic: Mapped[str | None] = mapped_column(String(100))
+    push_token_invalid_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
 
     device: Mapped[Device] = relationship()
