@@ -40,7 +40,9 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    return []
+    from app.services import mdm_jobs
+
+    return [*mdm_jobs.jobs()]
 
 
 class SchedulerLock:

@@ -97,9 +97,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import enroll, pki, schools, setup
+    from app.cli import commands, devices, enroll, pki, schools, setup
 
-    for group_or_command in (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS):
+    for group_or_command in (
+        *setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, devices.device, commands.command
+    ):
         main.add_command(group_or_command)
 
 

@@ -269,7 +269,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         CatalogueEntry("InstallApplication", install_application, "Install an app", extra_check=_one_app_source),
         CatalogueEntry("RemoveApplication", remove_application, "Remove a managed app"),
         CatalogueEntry("DeviceLock", device_lock, "Lock the screen now"),
-        CatalogueEntry("ClearPasscode", clear_passcode, "Remove the passcode"),
+        CatalogueEntry("ClearPasscode", clear_passcode, "Remove the passcode", destructive=True),
         CatalogueEntry("EraseDevice", erase_device, "Erase all content and settings", destructive=True),
         CatalogueEntry("RestartDevice", restart_device, "Restart"),
         CatalogueEntry("ShutDownDevice", shut_down_device, "Shut down"),

@@ -11,6 +11,7 @@ profile (the end-to-end test).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import plistlib
 import ssl
@@ -174,3 +175,71 @@ def rsa_key() -> rsa.RSAPrivateKey:
 
 def sha256(certificate: x509.Certificate) -> str:
     return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+# --- enrolling as an iPad does: profile URL, then SCEP ------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrollmentPayloads:
+    """What an iPad reads from a downloaded enrollment profile."""
+
+    scep: dict[str, Any]
+    mdm: dict[str, Any]
+
+
+def read_profile(data: bytes) -> EnrollmentPayloads:
+    """Verify the profile's CMS signature (attached) and pick its SCEP and MDM payloads."""
+    profile = plistlib.loads(cms.verify(data).content)
+    (scep,) = [p for p in profile["PayloadContent"] if p["PayloadType"] == "com.apple.security.scep"]
+    (mdm,) = [p for p in profile["PayloadContent"] if p["PayloadType"] == "com.apple.mdm"]
+    return EnrollmentPayloads(scep=scep["PayloadContent"], mdm=mdm)
+
+
+def scep_enrol(ipad: SimulatedIpad, scep: dict[str, Any], fetch: Any) -> None:
+    """Get the iPad's identity from the SCEP URL with the profile's challenge (RFC 8894 PKCSReq).
+
+    ``fetch(method, url, body=None) -> bytes`` does the HTTP.
+    """
+    from cryptography.x509.oid import AttributeOID
+
+    from mdm_protocol.scep import messages
+
+    url = scep["URL"]
+    ca_data = fetch("GET", f"{url}?operation=GetCACert&message=flokk")
+    try:
+        recipients = [x509.load_der_x509_certificate(ca_data)]
+    except ValueError:
+        recipients = cms.read_certificates_only(ca_data)
+    key = rsa_key()
+    oids = {"CN": NameOID.COMMON_NAME, "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME}
+    subject = x509.Name([x509.NameAttribute(oids[pair[0][0]], pair[0][1]) for pair in scep.get("Subject", [])])
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(subject)
+        .add_attribute(AttributeOID.CHALLENGE_PASSWORD, scep["Challenge"].encode())
+        .sign(key, hashes.SHA256())
+    )
+    now = dt.datetime.now(dt.timezone.utc)
+    signer = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "MDM SCEP SIGNER")]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "MDM SCEP SIGNER")]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    message = messages.build_request(
+        request,
+        message_type=messages.MessageType.PKCS_REQ,
+        signer_certificate=signer,
+        signer_key=key,
+        recipients=recipients,
+        transaction_id=os.urandom(16).hex(),
+    )
+    reply = messages.read_cert_rep(fetch("POST", f"{url}?operation=PKIOperation", message),
+                                   certificate=signer, private_key=key)
+    assert reply.status == messages.PKIStatus.SUCCESS, (reply.fail_info, reply.fail_info_text)
+    ipad.certificate, ipad.key = reply.certificates[0], key

@@ -96,3 +96,9 @@ def enrolled(new_ipad, transport):
     answer = ipad.enrol(transport)
     assert answer.status == 200, answer.body
     return ipad
+
+
+@pytest.fixture
+def environment(environment, settings) -> dict[str, str]:
+    """CLI runs and servers push to the fake APNs too."""
+    return {**environment, "FLOKK_APNS_URL": settings.apns_url, "FLOKK_APNS_CA_FILE": str(settings.apns_ca_file)}

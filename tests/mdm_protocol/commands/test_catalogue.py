@@ -157,7 +157,7 @@ def test_initial_inventory():
 
 
 def test_destructive_commands_are_marked():
-    assert {name for name, entry in CATALOGUE.items() if entry.destructive} == {"EraseDevice", "DeleteUser"}
+    assert {name for name, entry in CATALOGUE.items() if entry.destructive} == {"EraseDevice", "DeleteUser", "ClearPasscode"}
 
 
 def test_command_uuids_are_unique():
