@@ -14,6 +14,7 @@ import logging
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.errors import NotReady
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
@@ -52,7 +53,11 @@ def push_waiting_devices(session: Session, *, now: dt.datetime | None = None) ->
     due = push.due_for_push(session, now=now)
     if not due:
         return push.PushReport()
-    return push.wake(session, due)
+    try:
+        return push.wake(session, due)
+    except NotReady as error:  # no push certificate yet: nothing to do until central IT imports one
+        log.warning("%d device(s) wait for a push: %s", len(due), error.message)
+        return push.PushReport(skipped=len(due))
 
 
 def refresh_inventory(session: Session, *, now: dt.datetime | None = None, limit: int = INVENTORY_BATCH) -> int:

@@ -106,10 +106,15 @@ class SimulatedIpad:
 
     # --- identity ------------------------------------------------------------------
 
-    def issue_identity(self, session: Session, school_id: int, *, enrollment_token_id: int | None = None) -> None:
-        """Get an identity straight from Flokk's CA, recorded as SCEP would record it."""
+    def issue_identity(
+        self, session: Session, school_id: int, *, enrollment_token_id: int | None = None, authority: Any = None
+    ) -> None:
+        """Get an identity straight from Flokk's CA, recorded as SCEP would record it.
+
+        ``authority``: the CA already loaded (saves unsealing its key per iPad).
+        """
         self.key = ec.generate_private_key(ec.SECP256R1())
-        authority = certificate_authority.load_ca(session)
+        authority = authority or certificate_authority.load_ca(session)
         record = certificate_authority.active_record(session)
         self.certificate = authority.issue(
             self.key.public_key(), x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Flokk device")])

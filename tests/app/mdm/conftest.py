@@ -77,21 +77,21 @@ def transport(client) -> FlaskTransport:
 
 
 @pytest.fixture
-def new_ipad(db, world):
+def new_ipad(db, world, flokk_ca):
     """Make a simulated iPad with an identity issued for a school (default: world.school)."""
 
     def make(school: School | None = None, **facts) -> SimulatedIpad:
         ipad = SimulatedIpad(**facts)
         with db.unit_of_work() as session:
-            ipad.issue_identity(session, (school or world.school).id)
+            ipad.issue_identity(session, (school or world.school).id, authority=flokk_ca)
         return ipad
 
     return make
 
 
 @pytest.fixture
-def enrolled(new_ipad, transport):
-    """An iPad that has sent Authenticate and TokenUpdate."""
+def enrolled(new_ipad, transport, fake_apns):
+    """An iPad that has sent Authenticate and TokenUpdate (and was pushed at the fake APNs)."""
     ipad = new_ipad()
     answer = ipad.enrol(transport)
     assert answer.status == 200, answer.body
