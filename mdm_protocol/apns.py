@@ -29,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 import h2.config
@@ -93,7 +94,7 @@ class ApnsSettings:
     ca_file: str | None = None  # None: the system's trust store (tests point at the fake's CA)
     priority: int = 10
     expiration_seconds: int = 7 * 24 * 3600
-    max_in_flight: int = 500
+    max_in_flight: int = 100
     max_attempts: int = 5
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
@@ -241,6 +242,11 @@ class _Connection:
             )
         )
         self._authority = authority.encode()
+        # Header values go out as plain literals, not Huffman-coded (RFC 7541 §5.2
+        # allows either): the device path is different on every push, and coding
+        # it was the largest single cost per push on both ends.
+        encoder = self._h2.encoder
+        encoder.encode = partial(type(encoder).encode, encoder, huffman=False)  # type: ignore[method-assign]
         self._streams: dict[int, _Stream] = {}
         self._in_flight = 0
         self._slot_waiters: deque[asyncio.Future[None]] = deque()

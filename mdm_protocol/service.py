@@ -239,9 +239,11 @@ class MdmService:
         if recorded.request_type is None:
             return
         update = reports.inventory_from_response(recorded.request_type, report)
-        if update is not None:
-            if update.problems:
-                log.info("%s from %s: dropped %s", recorded.request_type, enrollment.device_id, "; ".join(update.problems))
+        if update is None:
+            return
+        if update.problems:
+            log.info("%s from %s: dropped %s", recorded.request_type, enrollment.device_id, "; ".join(update.problems))
+        if update.value is not None:  # an answer without its data must not erase what is known
             self.queue.store_inventory(enrollment, update)
 
     def _with_secrets(self, enrollment: Enrollment, pending: PendingCommand) -> bytes | None:

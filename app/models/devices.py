@@ -45,8 +45,9 @@ class Device(CreatedAt, Base):
     supervised: Mapped[bool] = mapped_column(default=False)
     enrolled_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
-    #: The latest answers to inventory commands, by RequestType.
-    inventory: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The latest answers to inventory commands, by RequestType. Deferred: it can
+    #: be tens of kilobytes and the check-in hot path never reads it.
+    inventory: Mapped[dict[str, Any]] = mapped_column(default=dict, deferred=True)
     # APNs wake-up: the device's push token (hex) and PushMagic from TokenUpdate.
     push_topic: Mapped[str | None] = mapped_column(String(255))
     push_token: Mapped[str | None] = mapped_column(String(200))

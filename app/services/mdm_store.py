@@ -17,14 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import plistlib
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import LargeBinary, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import context
 from app.errors import NotFound
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.pki import IssuedCertificate
@@ -240,66 +241,31 @@ class SqlMdmStore:
     def next_command(self, enrollment: Enrollment, *, include_not_now: bool) -> PendingCommand | None:
         device = self._required_device(enrollment.device_id)
         now = utcnow()
-        deliverable = Command.status == CommandStatus.QUEUED
-        if include_not_now:
-            deliverable = or_(
-                deliverable,
-                Command.status == CommandStatus.NOT_NOW,
-                (Command.status == CommandStatus.SENT) & (Command.sent_at < now - REDELIVER_AFTER),
-            )
-        candidate = (
-            select(Command.id)
-            .where(
-                Command.device_id == device.id,
-                self._channel(device, enrollment),
-                deliverable,
-                or_(Command.expires_at.is_(None), Command.expires_at > now),
-            )
-            .order_by(Command.id)
-            .limit(1)
-        )
-        if self.postgres:
-            candidate = candidate.with_for_update(skip_locked=True)
+        user = self._user(device, enrollment) if enrollment.is_user_channel else None
         row = self.session.execute(
-            update(Command)
-            .where(Command.id == candidate.scalar_subquery())
-            .values(status=CommandStatus.SENT, sent_at=now, delivery_count=Command.delivery_count + 1)
-            .returning(Command.uuid, Command.request_type, Command.body)
-            .execution_options(synchronize_session=False)
+            _take_next(self.postgres, include_not_now, enrollment.is_user_channel),
+            {"b_device_id": device.id, "b_user_id": user.id if user else -1, "b_now": now,
+             "b_redeliver_before": now - REDELIVER_AFTER},
         ).first()
         return PendingCommand(row.uuid, row.request_type, row.body) if row else None
 
     def record(self, enrollment: Enrollment, report: CommandReport) -> Recorded:
         device = self._required_device(enrollment.device_id)
-        now = utcnow()
-        values: dict[str, Any]
+        user = self._user(device, enrollment) if enrollment.is_user_channel else None
+        values: dict[str, Any] = {
+            "b_uuid": report.command_uuid, "b_device_id": device.id, "b_user_id": user.id if user else -1,
+        }
         if report.status is Status.NOT_NOW:
-            values = {"status": CommandStatus.NOT_NOW, "not_now_count": Command.not_now_count + 1}
+            statement = _record_not_now(enrollment.is_user_channel)
         else:
-            values = {
-                "status": CommandStatus.ACKNOWLEDGED if report.status is Status.ACKNOWLEDGED else CommandStatus.ERROR,
-                "completed_at": now,
-                "result": plistlib.dumps(dict(report.raw), fmt=plistlib.FMT_BINARY),
-                "error_chain": [item.as_json() for item in report.error_chain] if report.is_error else None,
-            }
-        # Still waiting for an answer; a late answer to a command that expired
-        # after it was sent is still the truth about the device.
-        answerable = or_(
-            Command.status.in_((CommandStatus.SENT, CommandStatus.NOT_NOW)),
-            (Command.status == CommandStatus.EXPIRED) & Command.sent_at.is_not(None),
-        )
-        row = self.session.execute(
-            update(Command)
-            .where(
-                Command.uuid == report.command_uuid,
-                Command.device_id == device.id,
-                self._channel(device, enrollment),
-                answerable,
+            statement = _record_answer(enrollment.is_user_channel)
+            values.update(
+                b_status=CommandStatus.ACKNOWLEDGED if report.status is Status.ACKNOWLEDGED else CommandStatus.ERROR,
+                b_completed_at=utcnow(),
+                b_result=plistlib.dumps(dict(report.raw), fmt=plistlib.FMT_BINARY),
+                b_error_chain=[item.as_json() for item in report.error_chain] if report.is_error else None,
             )
-            .values(**values)
-            .returning(Command.request_type)
-            .execution_options(synchronize_session=False)
-        ).first()
+        row = self.session.execute(statement, values).first()
         if row is not None:
             return Recorded(RecordOutcome.APPLIED, row.request_type)
         known = self.session.scalar(
@@ -406,6 +372,90 @@ class SqlMdmStore:
 
     def _seal(self, secret: bytes, label: str) -> bytes:
         return context(self.session).secrets.seal(secret, label=label)
+
+
+# --- the hot statements, built once per shape (SQLAlchemy then reuses their compiled form) ---
+
+
+def _channel_of(user_channel: bool) -> Any:
+    if user_channel:
+        return Command.device_user_id == bindparam("b_user_id")
+    return Command.device_user_id.is_(None)
+
+
+@lru_cache(maxsize=None)
+def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any:
+    """UPDATE … RETURNING that takes the oldest deliverable command and marks it sent."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    deliverable = Command.status == CommandStatus.QUEUED
+    if include_not_now:
+        deliverable = or_(
+            deliverable,
+            Command.status == CommandStatus.NOT_NOW,
+            (Command.status == CommandStatus.SENT)
+            & (Command.sent_at < bindparam("b_redeliver_before", type_=UTCDateTime())),
+        )
+    candidate = (
+        select(Command.id)
+        .where(
+            Command.device_id == bindparam("b_device_id"),
+            _channel_of(user_channel),
+            deliverable,
+            or_(Command.expires_at.is_(None), Command.expires_at > now),
+        )
+        .order_by(Command.id)
+        .limit(1)
+    )
+    if postgres:
+        candidate = candidate.with_for_update(skip_locked=True)
+    return (
+        update(Command)
+        .where(Command.id == candidate.scalar_subquery())
+        .values(status=CommandStatus.SENT, sent_at=now, delivery_count=Command.delivery_count + 1)
+        .returning(Command.uuid, Command.request_type, Command.body)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _answerable(user_channel: bool) -> Any:
+    """Still waiting for an answer; a late answer to a command that expired after
+    it was sent is still the truth about the device."""
+    return (
+        Command.uuid == bindparam("b_uuid"),
+        Command.device_id == bindparam("b_device_id"),
+        _channel_of(user_channel),
+        or_(
+            Command.status.in_((CommandStatus.SENT, CommandStatus.NOT_NOW)),
+            (Command.status == CommandStatus.EXPIRED) & Command.sent_at.is_not(None),
+        ),
+    )
+
+
+@lru_cache(maxsize=None)
+def _record_not_now(user_channel: bool) -> Any:
+    return (
+        update(Command)
+        .where(*_answerable(user_channel))
+        .values(status=CommandStatus.NOT_NOW, not_now_count=Command.not_now_count + 1)
+        .returning(Command.request_type)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@lru_cache(maxsize=None)
+def _record_answer(user_channel: bool) -> Any:
+    return (
+        update(Command)
+        .where(*_answerable(user_channel))
+        .values(
+            status=bindparam("b_status"),
+            completed_at=bindparam("b_completed_at", type_=UTCDateTime()),
+            result=bindparam("b_result", type_=LargeBinary()),
+            error_chain=bindparam("b_error_chain", type_=Command.__table__.c.error_chain.type),
+        )
+        .returning(Command.request_type)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _stale(moment: dt.datetime | None, now: dt.datetime) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +29,7 @@ from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState
 from app.services import audit, push_certificates
+from app.services.bulk import id_in
 from mdm_protocol import apns
 
 log = logging.getLogger("flokk.push")
@@ -37,6 +38,7 @@ BACKOFF_BASE = dt.timedelta(minutes=2)
 BACKOFF_CAP = dt.timedelta(hours=6)
 MAX_ATTEMPTS = 12
 _CHUNK = 5000
+
 
 
 @dataclass
@@ -85,7 +87,7 @@ def wake(session: Session, device_ids: Iterable[int], *, sender=apns.send) -> Pu
         chunk = wanted[start : start + _CHUNK]
         rows = session.execute(
             select(Device.id, Device.push_token, Device.push_magic, Device.push_attempts, Device.school_id).where(
-                Device.id.in_(chunk),
+                id_in(session, Device.id, chunk),
                 Device.enrollment_state == EnrollmentState.ENROLLED,
                 Device.push_token.is_not(None),
                 Device.push_magic.is_not(None),
@@ -136,7 +138,10 @@ def reset_backoff(session: Session, device_ids: Sequence[int]) -> None:
     for start in range(0, len(device_ids), _CHUNK):
         session.execute(
             update(Device)
-            .where(Device.id.in_(device_ids[start : start + _CHUNK]))
+            .where(
+                id_in(session, Device.id, device_ids[start : start + _CHUNK]),
+                or_(Device.push_attempts != 0, Device.next_push_at.is_not(None)),  # write only what changes
+            )
             .values(push_attempts=0, next_push_at=None)
             .execution_options(synchronize_session=False)
         )
@@ -144,7 +149,9 @@ def reset_backoff(session: Session, device_ids: Sequence[int]) -> None:
 
 def _record(session: Session, results: Sequence[apns.PushResult], report: PushReport) -> None:
     now = utcnow()
-    pushed: list[dict[str, object]] = []
+    # Devices grouped by their new attempt count: one UPDATE per group and
+    # chunk, not one per device (a school's 5,000 iPads share one count).
+    pushed: dict[int, list[int]] = defaultdict(list)
     invalid: list[tuple[int, int, str | None]] = []
     for result in results:
         device_id, attempts, school_id = result.push.ref  # type: ignore[misc]
@@ -152,11 +159,15 @@ def _record(session: Session, results: Sequence[apns.PushResult], report: PushRe
         if result.outcome is apns.Outcome.INVALID_TOKEN:
             invalid.append((device_id, school_id, result.reason))
             continue
-        attempts += 1  # a refused or abandoned push still counts: the back-off grows
-        pushed.append({"id": device_id, "last_push_at": now, "push_attempts": attempts,
-                       "next_push_at": now + next_delay(attempts)})
-    for start in range(0, len(pushed), _CHUNK):
-        session.execute(update(Device), pushed[start : start + _CHUNK])
+        pushed[attempts + 1].append(device_id)  # a refused or abandoned push still counts: the back-off grows
+    for attempts, device_ids in pushed.items():
+        for start in range(0, len(device_ids), _CHUNK):
+            session.execute(
+                update(Device)
+                .where(id_in(session, Device.id, device_ids[start : start + _CHUNK]))
+                .values(last_push_at=now, push_attempts=attempts, next_push_at=now + next_delay(attempts))
+                .execution_options(synchronize_session=False)
+            )
     for device_id, school_id, reason in invalid:
         session.execute(
             update(Device)

@@ -44,6 +44,8 @@ class CatalogueEntry:
     destructive: bool = False
     is_query: bool = False
     extra_check: Callable[[Mapping[str, Any]], None] | None = None
+    #: Parameters used when a caller giving KEY=VALUE strings leaves them out.
+    defaults: Mapping[str, Any] | None = None
 
 
 # --- queries -------------------------------------------------------------------
@@ -256,7 +258,8 @@ def _user_or_all(params: Mapping[str, Any]) -> None:
 CATALOGUE: dict[str, CatalogueEntry] = {
     entry.request_type: entry
     for entry in (
-        CatalogueEntry("DeviceInformation", device_information, "Ask for device facts", is_query=True),
+        CatalogueEntry("DeviceInformation", device_information, "Ask for device facts", is_query=True,
+                       defaults={"Queries": list(DEFAULT_DEVICE_QUERIES)}),
         CatalogueEntry("SecurityInfo", security_info, "Ask for passcode and encryption state", is_query=True),
         CatalogueEntry("ProfileList", profile_list, "List installed profiles", is_query=True),
         CatalogueEntry("InstalledApplicationList", installed_application_list, "List installed apps", is_query=True),

@@ -29,7 +29,11 @@ def parse_params(
     *,
     read_file: Callable[[str], bytes] = lambda path: Path(path).read_bytes(),
 ) -> dict[str, Any]:
-    """Turn ``KEY=VALUE`` strings into typed parameters; errors name the key."""
+    """Turn ``KEY=VALUE`` strings into typed parameters; errors name the key.
+
+    Keys left out take the catalogue's defaults (DeviceInformation asks
+    Flokk's usual queries).
+    """
     try:
         spec = apple_schema.command(request_type)
     except apple_schema.UnknownSchema:
@@ -49,6 +53,11 @@ def parse_params(
         if canonical in params:
             raise CommandError(canonical, "is given twice")
         params[canonical] = _read(settable[canonical], text, read_file)
+    from mdm_protocol.commands.catalogue import CATALOGUE
+
+    entry = CATALOGUE.get(request_type)
+    for key, value in ((entry.defaults or {}) if entry else {}).items():
+        params.setdefault(key, value)
     return params
 
 

@@ -19,6 +19,7 @@ writes its CA and a push identity there and serves until interrupted.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import re
@@ -187,6 +188,8 @@ class FakeApns:
                 normalize_outbound_headers=False,
             )
         )
+        # Plain (not Huffman-coded) header literals, as RFC 7541 allows: cheaper on both ends.
+        conn.encoder.encode = functools.partial(type(conn.encoder).encode, conn.encoder, huffman=False)
         conn.local_settings = h2.settings.Settings(
             client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.max_concurrent_streams}
         )

@@ -13,7 +13,7 @@ from tests.app.mdm.test_commands import ANSWERS, answer_for
 
 def answer_everything(ipad, transport):
     answer = ipad.idle(transport)
-    while answer.body:
+    while answer.command:
         request_type = answer.request_type
         if request_type in ANSWERS:
             answer = ipad.send(transport, answer_for(ipad, answer.command_uuid, request_type))

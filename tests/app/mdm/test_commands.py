@@ -6,6 +6,7 @@ import datetime as dt
 import plistlib
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import undefer
 
 from app.models import Command, Device, InstalledProfile
 from app.models.base import utcnow
@@ -36,13 +37,13 @@ def rows(db, udid):
 
 def device_of(db, udid):
     with db.session() as session:
-        return session.scalar(select(Device).where(Device.udid == udid))
+        return session.scalar(select(Device).options(undefer(Device.inventory)).where(Device.udid == udid))
 
 
 def test_initial_inventory_round_trip_fills_the_device_record(db, enrolled, transport):
     answer = enrolled.idle(transport)
     delivered = []
-    while answer.body:
+    while answer.command:
         assert answer.status == 200
         delivered.append(answer.request_type)
         answer = enrolled.send(transport, answer_for(enrolled, answer.command_uuid, answer.request_type))
@@ -68,7 +69,7 @@ def test_not_now_is_offered_again_on_the_next_connection_only(db, enrolled, tran
     assert second.command_uuid not in (None, first.command_uuid)  # the queue moves on
     answer = enrolled.report(transport, "Acknowledged", second.command_uuid)
     seen = [second.command_uuid]
-    while answer.body:
+    while answer.command:
         assert answer.command_uuid != first.command_uuid
         seen.append(answer.command_uuid)
         answer = enrolled.report(transport, "Acknowledged", answer.command_uuid)

@@ -53,11 +53,11 @@ def test_two_workers_drain_one_queue_exactly_once(db, app, enrolled):
         while idle_streak < 3:
             answer = enrolled.idle(transport)
             statuses[answer.status] += 1
-            if not answer.body:
+            if not answer.command:
                 idle_streak += 1
                 continue
             idle_streak = 0
-            while answer.body:
+            while answer.command:
                 delivered[index].append(answer.command_uuid)
                 answer = enrolled.report(transport, "Acknowledged", answer.command_uuid)
                 statuses[answer.status] += 1
@@ -94,7 +94,7 @@ def test_the_same_answer_twice_at_once_is_recorded_once(db, app, enrolled, caplo
         assert len(handed_out) == len(set(handed_out))  # never the same command to both
         for uuid in handed_out:  # put them back for the next round (NotNow until nothing is offered)
             answer = enrolled.report(transports[0], "NotNow", uuid)
-            while answer.body:
+            while answer.command:
                 answer = enrolled.report(transports[0], "NotNow", answer.command_uuid)
     assert rounds == 4
     repeated = [r for r in caplog.records if r.getMessage().startswith("repeated report Acknowledged")]
@@ -111,7 +111,7 @@ def test_many_devices_at_once(db, app, new_ipad):
         assert ipad.enrol(transport).status == 200
         answer = ipad.idle(transport)
         count = 0
-        while answer.body:
+        while answer.command:
             count += 1
             answer = ipad.report(transport, "Acknowledged", answer.command_uuid)
             assert answer.status == 200

@@ -117,7 +117,7 @@ def test_an_ipad_enrols_is_pushed_and_reports_its_inventory(flokk, fake_apns):
 
     answer = ipad.idle(transport)  # woken: the iPad connects
     delivered = []
-    while answer.body:
+    while answer.command:
         delivered.append(answer.request_type)
         answer = ipad.send(transport, answer_for(ipad, answer.command_uuid, answer.request_type))
     assert answer.status == 200 and delivered == list(ANSWERS)
@@ -150,10 +150,10 @@ def test_two_workers_serve_one_device_exactly_once(flokk, db):
             answer = ipad.idle(transport)
             with lock:
                 statuses.append(answer.status)
-            if not answer.body:
+            if not answer.command:
                 empty += 1
                 continue
-            while answer.body:
+            while answer.command:
                 with lock:
                     delivered.append(answer.command_uuid)
                 answer = ipad.report(transport, "Acknowledged", answer.command_uuid)

@@ -81,7 +81,7 @@ def test_due_for_push_follows_the_back_off_and_the_device(db, enrolled, transpor
         device_id = session.scalar(select(Device.id))
         assert push.due_for_push(session, now=now + dt.timedelta(minutes=3)) == [device_id]
     answer = enrolled.idle(transport)  # it connects: takes what was queued
-    while answer.body:
+    while answer.command:
         answer = enrolled.report(transport, "Acknowledged", answer.command_uuid)
     with db.session() as session:
         assert push.due_for_push(session, now=now + dt.timedelta(hours=1)) == []
@@ -129,7 +129,7 @@ def test_the_inventory_job_asks_each_enrolled_ipad_once_a_day(db, enrolled, tran
     with db.unit_of_work() as session:
         assert mdm_jobs.refresh_inventory(session, now=now) == 0  # the enrolment inventory is still open
     answer = enrolled.idle(transport)
-    while answer.body:
+    while answer.command:
         answer = enrolled.report(transport, "Acknowledged", answer.command_uuid)
     with db.unit_of_work() as session:
         assert mdm_jobs.refresh_inventory(session, now=now) == 0  # asked today

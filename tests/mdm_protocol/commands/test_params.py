@@ -68,3 +68,8 @@ def test_schema_rules_still_apply_after_parsing():
         build_from_strings("DeviceLock", ["PIN=123456"])
     assert caught.value.key == "PIN"
     assert commands.build_from_strings("RestartDevice", []).params == {}
+
+
+def test_device_information_defaults_to_flokks_queries():
+    assert parse_params("DeviceInformation", [])["Queries"] == list(commands.DEFAULT_DEVICE_QUERIES)
+    assert parse_params("DeviceInformation", ["Queries=OSVersion"])["Queries"] == ["OSVersion"]
