@@ -29,8 +29,13 @@ SHARED_IPAD_USER_ID = "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"
 #: Keys that identify who speaks, present on every message whatever the
 #: schema file lists; checked here, once, rather than per message type.
 _IDENTITY_KEYS = frozenset({"UDID", "EnrollmentID", "UserID", "UserShortName", "UserLongName", "EnrollmentUserID"})
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _USER_NAME_MAX = 256
+#: Apple's PushMagic is a UUID, its topics and tokens are short: anything far
+#: longer is not a real device's and would not fit where Flokk keeps them.
+_PUSH_MAGIC_MAX = 100
+_TOKEN_MAX = 100
+_TOPIC_MAX = 255
 
 
 class CheckinError(ValueError):
@@ -197,6 +202,9 @@ def from_dict(message: Mapping[str, Any]) -> CheckinMessage:
         raise UnsupportedMessage(message_type)
     _check_against_schema(message_type, message)
     enrollment = Enrollment.from_message(message)
+    topic = message.get("Topic")
+    if isinstance(topic, str) and len(topic) > _TOPIC_MAX:
+        raise CheckinError(f"Topic: must be at most {_TOPIC_MAX} characters")
     common = {"enrollment": enrollment, "topic": message.get("Topic"), "raw": dict(message)}
     return cls(**common, **_specific_fields(cls, message))
 
@@ -238,6 +246,10 @@ def _specific_fields(cls: type[CheckinMessage], message: Mapping[str, Any]) -> d
             raise CheckinError("Token: must not be empty")
         if not magic:
             raise CheckinError("PushMagic: must not be empty")
+        if len(magic) > _PUSH_MAGIC_MAX:
+            raise CheckinError(f"PushMagic: must be at most {_PUSH_MAGIC_MAX} characters")
+        if len(token) > _TOKEN_MAX:
+            raise CheckinError(f"Token: must be at most {_TOKEN_MAX} bytes")
         return {
             "token": bytes(token),
             "push_magic": magic,

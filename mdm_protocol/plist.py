@@ -14,7 +14,8 @@ bytes become Python values. It refuses, with a reason a client can read:
 - structures nested too deeply, with reference cycles (binary plists can
   point objects at each other) or expanding to too many values (binary
   plists can share one object many times),
-- types MDM never uses (``UID`` from keyed archives).
+- types MDM never uses (``UID`` from keyed archives), and NUL characters in
+  strings (no device sends them; databases refuse them).
 """
 
 from __future__ import annotations
@@ -138,6 +139,10 @@ def _check_shape(root: Any, *, max_depth: int, max_nodes: int) -> None:
         nodes += 1
         if nodes > max_nodes:
             raise PlistError(f"plist has more than {max_nodes} values")
+        if isinstance(value, str):
+            if "\x00" in value:  # databases refuse NUL in text; no device sends it
+                raise PlistError("plist contains a NUL character in a string")
+            continue
         if isinstance(value, _SCALARS):
             continue
         if not isinstance(value, (dict, list)):
@@ -147,6 +152,11 @@ def _check_shape(root: Any, *, max_depth: int, max_nodes: int) -> None:
         if id(value) in ancestors:
             raise PlistError("plist contains a reference cycle")
         inner = ancestors | {id(value)}
-        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            if any(not isinstance(key, str) or "\x00" in key for key in value):
+                raise PlistError("plist contains a dictionary key that is not text")
+            children = value.values()
+        else:
+            children = value
         for child in children:
             stack.append((child, depth + 1, inner))

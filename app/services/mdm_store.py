@@ -15,6 +15,7 @@ conditional UPDATEs:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import plistlib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -137,10 +138,10 @@ class SqlMdmStore:
                 details["reenrolled"] = True
             details["cancelled_commands"] = self._cancel_open_commands(device)
             device.enrollment_state = EnrollmentState.PENDING
-        device.serial_number = message.serial_number or device.serial_number
-        device.model = message.product_name or message.model or device.model
-        device.os_version = message.os_version or device.os_version
-        device.name = message.device_name or device.name
+        device.serial_number = _fit(message.serial_number, 64) or device.serial_number
+        device.model = _fit(message.product_name or message.model, 64) or device.model
+        device.os_version = _fit(message.os_version, 32) or device.os_version
+        device.name = _fit(message.device_name, 200) or device.name
         device.push_topic = message.topic
         device.last_seen_at = utcnow()
         self.session.flush()
@@ -159,8 +160,8 @@ class SqlMdmStore:
             user = self._user(device, message.enrollment, create=True)
             assert user is not None
             first = user.push_token is None
-            user.short_name = message.enrollment.user_short_name
-            user.long_name = message.enrollment.user_long_name
+            user.short_name = _fit(message.enrollment.user_short_name, 200)
+            user.long_name = _fit(message.enrollment.user_long_name, 200)
             user.push_token, user.push_magic = message.token.hex(), message.push_magic
             user.push_token_invalid_at, user.last_seen_at = None, now
             return first
@@ -282,13 +283,13 @@ class SqlMdmStore:
         device.inventory = {**(device.inventory or {}), update_.section: update_.value}
         fields = update_.device_fields
         if "serial_number" in fields:
-            device.serial_number = fields["serial_number"]
+            device.serial_number = _fit(fields["serial_number"], 64)
         if "product_name" in fields:
-            device.model = fields["product_name"]
+            device.model = _fit(fields["product_name"], 64)
         if "os_version" in fields:
-            device.os_version = fields["os_version"]
+            device.os_version = _fit(fields["os_version"], 32)
         if "device_name" in fields:
-            device.name = fields["device_name"]
+            device.name = _fit(fields["device_name"], 200)
         if "is_supervised" in fields:
             device.supervised = bool(fields["is_supervised"])
         if update_.profiles is not None:
@@ -356,14 +357,14 @@ class SqlMdmStore:
         return device
 
     def _user(self, device: Device, enrollment: Enrollment, *, create: bool = False) -> DeviceUser | None:
-        key = (device.id, str(enrollment.user_id))
+        key = (device.id, _user_key(str(enrollment.user_id)))
         user = self._users.get(key)
         if user is None:
             user = self.session.scalar(
                 select(DeviceUser).where(DeviceUser.device_id == device.id, DeviceUser.user_id == key[1])
             )
         if user is None and create:
-            user = DeviceUser(school_id=device.school_id, device_id=device.id, user_id=key[1][:64])
+            user = DeviceUser(school_id=device.school_id, device_id=device.id, user_id=key[1])
             self.session.add(user)
             self.session.flush()
         if user is not None:
@@ -456,6 +457,18 @@ def _record_answer(user_channel: bool) -> Any:
         .returning(Command.request_type)
         .execution_options(synchronize_session=False)
     )
+
+
+def _fit(text: str | None, length: int) -> str | None:
+    """A device-reported text cut to its column (a device's word is not worth a 500)."""
+    return text[:length] if isinstance(text, str) else None
+
+
+def _user_key(user_id: str) -> str:
+    """The user channel's key as stored (64 characters at most; a longer Managed Apple ID is hashed)."""
+    if len(user_id) <= 64:
+        return user_id
+    return "sha256:" + hashlib.sha256(user_id.encode()).hexdigest()[:57]
 
 
 def _stale(moment: dt.datetime | None, now: dt.datetime) -> bool:

@@ -145,3 +145,13 @@ def test_dates_load():
 def test_non_bytes_input_is_a_programming_error():
     with pytest.raises(TypeError):
         plist.load("<plist/>")  # type: ignore[arg-type]
+
+
+def test_nul_characters_are_refused():
+    for fmt in (plistlib.FMT_XML, plistlib.FMT_BINARY):
+        body = plistlib.dumps({"a": "x\x00y"}, fmt=fmt) if fmt == plistlib.FMT_BINARY else (
+            b"<plist><dict><key>a</key><string>x&#0;y</string></dict></plist>")
+        with pytest.raises(plist.PlistError):
+            plist.load(body)
+    with pytest.raises(plist.PlistError, match="key"):
+        plist.load(plistlib.dumps({"a\x00": 1}, fmt=plistlib.FMT_BINARY))

@@ -110,3 +110,17 @@ def test_every_captured_check_in_replays_over_http(db, world, new_ipad, transpor
             assert ipad.checkin(transport, ipad.authenticate_message()).status == 200
         answer = ipad.checkin(transport, message, raw=raw)
         assert answer.status == 200, (path, answer.body)
+
+
+def test_a_long_managed_apple_id_keeps_one_user_channel(db, enrolled, transport):
+    long_id = "elev." + "x" * 80 + "@bergvik.no"
+    user = {"UDID": enrolled.udid, "UserID": "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "UserShortName": long_id,
+            "UserLongName": "Elev"}
+    token = {"MessageType": "TokenUpdate", "Topic": enrolled.topic, "Token": b"\x01" * 32, "PushMagic": "M"}
+    for _ in range(2):
+        assert enrolled.checkin(transport, {**token, **user}).status == 200
+    assert enrolled.send(transport, plistlib.dumps({"Status": "Idle", **user})).status == 200
+    with db.session() as session:
+        (channel,) = session.scalars(select(DeviceUser)).all()
+        assert channel.user_id.startswith("sha256:") and len(channel.user_id) == 64
+        assert channel.short_name == long_id

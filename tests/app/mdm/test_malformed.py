@@ -44,6 +44,13 @@ def bodies(udid):
         "invalid base64": ("/mdm/checkin", b"<plist><dict><key>MessageType</key><string>TokenUpdate</string>"
                                            b"<key>Token</key><data>Base64=</data></dict></plist>", 400),
         "deep nesting": ("/mdm/connect", b"<plist>" + b"<array>" * 200 + b"</array>" * 200 + b"</plist>", 400),
+        "NUL in a string": ("/mdm/connect", plistlib.dumps({"Status": "Idle", "UDID": udid, "X": "a\x00b"},
+                                                            fmt=plistlib.FMT_BINARY), 400),
+        "UDID too long": ("/mdm/checkin", plistlib.dumps({"MessageType": "Authenticate", "Topic": "t",
+                                                           "UDID": "A" * 65}), 400),
+        "PushMagic too long": ("/mdm/checkin", plistlib.dumps({"MessageType": "TokenUpdate", "Topic": "t",
+                                                                "UDID": udid, "Token": b"t" * 32,
+                                                                "PushMagic": "m" * 500}), 400),
         "10 MB": ("/mdm/connect", TEN_MB, 413),
         "billion laughs": ("/mdm/connect", BILLION_LAUGHS, 400),
         "external entity": ("/mdm/checkin", EXTERNAL_ENTITY, 400),
@@ -67,3 +74,15 @@ def test_malformed_messages_are_a_clear_4xx_and_lose_nothing(db, enrolled, trans
 def test_a_body_over_the_limit_is_refused_before_it_is_read(db, enrolled, client):
     response = client.put("/mdm/connect", data=TEN_MB, headers={"Content-Type": "application/x-apple-aspen-mdm"})
     assert response.status_code == 413
+
+
+def test_over_long_device_facts_are_cut_to_fit_not_a_500(db, world, new_ipad, transport):
+    ipad = new_ipad()
+    message = {**ipad.authenticate_message(), "OSVersion": "17." * 40, "DeviceName": "iPad " * 100,
+               "SerialNumber": "S" * 200}
+    assert ipad.checkin(transport, message).status == 200
+    with db.session() as session:
+        from app.models import Device
+
+        device = session.scalar(select(Device))
+        assert (len(device.os_version), len(device.name), len(device.serial_number)) == (32, 200, 64)
