@@ -1,0 +1,210 @@
+"""Settings from ``FLOKK_*`` environment variables.
+
+Every setting is declared once in ``SETTINGS`` with its default, its parser and
+a line of documentation; README.md lists them (a test keeps the two in step).
+An invalid value stops start-up with one line that names the setting.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PREFIX = "FLOKK_"
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names it."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        super().__init__(f"{PREFIX}{setting}: {reason}")
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    parse: Callable[[str, Mapping[str, str]], Any]
+    doc: str
+
+
+def _path(value: str, env: Mapping[str, str]) -> Path:
+    return Path(value).expanduser().absolute()
+
+
+def _database_url(value: str, env: Mapping[str, str]) -> str:
+    if not value:
+        data_dir = _path(env.get(PREFIX + "DATA_DIR") or "data", env)
+        return f"sqlite:///{data_dir / 'flokk.sqlite3'}"
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("is not a database URL (expected sqlite:///PATH or postgresql+psycopg://...)") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"database {url.get_backend_name()!r} is not supported (use sqlite or postgresql)")
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+        raise ValueError("PostgreSQL URLs must use the psycopg 3 driver: postgresql+psycopg://...")
+    return value
+
+
+def _https_url(value: str, env: Mapping[str, str]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"must be an https:// URL with a host name (devices only talk HTTPS), got {value!r}")
+    return value.rstrip("/")
+
+
+def _choice(*choices: str) -> Callable[[str, Mapping[str, str]], str]:
+    def parse(value: str, env: Mapping[str, str]) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _positive_int(value: str, env: Mapping[str, str]) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"must be a whole number, got {value!r}") from None
+    if number <= 0:
+        raise ValueError(f"must be greater than zero, got {number}")
+    return number
+
+
+def _optional_path(value: str, env: Mapping[str, str]) -> Path | None:
+    return _path(value, env) if value else None
+
+
+def _log_level(value: str, env: Mapping[str, str]) -> str:
+    level = value.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return level
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "data", _path, "Folder for the SQLite database, generated keys and TLS files."),
+    Setting(
+        "DATABASE_URL",
+        "",
+        _database_url,
+        "SQLAlchemy URL; default `sqlite:///$FLOKK_DATA_DIR/flokk.sqlite3`, "
+        "production `postgresql+psycopg://user:pass@host/db`.",
+    ),
+    Setting(
+        "PUBLIC_URL",
+        "https://localhost:8443",
+        _https_url,
+        "The https:// address devices and admins use to reach Flokk (goes into enrollment profiles).",
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        lambda value, env: value,
+        "Master key: encrypts secrets at rest and signs sessions. At least 32 characters. "
+        "When unset, `flokk init`/`flokk serve` generate one into `$FLOKK_DATA_DIR/secret_key` "
+        "and warn: production must set it.",
+    ),
+    Setting("LOG_FORMAT", "text", _choice("text", "json"), "`json` writes one JSON object per log line."),
+    Setting("LOG_LEVEL", "INFO", _log_level, "DEBUG, INFO, WARNING or ERROR."),
+    Setting(
+        "MAX_BODY_BYTES",
+        str(4 * 1024 * 1024),
+        _positive_int,
+        "Largest request body accepted; larger ones get 413.",
+    ),
+    Setting("TLS_CERT", "", _optional_path, "PEM certificate for `flokk serve`; default: self-signed, generated."),
+    Setting("TLS_KEY", "", _optional_path, "PEM private key for `FLOKK_TLS_CERT`."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; build with ``load_settings``."""
+
+    data_dir: Path
+    database_url: str
+    public_url: str
+    secret_key: str
+    log_format: str = "text"
+    log_level: str = "INFO"
+    max_body_bytes: int = 4 * 1024 * 1024
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    secret_key_generated: bool = field(default=False, compare=False)
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values.update(changes)
+        return Settings(**values)
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool = False) -> Settings:
+    """Read and validate every setting; raise ``ConfigError`` naming the first bad one.
+
+    ``create_secret`` lets the commands that start a local Flokk (``init``,
+    ``serve``) generate a secret key into the data folder when none is set.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(PREFIX + setting.name)
+        raw = setting.default if raw is None else raw.strip()
+        if raw is None:
+            continue
+        try:
+            values[setting.name.lower()] = setting.parse(raw, env)
+        except ValueError as error:
+            raise ConfigError(setting.name, str(error)) from None
+    values["secret_key"], values["secret_key_generated"] = _secret_key(
+        values.get("secret_key"), values["data_dir"], create_secret
+    )
+    if bool(values.get("tls_cert")) != bool(values.get("tls_key")):
+        raise ConfigError("TLS_KEY", "FLOKK_TLS_CERT and FLOKK_TLS_KEY must be set together")
+    return Settings(**values)
+
+
+def _secret_key(value: str | None, data_dir: Path, create: bool) -> tuple[str, bool]:
+    if value:
+        if len(value) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError("SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} characters long")
+        return value, False
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError("SECRET_KEY", f"the generated key in {path} is damaged; restore it or set the variable")
+        return key, True
+    if not create:
+        raise ConfigError("SECRET_KEY", f"is not set (and no generated key exists in {path})")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key, True
+
+
+def warn_if_generated_secret(settings: Settings) -> None:
+    if settings.secret_key_generated:
+        log.warning(
+            "FLOKK_SECRET_KEY is not set: using the generated key in %s. "
+            "Production must set FLOKK_SECRET_KEY (and keep it: it decrypts the CA key).",
+            settings.data_dir / SECRET_KEY_FILE,
+        )

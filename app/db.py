@@ -1,0 +1,123 @@
+"""Engine, sessions and the unit of work.
+
+Only the boundary (one HTTP request, one CLI command, one scheduler job) commits:
+services receive a session and never commit. Audit events marked durable
+(refusals, forged identities) are written even when the boundary rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from app.config import Settings
+from app.crypto import SecretBox
+
+log = logging.getLogger(__name__)
+
+#: Key in ``Session.info`` for audit events that must survive a rollback.
+DURABLE_EVENTS = "flokk.durable_events"
+#: Key in ``Session.info`` for the settings and secrets of this Flokk.
+CONTEXT = "flokk.context"
+
+
+class ServiceContext:
+    """What services need besides the session: settings and the secrets box."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.secrets = SecretBox(settings.secret_key)
+
+
+def context(session: Session) -> ServiceContext:
+    """The settings and secrets box of the Flokk this session belongs to."""
+    return session.info[CONTEXT]
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=NullPool if ":memory:" not in url else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Database:
+    """One per process (and per gunicorn worker: nothing is created before fork)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = _engine(settings.database_url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._context = ServiceContext(settings)
+
+    def session(self) -> Session:
+        session = self._sessions()
+        session.info[CONTEXT] = self._context
+        session.info[DURABLE_EVENTS] = []
+        return session
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """Commit when the block ends normally; roll back (keeping durable audit events) otherwise."""
+        session = self.session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            rollback(session)
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any driver error means "not reachable" to a health check
+            log.warning("database ping failed", exc_info=True)
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def rollback(session: Session) -> None:
+    """Undo the unit of work but write the audit events that must outlive it."""
+    session.rollback()
+    durable = session.info.get(DURABLE_EVENTS) or []
+    if not durable:
+        return
+    from app.models.audit import AuditEvent
+
+    session.info[DURABLE_EVENTS] = []
+    try:
+        session.add_all(AuditEvent(**values) for values in durable)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not write %d audit event(s) after a rollback", len(durable))
+
+
+def commit(session: Session) -> None:
+    session.commit()
+    session.info[DURABLE_EVENTS] = []

@@ -1,0 +1,107 @@
+"""The request boundary: request ids, one unit of work per request, errors as clear 4xx.
+
+Views never commit: a response below 400 commits the request's session, any
+other response or exception rolls it back (keeping durable audit events).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from app import db as database
+from app import request_context
+from app.errors import FlokkError
+
+log = logging.getLogger("flokk.http")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def install(app: Flask) -> None:
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.teardown_request(_close)
+    app.register_error_handler(FlokkError, _flokk_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _start() -> None:
+    offered = request.headers.get("X-Request-Id", "")
+    request_id = offered if _REQUEST_ID.match(offered) else request_context.new_request_id()
+    g.flokk_origin_token = request_context.set_origin(request_context.Origin(request_id, request.remote_addr))
+    g.flokk_started = time.perf_counter()
+
+
+def _finish(response: Response) -> Response:
+    session = g.pop("flokk_session", None)
+    if session is not None:
+        if response.status_code < 400:
+            try:
+                database.commit(session)
+            except IntegrityError:
+                database.rollback(session)
+                log.info("conflicting concurrent change", exc_info=True)
+                response = error_response(409, "conflict", "the change conflicts with another one; try again")
+            except OperationalError:
+                database.rollback(session)
+                log.exception("database error at commit")
+                response = error_response(503, "database_unavailable", "the database is unavailable; try again")
+        else:
+            database.rollback(session)
+        session.close()
+    response.headers["X-Request-Id"] = request_context.current().request_id or ""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    started = g.pop("flokk_started", None)
+    if started is not None:
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={"status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
+    return response
+
+
+def _close(error: BaseException | None) -> None:
+    session = g.pop("flokk_session", None)
+    if session is not None:
+        database.rollback(session)
+        session.close()
+    token = g.pop("flokk_origin_token", None)
+    if token is not None:
+        request_context.reset_origin(token)
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
+    body = {"error": code, "message": message, "request_id": request_context.current().request_id}
+    if details:
+        body["details"] = details
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _flokk_error(error: FlokkError) -> Response:
+    return error_response(error.status, error.code, error.message, error.details or None)
+
+
+def _http_error(error: HTTPException) -> Response:
+    code = (error.name or "error").lower().replace(" ", "_")
+    response = error_response(error.code or 500, code, error.description or error.name)
+    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def _unexpected_error(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    log.exception("unhandled error")
+    return error_response(500, "internal_error", "something went wrong on our side; the request id helps us find it")

@@ -1,0 +1,29 @@
+"""Typed SQLAlchemy 2 models, one module per domain; importing this registers them all."""
+
+from app.models.accounts import AdminUser, ApiToken, RoleGrant
+from app.models.audit import AuditEvent
+from app.models.base import Base
+from app.models.commands import Command, CommandStatus
+from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
+from app.models.enrollment import EnrollmentToken
+from app.models.tenancy import Group, GroupKind, Organisation, School
+
+__all__ = [
+    "AdminUser",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Command",
+    "CommandStatus",
+    "Device",
+    "DeviceUser",
+    "EnrollmentState",
+    "EnrollmentToken",
+    "Group",
+    "GroupKind",
+    "InstalledProfile",
+    "Organisation",
+    "Platform",
+    "RoleGrant",
+    "School",
+]

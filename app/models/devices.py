@@ -1,0 +1,101 @@
+"""Devices, their user channels and what they report about themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, CreatedAt
+from app.models.tenancy import Group, School
+
+
+class Platform(StrEnum):
+    IOS = "ios"
+    IPADOS = "ipados"
+    MACOS = "macos"
+    CHROMEOS = "chromeos"
+
+
+class EnrollmentState(StrEnum):
+    PENDING = "pending"  # Authenticate seen, no TokenUpdate yet
+    ENROLLED = "enrolled"
+    UNENROLLED = "unenrolled"  # CheckOut, or removed by an admin
+
+
+class Device(CreatedAt, Base):
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    #: Apple's UDID (or EnrollmentID for user enrollment); Chromebooks have none.
+    udid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Google's deviceId for a Chromebook.
+    google_device_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    serial_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(64))
+    os_version: Mapped[str | None] = mapped_column(String(32))
+    enrollment_state: Mapped[str] = mapped_column(String(16), default=EnrollmentState.PENDING)
+    supervised: Mapped[bool] = mapped_column(default=False)
+    enrolled_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
+    #: The latest answers to inventory commands, by RequestType.
+    inventory: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # APNs wake-up: the device's push token (hex) and PushMagic from TokenUpdate.
+    push_topic: Mapped[str | None] = mapped_column(String(255))
+    push_token: Mapped[str | None] = mapped_column(String(200))
+    push_magic: Mapped[str | None] = mapped_column(String(100))
+    push_token_invalid_at: Mapped[dt.datetime | None]
+    # Sealed with the secrets box (app.crypto): never stored in the clear.
+    unlock_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bootstrap_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    school: Mapped[School] = relationship()
+    group: Mapped[Group | None] = relationship()
+
+
+class DeviceUser(CreatedAt, Base):
+    """A user channel on a device (Shared iPad, macOS users): its own queue and push token."""
+
+    __tablename__ = "device_users"
+    __table_args__ = (UniqueConstraint("device_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    #: Apple's UserID (or EnrollmentUserID).
+    user_id: Mapped[str] = mapped_column(String(64))
+    short_name: Mapped[str | None] = mapped_column(String(200))
+    long_name: Mapped[str | None] = mapped_column(String(200))
+    push_token: Mapped[str | None] = mapped_column(String(200))
+    push_magic: Mapped[str | None] = mapped_column(String(100))
+    last_seen_at: Mapped[dt.datetime | None]
+
+    device: Mapped[Device] = relationship()
+
+
+class InstalledProfile(Base):
+    """A configuration profile the device reported in its latest ProfileList."""
+
+    __tablename__ = "installed_profiles"
+    __table_args__ = (
+        UniqueConstraint("device_id", "identifier"),
+        Index("ix_installed_profiles_school_id", "school_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(255))
+    uuid: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    organization: Mapped[str | None] = mapped_column(String(255))
+    removal_disallowed: Mapped[bool] = mapped_column(default=False)
+    is_managed: Mapped[bool] = mapped_column(default=True)
+    reported_at: Mapped[dt.datetime]

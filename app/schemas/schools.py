@@ -1,0 +1,25 @@
+"""Input for schools."""
+
+from marshmallow import fields, validate
+
+from app.schemas import InputSchema
+
+SCHOOL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+
+
+def _not_blank(value: str) -> bool:
+    return bool(value.strip())
+
+
+class SchoolCreate(InputSchema):
+    name = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=200), validate.Predicate("strip", error="Must not be blank.")],
+    )
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            SCHOOL_CODE, error="Use 1 to 32 letters, digits, '-' or '_', starting with a letter or digit."
+        ),
+    )
+    organisation = fields.String(load_default=None, validate=validate.Length(min=1, max=200))

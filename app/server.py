@@ -1,0 +1,63 @@
+"""`flokk serve`: gunicorn with Flokk's settings, TLS on by default.
+
+Each worker builds its own app (no preload), so no database connection or
+thread crosses a fork.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from app.config import Settings
+from app.logs import dict_config
+
+
+def default_workers() -> int:
+    return min(2 * multiprocessing.cpu_count() + 1, 9)
+
+
+class FlokkServer(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        from app import create_app
+
+        return create_app(self.settings)
+
+
+def serve(
+    settings: Settings,
+    *,
+    bind: str,
+    workers: int,
+    threads: int,
+    certfile: str | None,
+    keyfile: str | None,
+) -> None:
+    options: dict[str, Any] = {
+        "bind": [bind],
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "certfile": certfile,
+        "keyfile": keyfile,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "keepalive": 75,
+        "accesslog": None,  # Flokk logs each request itself, with its request id
+        "proc_name": "flokk",
+        "logconfig_dict": dict_config(settings.log_format, settings.log_level),
+        "limit_request_line": 8190,
+    }
+    FlokkServer(settings, options).run()

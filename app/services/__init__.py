@@ -1,0 +1,1 @@
+"""Use cases. Each receives a session (and the acting principal); none commits."""

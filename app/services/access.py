@@ -1,0 +1,200 @@
+"""The tenancy choke point: what a principal may see and do, applied to every query.
+
+Rights are data: a principal holds grants of (role, school or all schools); a
+role is a set of permissions. Every read of school-owned rows goes through
+``restrict``/``scoped``; every single-object action through ``get_for`` or
+``require``, inside the same transaction as the write. Objects outside the
+principal's scope are reported as not found, so their existence does not leak.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, false, select
+from sqlalchemy.orm import Session
+
+from app.errors import Forbidden, NotFound
+
+T = TypeVar("T")
+
+
+class Role(StrEnum):
+    CENTRAL_ADMIN = "central_admin"
+    CENTRAL_HELPDESK = "central_helpdesk"
+    SCHOOL_ICT = "school_ict"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    VIEW = "view"  # read a school's devices, groups, tokens, policy, commands
+    MANAGE = "manage"  # change them: groups, device assignment, enrollment tokens, school policy
+    COMMAND = "command"  # queue non-destructive MDM commands
+    REQUEST_DESTRUCTIVE = "request_destructive"  # ask for an erase etc.; queued after approval
+    DESTRUCTIVE = "destructive"  # queue destructive commands (still through approval)
+    APPROVE = "approve"  # approve another admin's destructive request
+    AUDIT = "audit"  # read the audit log
+    ADMINISTER = "administer"  # schools, admins, grants, baseline policy, certificates
+
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.CENTRAL_ADMIN: frozenset(Permission),
+    Role.CENTRAL_HELPDESK: frozenset({Permission.VIEW, Permission.COMMAND}),
+    Role.SCHOOL_ICT: frozenset(
+        {Permission.VIEW, Permission.MANAGE, Permission.COMMAND, Permission.REQUEST_DESTRUCTIVE}
+    ),
+    Role.AUDITOR: frozenset({Permission.VIEW, Permission.AUDIT}),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    school_id: int | None  # None: every school
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acts: an admin user, an API token, the CLI operator or the system itself."""
+
+    kind: str
+    id: int | None
+    label: str
+    grants: tuple[Grant, ...]
+
+    def school_ids(self, permission: Permission) -> frozenset[int] | None:
+        """The schools where this principal holds ``permission``; None means every school."""
+        schools: set[int] = set()
+        for grant in self.grants:
+            if permission in ROLE_PERMISSIONS[grant.role]:
+                if grant.school_id is None:
+                    return None
+                schools.add(grant.school_id)
+        return frozenset(schools)
+
+    def can(self, permission: Permission, school_id: int | None = None) -> bool:
+        """``school_id`` None asks for the right over every school (central rights)."""
+        schools = self.school_ids(permission)
+        if schools is None:
+            return True
+        return school_id is not None and school_id in schools
+
+    def can_anywhere(self, permission: Permission) -> bool:
+        schools = self.school_ids(permission)
+        return schools is None or bool(schools)
+
+    @property
+    def is_central(self) -> bool:
+        return self.school_ids(Permission.VIEW) is None
+
+
+def system_principal(label: str = "system") -> Principal:
+    """Flokk acting on its own (scheduler jobs, protocol handling)."""
+    return Principal("system", None, f"system:{label}", (Grant(Role.CENTRAL_ADMIN, None),))
+
+
+def cli_principal() -> Principal:
+    """The operator at the server's shell: central IT by definition."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Principal("cli", None, f"cli:{user}", (Grant(Role.CENTRAL_ADMIN, None),))
+
+
+def school_column(model: Any) -> ColumnElement[Any]:
+    """The column that says which school a row belongs to."""
+    from app.models.tenancy import School
+
+    return School.id if model is School else model.school_id
+
+
+def restrict(statement: Select[Any], principal: Principal, permission: Permission, column: Any) -> Select[Any]:
+    """Limit a query to the rows of the schools where ``principal`` holds ``permission``."""
+    schools = principal.school_ids(permission)
+    if schools is None:
+        return statement
+    if not schools:
+        return statement.where(false())
+    return statement.where(column.in_(sorted(schools)))
+
+
+def scoped(model: type[T], principal: Principal, permission: Permission = Permission.VIEW) -> Select[tuple[T]]:
+    """``select(model)`` restricted to what the principal may see (or act on)."""
+    return restrict(select(model), principal, permission, school_column(model))
+
+
+def get_for(
+    session: Session,
+    model: type[T],
+    object_id: Any,
+    principal: Principal,
+    permission: Permission = Permission.VIEW,
+    *,
+    column: Any = None,
+    lock: bool = False,
+) -> T:
+    """Load one school-owned object for an action, or raise NotFound/Forbidden.
+
+    Outside the principal's visible scope: NotFound (existence does not leak).
+    Visible but without the right for this action: Forbidden.
+    ``lock`` takes a row lock so the re-check holds until the transaction ends.
+    """
+    key = column if column is not None else model.id  # type: ignore[attr-defined]
+    statement = scoped(model, principal, Permission.VIEW).where(key == object_id)
+    if lock:
+        statement = statement.with_for_update()
+    found = session.scalar(statement)
+    name = getattr(model, "__name__", "object").lower()
+    if found is None:
+        raise NotFound(f"no {name} {object_id}")
+    if permission is not Permission.VIEW:
+        require(principal, permission, _school_of(found))
+    return found
+
+
+def require(principal: Principal, permission: Permission, school_id: int | None) -> None:
+    """Raise unless ``principal`` holds ``permission`` for ``school_id`` (None: every school)."""
+    if principal.can(permission, school_id):
+        return
+    if school_id is not None and not principal.can(Permission.VIEW, school_id):
+        raise NotFound("not found")
+    raise Forbidden(f"you do not have the right to {_verb(permission)}")
+
+
+def require_central(principal: Principal, permission: Permission = Permission.ADMINISTER) -> None:
+    """Actions that span schools (schools, admins, baseline policy, certificates)."""
+    if not principal.can(permission, None):
+        raise Forbidden(f"only central IT may {_verb(permission)}")
+
+
+def visible_school_ids(session: Session, principal: Principal, permission: Permission = Permission.VIEW) -> list[int]:
+    from app.models.tenancy import School
+
+    return list(session.scalars(restrict(select(School.id), principal, permission, School.id)))
+
+
+def _school_of(found: Any) -> int:
+    return found.school_id
+
+
+def _verb(permission: Permission) -> str:
+    return {
+        Permission.VIEW: "see this",
+        Permission.MANAGE: "change this",
+        Permission.COMMAND: "send commands here",
+        Permission.REQUEST_DESTRUCTIVE: "request destructive actions here",
+        Permission.DESTRUCTIVE: "run destructive actions",
+        Permission.APPROVE: "approve requests",
+        Permission.AUDIT: "read the audit log",
+        Permission.ADMINISTER: "administer Flokk",
+    }[permission]
+
+
+def grants_from(rows: Iterable[Any]) -> tuple[Grant, ...]:
+    """Grants from RoleGrant rows."""
+    return tuple(Grant(Role(row.role), row.school_id) for row in rows)
