@@ -9,7 +9,7 @@ locked it and who did.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from profiles.values import show
 
 class Action(enum.Enum):
     SET = "set"          # give a key a value
-    REMOVE = "remove"    # drop a key or a whole payload a more general layer set
+    REMOVE = "remove"    # drop a key or a whole payload (inherited, and this layer's own)
     UNSET = "unset"      # forget this layer's own entry (inherit again)
     LOCK = "lock"        # forbid more specific layers to change it
     UNLOCK = "unlock"
@@ -183,6 +183,10 @@ def _apply_one(
             set_by=actor,
             locked_by=(actor if change.lock else current.locked_by if current and locked else None),
         )
+        if change.action is Action.REMOVE and ref.whole_payload:
+            # Removing a whole payload also drops what this layer itself set in it.
+            for own in layer.payload_entries(ref.payload):
+                layer = layer.without(own.ref)
         return layer.with_entry(entry), []
     if change.action is Action.LOCK:
         if ref.whole_payload:
@@ -215,16 +219,20 @@ class EntryDiff:
     before: Entry | None
     after: Entry | None
 
-    def describe(self) -> str:
+    def describe(self, mask: Callable[[SettingRef, Any], Any] | None = None) -> str:
+        """One line: ``+`` added, ``-`` dropped, ``~`` changed; ``mask`` hides secrets."""
+        hide = mask or (lambda ref, value: value)
         where = f"{self.ref.payload} {_name(self.ref)}" if not self.ref.whole_payload else str(self.ref.payload)
         if self.before is None and self.after is not None:
-            return f"+ {where} = {show(self.after.value)}{' (locked)' if self.after.locked else ''}"
+            locked = " (locked)" if self.after.locked else ""
+            return f"+ {where} = {show(hide(self.ref, self.after.value))}{locked}"
         if self.after is None and self.before is not None:
-            return f"- {where} (was {show(self.before.value)})"
+            return f"- {where} (was {show(hide(self.ref, self.before.value))})"
         assert self.before is not None and self.after is not None
         parts = []
         if self.before.value != self.after.value:
-            parts.append(f"{show(self.before.value)} -> {show(self.after.value)}")
+            old, new = hide(self.ref, self.before.value), hide(self.ref, self.after.value)
+            parts.append(f"{show(old)} -> {show(new)}" if old != new else "secret changed")
         if self.before.locked != self.after.locked:
             parts.append("locked" if self.after.locked else "unlocked")
         return f"~ {where}: {', '.join(parts)}"
@@ -244,3 +252,21 @@ def diff(before: Layer | None, after: Layer | None) -> list[EntryDiff]:
 
 def payload_refs(layers: Iterable[Layer]) -> set[PayloadRef]:
     return {ref.payload for layer in layers for ref in layer.entries}
+
+
+def changes_to(before: Layer, target: Layer) -> list[Change]:
+    """The changes that turn ``before`` into ``target`` (to restore an old version through the usual checks)."""
+    changes: list[Change] = []
+    for item in diff(before, target):
+        wanted = item.after
+        if wanted is None:
+            changes.append(Change(item.ref, Action.UNSET))
+        elif wanted.value is LOCK_ONLY:
+            if item.before is not None:
+                changes.append(Change(item.ref, Action.UNSET))
+            changes.append(Change(item.ref, Action.LOCK))
+        elif wanted.value is REMOVED:
+            changes.append(Change(item.ref, Action.REMOVE, lock=wanted.locked))
+        else:
+            changes.append(Change(item.ref, Action.SET, wanted.value, lock=wanted.locked))
+    return changes

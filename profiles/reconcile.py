@@ -81,11 +81,14 @@ def reconcile(
     *,
     namespace: str,
     known_elsewhere: frozenset[str] = frozenset(),
+    failed: frozenset[tuple[str, str]] = frozenset(),
 ) -> Plan:
     """The commands that make the device hold exactly the desired profiles of ``namespace``.
 
     ``known_elsewhere`` names identifiers Flokk manages outside the policy
     (the enrolment profile): neither removed nor reported as unmanaged.
+    ``failed`` holds (identifier, version) pairs the device refused since its
+    last report: they are reported as blocked, not queued again and again.
     """
     wanted = {item.identifier: item for item in desired}
     for identifier in wanted:
@@ -120,6 +123,9 @@ def reconcile(
     for identifier in sorted(wanted):
         target = wanted[identifier]
         if expected.get(identifier) == target.version:
+            continue
+        if (identifier, target.version) in failed:
+            blocked.append(Blocked(target, "the device refused this version; see the command's error"))
             continue
         if identifier in by_hand:
             blocked.append(Blocked(target, "a profile with this identifier was installed by hand; remove it on the device first"))

@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
@@ -24,6 +25,11 @@ __all__ = [
     "InstalledProfile",
     "Organisation",
     "Platform",
+    "PolicyDelivery",
+    "PolicyLayer",
+    "PolicyNamespace",
+    "PolicySetting",
+    "PolicyVersion",
     "RoleGrant",
     "School",
 ]

@@ -18,8 +18,12 @@ _PEM_HEAD = "-----BEGIN CERTIFICATE-----"
 
 
 def to_der(key: str, value: Any) -> Any:
-    """PEM text or base64 text becomes DER bytes; anything else is left for the checks."""
-    if key != "PayloadContent" or not isinstance(value, str):
+    """PEM (text or file bytes) or base64 text becomes DER bytes; anything else is left for the checks."""
+    if key != "PayloadContent":
+        return value
+    if isinstance(value, (bytes, bytearray)) and bytes(value).lstrip().startswith(_PEM_HEAD.encode("ascii")):
+        value = bytes(value).decode("ascii", errors="replace")
+    if not isinstance(value, str):
         return value
     text = value.strip()
     if text.startswith(_PEM_HEAD):

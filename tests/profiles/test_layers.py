@@ -185,3 +185,53 @@ def test_layer_ids_parse_and_print(text, expected):
 def test_bad_layer_ids_are_refused(text):
     with pytest.raises(ValueError):
         LayerId.parse(text)
+
+
+def test_diff_masks_secrets_but_still_shows_they_changed():
+    from profiles.secrets import mask
+
+    before = apply_changes(Layer.of("school:A"), [], [Change.set("wifi:a", "Password", "gammelt-passord")], actor="ola")
+    after = apply_changes(before, [], [Change.set("wifi:a", "Password", "nytt-passord")], actor="ola")
+    added = diff(None, before)[0].describe(mask)
+    changed = diff(before, after)[0].describe(mask)
+    assert added == "+ com.apple.wifi.managed:a Password = ********"
+    assert changed == "~ com.apple.wifi.managed:a Password: secret changed"
+    assert "passord" not in added + changed
+
+
+def test_changes_to_rebuilds_an_old_version_through_the_checks():
+    from profiles.layers import changes_to
+
+    old = baseline()
+    new = apply_changes(
+        old,
+        [],
+        [
+            Change.set("passcode", "minLength", 9),
+            Change.unlock("restrictions", "allowCamera"),
+            Change.unlock("webfilter"),
+            Change.unset("wifi:guest", "SSID_STR"),
+            Change.set("restrictions", "allowSafari", False),
+        ],
+        actor="per",
+    )
+    restored = apply_changes(new, [], changes_to(new, old), actor="kari")
+    assert diff(old, restored) == []
+
+
+def test_restoring_a_version_that_conflicts_with_a_newer_lock_is_refused():
+    from profiles.layers import changes_to
+
+    base = baseline()
+    old_school = school([Change.set("restrictions", "allowAirDrop", True)], above=[base])
+    locked = apply_changes(base, [], [Change.lock_it("restrictions", "allowAirDrop")], actor=CENTRAL)
+    with pytest.raises(Refused, match="allowAirDrop: is locked in baseline"):
+        apply_changes(Layer.of("school:A"), [locked], changes_to(Layer.of("school:A"), old_school), actor="ola")
+
+
+def test_removing_a_whole_payload_drops_the_layers_own_keys_too():
+    layer = school([Change.set("wifi:school-a", "SSID_STR", "Skole-A"), Change.set("wifi:school-a", "HIDDEN_NETWORK", True)])
+    removed = apply_changes(layer, [baseline()], [Change.remove("wifi:school-a")], actor="ola")
+    assert list(removed.entries) == [SettingRef(parse_ref("wifi:school-a"), WHOLE_PAYLOAD)]
+    readded = apply_changes(removed, [baseline()], [Change.set("wifi:school-a", "SSID_STR", "Ny")], actor="ola")
+    assert len(readded.entries) == 2, "set after remove replaces the inherited payload with this layer's keys"

@@ -104,3 +104,11 @@ def test_a_real_profile_list_is_reported_as_unmanaged():
     assert [item.identifier for item in plan.install] == [NS + "passcode"]
     assert plan.remove == ()
     assert [item.identifier for item in plan.unmanaged] == ["dev.commandment.enroll"]
+
+
+def test_a_version_the_device_refused_is_blocked_until_it_changes():
+    failed = frozenset({(NS + "wifi.a", "v2")})
+    plan = reconcile([d("wifi.a", "v2")], [], namespace=NS, failed=failed)
+    assert plan.install == () and plan.blocked[0].reason.startswith("the device refused")
+    retry = reconcile([d("wifi.a", "v3")], [], namespace=NS, failed=failed)
+    assert [item.version for item in retry.install] == ["v3"]

@@ -109,3 +109,8 @@ def test_root_payload_refuses_a_leaf_certificate_but_pkcs1_takes_it(leaf_der):
         "is not a CA certificate (its BasicConstraints say CA:FALSE); use a pkcs1 certificate payload"
     ]
     assert problems("pkcs1cert:server", "PayloadContent", leaf_der) == []
+
+
+def test_pem_file_bytes_are_stored_as_der(ca_pem, ca_der):
+    target = ref("rootcert:radius-ca", "PayloadContent")
+    assert validation.normalise(target, ca_pem.encode("ascii")) == ca_der
