@@ -38,16 +38,6 @@ class DeviceSituation:
     shared_ipad: bool
     enrollment_state: str
 
-    def facts(self, with_device_layer: bool) -> DeviceFacts:
-        return DeviceFacts(
-            platform=self.platform,
-            supervised=self.supervised,
-            shared_ipad=self.shared_ipad,
-            school=str(self.school_id),
-            group=str(self.group_id) if self.group_id else "",
-            device=str(self.id) if with_device_layer else "",
-        )
-
 
 def _shared_ipad_column():
     """Apple's IsMultiUser from the stored DeviceInformation answer, read in SQL (no JSON loading)."""
@@ -98,35 +88,60 @@ def prefix_from_url(public_url: str) -> str:
 
 @dataclass
 class PolicyCache:
-    """Resolves and compiles once per distinct device situation within one organisation."""
+    """Resolves and compiles once per distinct device situation within one organisation.
+
+    A school, group or device without a layer of its own changes nothing, so
+    it is left out of the situation: all devices of schools that only follow
+    the baseline share one compilation.
+    """
 
     layers: Sequence[Layer]
     options: CompileOptions
-    _device_layers: frozenset[str] = field(init=False)
+    _scopes: dict[Level, frozenset[str]] = field(init=False)
     _cache: dict[tuple, tuple[EffectivePolicy, CompiledPolicy]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        self._device_layers = frozenset(layer.id.scope for layer in self.layers if layer.level is Level.DEVICE)
+        self._scopes = {
+            level: frozenset(layer.id.scope for layer in self.layers if layer.level is level)
+            for level in (Level.SCHOOL, Level.GROUP, Level.DEVICE)
+        }
 
     def facts(self, device: DeviceSituation) -> DeviceFacts:
-        return device.facts(str(device.id) in self._device_layers)
+        _, _, _, school, group, own = self.key(device)
+        return DeviceFacts(
+            platform=device.platform,
+            supervised=device.supervised,
+            shared_ipad=device.shared_ipad,
+            school=school or "",
+            group=group or "",
+            device=own or "",
+        )
+
+    def key(self, device: DeviceSituation) -> tuple:
+        """Devices with equal keys have the same effective policy."""
+        school, group, own = str(device.school_id), str(device.group_id) if device.group_id else "", str(device.id)
+        return (
+            device.platform,
+            device.supervised,
+            device.shared_ipad,
+            school if school in self._scopes[Level.SCHOOL] else None,
+            group if group in self._scopes[Level.GROUP] else None,
+            own if own in self._scopes[Level.DEVICE] else None,
+        )
 
     def policy(self, device: DeviceSituation) -> tuple[EffectivePolicy, CompiledPolicy]:
-        facts = self.facts(device)
-        found = self._cache.get(_key(facts))
+        key = self.key(device)
+        found = self._cache.get(key)
         if found is None:
+            facts = self.facts(device)
             effective = resolve(self.layers, facts)
             found = (effective, compiler_for(facts.platform, self.options).compile(effective))
-            self._cache[_key(facts)] = found
+            self._cache[key] = found
         return found
 
     @property
     def compilations(self) -> int:
         return len(self._cache)
-
-
-def _key(facts: DeviceFacts) -> tuple:
-    return (facts.platform, facts.supervised, facts.shared_ipad, facts.school, facts.group, facts.device)
 
 
 def cache_for(session: Session, organisation_id: int, replaced: Iterable[Layer] = ()) -> PolicyCache:

@@ -16,11 +16,12 @@ per school and profile, nothing written.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
@@ -31,7 +32,7 @@ from app.services import audit, commands
 from app.services.access import Permission, Principal, restrict
 from app.services.policy_effective import DeviceSituation, PolicyCache, cache_for, situations, situations_query
 from app.services.policy_signing import sign_profile
-from profiles import Layer
+from profiles import EffectivePolicy, Layer
 from profiles.compile.apple import AppleProfile
 from profiles.reconcile import Pending, PendingAction, Plan, Reported, reconcile
 
@@ -78,6 +79,8 @@ class ReconcileReport:
     skipped: Counter[str] = field(default_factory=Counter)
     compilations: int = 0
     queued: int = 0
+    #: Seconds spent per phase (load, plan, queue), for operators and the benchmark.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def install_count(self) -> int:
@@ -95,7 +98,8 @@ class ReconcileReport:
 
 @dataclass
 class _DeviceState:
-    reported: list[Reported] = field(default_factory=list)
+    #: (identifier, version, managed) from the last ProfileList.
+    reported: list[tuple[str, str, bool]] = field(default_factory=list)
     last_report: dt.datetime | None = None
     pending: list[Pending] = field(default_factory=list)
     failed: set[tuple[str, str]] = field(default_factory=set)
@@ -113,6 +117,7 @@ def reconcile_scope(
     """Reconcile every device in ``scope`` the principal may see; ``replaced`` layers stand in for stored ones."""
     statement = situations_query().where(*scope.condition())
     statement = restrict(statement, principal, Permission.VIEW, Device.school_id)
+    selection: Select | None = None
     if scope.device_ids is not None:
         found: list[DeviceSituation] = []
         for start in range(0, len(scope.device_ids), _CHUNK):
@@ -120,7 +125,11 @@ def reconcile_scope(
             found.extend(situations(session, statement.where(Device.id.in_(chunk))))
     else:
         found = situations(session, statement)
-    return _reconcile(session, principal, found, list(replaced), dry_run)
+        # The same selection as a subquery: no list of 50,000 ids to send back to the database.
+        selection = statement.with_only_columns(Device.id).where(
+            Device.platform.in_(sorted(_APPLE)), Device.enrollment_state == EnrollmentState.ENROLLED
+        )
+    return _reconcile(session, principal, found, list(replaced), dry_run, selection)
 
 
 def reconcile_device(session: Session, principal: Principal, device_id: int) -> ReconcileReport:
@@ -129,7 +138,12 @@ def reconcile_device(session: Session, principal: Principal, device_id: int) -> 
 
 
 def _reconcile(
-    session: Session, principal: Principal, devices: list[DeviceSituation], replaced: list[Layer], dry_run: bool
+    session: Session,
+    principal: Principal,
+    devices: list[DeviceSituation],
+    replaced: list[Layer],
+    dry_run: bool,
+    selection: Select | None = None,
 ) -> ReconcileReport:
     report = ReconcileReport(dry_run=dry_run)
     apple: list[DeviceSituation] = []
@@ -143,7 +157,9 @@ def _reconcile(
     report.devices = len(apple)
     if not apple:
         return report
-    states = _device_states(session, [device.id for device in apple])
+    clock = time.perf_counter()
+    states = _device_states(session, [device.id for device in apple], selection)
+    report.timings["load"] = time.perf_counter() - clock
     by_organisation: dict[int, list[DeviceSituation]] = defaultdict(list)
     for device in apple:
         by_organisation[device.organisation_id].append(device)
@@ -154,8 +170,9 @@ def _reconcile(
     cancel: list[str] = []
     for organisation_id, members in sorted(by_organisation.items()):
         cache = cache_for(session, organisation_id, replaced)
+        plans: dict[tuple, Plan] = {}
         for device in members:
-            plan = _plan(cache, device, states[device.id])
+            plan = _memoized_plan(plans, cache, device, states[device.id])
             _count(report, cache, device, plan)
             cancel.extend(plan.cancel)
             for profile in plan.install:
@@ -165,6 +182,7 @@ def _reconcile(
             for identifier in plan.remove:
                 removes[identifier].append(device)
         report.compilations += cache.compilations
+    report.timings["plan"] = time.perf_counter() - clock - report.timings["load"]
     if dry_run:
         return report
     report.cancelled = _cancel(session, cancel)
@@ -181,6 +199,7 @@ def _reconcile(
         report.queued += len(queued)
     _prune(session, [uuid for state in states.values() for uuid in state.prunable])
     _audit(session, principal, report)
+    report.timings["queue"] = time.perf_counter() - clock - report.timings["load"] - report.timings["plan"]
     return report
 
 
@@ -189,15 +208,28 @@ def device_plan(session: Session, cache: PolicyCache, device: DeviceSituation) -
     return _plan(cache, device, _device_states(session, [device.id])[device.id])
 
 
+def _memoized_plan(plans: dict[tuple, Plan], cache: PolicyCache, device: DeviceSituation, state: _DeviceState) -> Plan:
+    """Most devices of a class report the same profiles and have nothing in flight: plan those once."""
+    if state.pending or state.failed:
+        return _plan(cache, device, state)
+    key = (cache.key(device), frozenset(state.reported))
+    plan = plans.get(key)
+    if plan is None:
+        plan = plans[key] = _plan(cache, device, state)
+    return plan
+
+
 def _plan(cache: PolicyCache, device: DeviceSituation, state: _DeviceState) -> Plan:
     _, compiled = cache.policy(device)
     own = cache.options.identifier_prefix + "."
     namespace = cache.options.namespace
     # Flokk's other profiles (enrolment) share the prefix but not the policy namespace: not strangers.
-    reported = [item for item in state.reported if item.identifier.startswith(namespace) or not item.identifier.startswith(own)]
-    return reconcile(
-        compiled.artifacts, reported, state.pending, namespace=namespace, failed=frozenset(state.failed)
-    )
+    reported = [
+        Reported(identifier, version, managed)
+        for identifier, version, managed in state.reported
+        if identifier.startswith(namespace) or not identifier.startswith(own)
+    ]
+    return reconcile(compiled.artifacts, reported, state.pending, namespace=namespace, failed=frozenset(state.failed))
 
 
 def _count(report: ReconcileReport, cache: PolicyCache, device: DeviceSituation, plan: Plan) -> None:
@@ -213,28 +245,30 @@ def _count(report: ReconcileReport, cache: PolicyCache, device: DeviceSituation,
     if plan.unmanaged:
         report.unmanaged[school] += 1
     effective, _ = cache.policy(device)
-    for note in effective.left_out:
-        report.left_out[(school, str(note))] += 1
+    for note in _notes(effective):
+        report.left_out[(school, note)] += 1
 
 
-def _device_states(session: Session, device_ids: Sequence[int]) -> dict[int, _DeviceState]:
+def _notes(effective: EffectivePolicy) -> list[str]:
+    return [str(note) for note in effective.left_out] if effective.left_out else []
+
+
+def _device_states(session: Session, device_ids: Sequence[int], selection: Select | None = None) -> dict[int, _DeviceState]:
+    """Reported profiles and policy commands of the devices, by ``selection`` (a subquery) or in chunks of ids."""
     states: dict[int, _DeviceState] = {device_id: _DeviceState() for device_id in device_ids}
-    for start in range(0, len(device_ids), _CHUNK):
-        chunk = device_ids[start : start + _CHUNK]
-        rows = session.execute(
-            select(
-                InstalledProfile.device_id,
-                InstalledProfile.identifier,
-                InstalledProfile.uuid,
-                InstalledProfile.is_managed,
-                InstalledProfile.reported_at,
-            ).where(InstalledProfile.device_id.in_(chunk))
-        )
-        for device_id, identifier, uuid, managed, reported_at in rows:
-            state = states[device_id]
-            state.reported.append(Reported(identifier, uuid or "", managed))
-            if state.last_report is None or reported_at > state.last_report:
-                state.last_report = reported_at
+    if selection is not None:
+        filters = [selection]
+    else:
+        filters = [device_ids[start : start + _CHUNK] for start in range(0, len(device_ids), _CHUNK)]
+    for wanted in filters:
+        for device_id, profiles, reported_at in session.execute(_reported_per_device(InstalledProfile.device_id.in_(wanted))):
+            state = states.get(device_id)
+            if state is None:
+                continue
+            state.last_report = reported_at
+            for line in profiles.split("\n"):
+                identifier, version, managed = line.split("\t")
+                state.reported.append((identifier, version, managed == "1"))
         deliveries = session.execute(
             select(
                 PolicyDelivery.device_id,
@@ -246,12 +280,32 @@ def _device_states(session: Session, device_ids: Sequence[int]) -> dict[int, _De
                 Command.completed_at,
             )
             .join(Command, Command.uuid == PolicyDelivery.command_uuid)
-            .where(PolicyDelivery.device_id.in_(chunk))
+            .where(PolicyDelivery.device_id.in_(wanted))
             .order_by(Command.id)
         )
         for device_id, action, identifier, version, command_uuid, status, completed_at in deliveries:
-            _classify(states[device_id], action, identifier, version, command_uuid, status, completed_at)
+            if device_id in states:
+                _classify(states[device_id], action, identifier, version, command_uuid, status, completed_at)
     return states
+
+
+def _reported_per_device(condition: ColumnElement[bool]) -> Select:
+    """One row per device: its reported profiles as ``identifier TAB uuid TAB managed`` lines, and when.
+
+    Aggregated in the database: 50,000 rows to read instead of one per profile.
+    """
+    line = (
+        InstalledProfile.identifier
+        + "\t"
+        + func.coalesce(InstalledProfile.uuid, "")
+        + "\t"
+        + case((InstalledProfile.is_managed, "1"), else_="0")
+    )
+    return (
+        select(InstalledProfile.device_id, func.aggregate_strings(line, "\n"), func.max(InstalledProfile.reported_at))
+        .where(condition)
+        .group_by(InstalledProfile.device_id)
+    )
 
 
 def _classify(
@@ -289,6 +343,9 @@ def _cancel(session: Session, command_uuids: list[str]) -> int:
     return cancelled
 
 
+_DELIVERY_COLUMNS = ("command_uuid", "device_id", "school_id", "action", "identifier", "version", "created_at")
+
+
 def _record(
     session: Session,
     queued: commands.Queued,
@@ -299,19 +356,21 @@ def _record(
 ) -> None:
     now = utcnow()
     rows = [
-        {
-            "command_uuid": queued.command_uuids[device.id],
-            "device_id": device.id,
-            "school_id": device.school_id,
-            "action": action,
-            "identifier": identifier,
-            "version": version,
-            "created_at": now,
-        }
+        (queued.command_uuids[device.id], device.id, device.school_id, str(action), identifier, version, now)
         for device in targets
     ]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # COPY: twice as fast as executemany for 50,000 small rows, in the same transaction.
+        with connection.connection.driver_connection.cursor() as cursor:
+            columns = ", ".join(_DELIVERY_COLUMNS)
+            with cursor.copy(f"COPY {PolicyDelivery.__tablename__} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    table = PolicyDelivery.__table__
     for start in range(0, len(rows), _CHUNK):
-        session.execute(insert(PolicyDelivery), rows[start : start + _CHUNK])
+        connection.execute(table.insert(), [dict(zip(_DELIVERY_COLUMNS, row)) for row in rows[start : start + _CHUNK]])
 
 
 def _prune(session: Session, command_uuids: list[str]) -> None:
