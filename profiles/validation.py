@@ -16,7 +16,7 @@ from mdm_protocol import apple_schema
 from mdm_protocol.apple_schema import KeySpec, Problem
 
 from profiles import availability
-from profiles.model import LOCK_ONLY, PLATFORMS, REMOVED, WHOLE_PAYLOAD, SettingRef, valid_instance
+from profiles.model import LOCK_ONLY, PLATFORMS, REMOVED, SettingRef, valid_instance
 from profiles.payloads import PayloadKind, UnknownPayload, kind
 
 _PLACEHOLDER_UUID = "00000000-0000-4000-8000-000000000000"

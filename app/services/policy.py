@@ -174,24 +174,21 @@ def show_layers(
     """The baseline and, if asked, a school's and a group's layers as stored."""
     if group and not school:
         raise InvalidInput("name the school of the group with --school")
-    texts = ["baseline"] + ([f"school:{school}"] if school else []) + ([f"group:{school}/{group}"] if group else [])
+    targets: list[LayerTarget] = []
+    if school:
+        targets.append(policy_layers.parse_target(session, principal, f"school:{school}"))
+        if group:
+            targets.append(policy_layers.parse_target(session, principal, f"group:{school}/{group}"))
+        # The baseline of the school's own organisation.
+        targets.insert(0, LayerTarget(LayerLevel.BASELINE, targets[0].organisation_id))
+    else:
+        targets.append(policy_layers.parse_target(session, principal, "baseline", organisation=organisation))
     views = []
-    for index, text in enumerate(texts):
-        target = policy_layers.parse_target(session, principal, text, organisation=organisation)
-        if index == 0 and school:
-            # The baseline of the school's own organisation.
-            school_target = policy_layers.parse_target(session, principal, texts[1])
-            target = LayerTarget(LayerLevel.BASELINE, school_target.organisation_id)
+    for target in targets:
         _authorize(principal, target, write=False)
         row = policy_layers.find_row(session, target)
-        views.append(
-            LayerView(
-                target.label,
-                policy_layers.load(session, row, target),
-                row.version if row else 0,
-                row.updated_by if row else None,
-            )
-        )
+        layer = policy_layers.load(session, row, target)
+        views.append(LayerView(target.label, layer, row.version if row else 0, row.updated_by if row else None))
     return views
 
 

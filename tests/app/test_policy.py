@@ -391,3 +391,20 @@ def test_deliveries_record_what_each_command_carries(session, principal, world):
     for delivery in deliveries:
         payload = plistlib.loads(plistlib.loads(commands[delivery.command_uuid].body)["Command"]["Payload"])
         assert (payload["PayloadIdentifier"], payload["PayloadUUID"]) == (delivery.identifier, delivery.version)
+
+
+@pytest.mark.parametrize(
+    "inventory",
+    [{"DeviceInformation": {"IsMultiUser": True}}, {"DeviceInformation": {"QueryResponses": {"IsMultiUser": True}}}],
+)
+def test_a_shared_ipad_is_recognised_from_its_device_information(session, principal, world, inventory):
+    central_baseline(session, principal)
+    shared = world["ipads"]["b1"]
+    shared.inventory = inventory
+    session.flush()
+    view = policy.effective(session, principal, shared.serial_number)
+    assert view.policy.facts.shared_ipad
+    assert view.policy.payload("passcode") is None
+    assert any(note.reason == "passcode is not allowed on a Shared iPad" for note in view.policy.left_out)
+    normal = policy.effective(session, principal, world["ipads"]["a1"].serial_number)
+    assert not normal.policy.facts.shared_ipad and normal.policy.payload("passcode") is not None

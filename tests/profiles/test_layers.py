@@ -3,7 +3,7 @@
 import pytest
 
 from profiles.layers import Action, Change, Refused, apply_changes, diff
-from profiles.model import REMOVED, WHOLE_PAYLOAD, Layer, LayerId, Level, PayloadRef, SettingRef
+from profiles.model import REMOVED, WHOLE_PAYLOAD, Layer, LayerId, Level, SettingRef
 from profiles.payloads import parse_ref
 
 CENTRAL = "kari@kommune.no"
