@@ -170,18 +170,25 @@ def list_tokens(session: Session, principal: Principal, *, school_code: str | No
 
 def url_of(session: Session, principal: Principal, token_id: int) -> str:
     """The enrollment URL again, for an admin allowed to manage the token's school."""
-    token = get_for(session, EnrollmentToken, token_id, principal, Permission.MANAGE)
+    token = _token_for(session, principal, token_id)
     secret = context(session).secrets.open(token.token_sealed, label=TOKEN_LABEL).decode()
     return token_url(context(session).settings, secret)
 
 
 def revoke_token(session: Session, principal: Principal, token_id: int) -> EnrollmentToken:
-    token = get_for(session, EnrollmentToken, token_id, principal, Permission.MANAGE, lock=True)
+    token = _token_for(session, principal, token_id, lock=True)
     if token.revoked_at is not None:
         raise InvalidInput(f"enrollment token {token_id} is already revoked")
     token.revoked_at = utcnow()
     audit.record(session, principal, "enrollment_token.revoke", school_id=token.school_id, target=token)
     return token
+
+
+def _token_for(session: Session, principal: Principal, token_id: int, *, lock: bool = False) -> EnrollmentToken:
+    try:
+        return get_for(session, EnrollmentToken, token_id, principal, Permission.MANAGE, lock=lock)
+    except NotFound:
+        raise NotFound(f"no enrollment token {token_id}") from None
 
 
 # --------------------------------------------------------- the device side
@@ -222,7 +229,7 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
         )
         raise Gone(f"this enrollment link is no longer valid ({state}); ask your school's ICT contact for a new one")
     try:
-        push = push_certificates.active_push_certificate(session)
+        topic = push_certificates.active_topic(session)
         authority = certificate_authority.load_ca(session)
     except NotReady as error:
         audit.record(
@@ -255,7 +262,7 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
         description=f"Enrols this iPad into {school.name}, managed by {organisation} with Flokk.",
         server_url=settings.public_url + endpoints.MDM_SERVER,
         check_in_url=settings.public_url + endpoints.MDM_CHECKIN,
-        topic=push.topic,
+        topic=topic,
         scep_url=settings.public_url + endpoints.SCEP,
         challenge=challenge,
         ca_certificate=authority.certificate,

@@ -13,6 +13,8 @@ from mdm_protocol.ca import CertificateAuthority
 from mdm_protocol.scep import messages
 from mdm_protocol.scep.service import Grant, Refused, ScepService
 
+from tests.support.pki import run_scepclient, scepclient_binary
+
 from ..conftest import self_signed
 
 CHALLENGE = "s3cret-challenge"
@@ -87,43 +89,10 @@ def service(authority, verifiers) -> ScepService:
     return ScepService(authority, verifiers, verifiers, renewals=verifiers)
 
 
-@dataclass(frozen=True)
-class ScepClientResult:
-    returncode: int
-    output: str
-    certificate: x509.Certificate | None
-
 
 @pytest.fixture
 def scepclient(tmp_path):
-    """Run Debian's ``scepclient`` (package ``scep``; ``make test`` installs it).
-
-    Returns a function ``run(url, challenge=..., renew=False)``: a fresh key and
-    PKCSReq, or with ``renew`` a RenewalReq signed with the certificate the
-    previous run obtained.
-    """
-    import shutil
-    import subprocess
-
-    binary = shutil.which("scepclient")
-    if binary is None:
+    """``run(url, challenge=..., renew=False)`` with Debian's scepclient in a scratch folder."""
+    if scepclient_binary() is None:
         pytest.skip("scepclient not installed: apt-get install scep (make test does this)")
-
-    def run(url: str, *, challenge: str | None = None, renew: bool = False, common_name: str = "iPad") -> ScepClientResult:
-        key_path, cert_path = tmp_path / "key.pem", tmp_path / "client.pem"
-        if not renew:
-            for name in ("key.pem", "client.pem", "csr.pem", "self.pem"):
-                (tmp_path / name).unlink(missing_ok=True)
-        else:
-            (tmp_path / "csr.pem").unlink(missing_ok=True)  # a new CSR for the renewal
-        args = [binary, "-server-url", url, "-private-key", str(key_path), "-certificate", str(cert_path),
-                "-cn", common_name]
-        if challenge is not None:
-            args += ["-challenge", challenge]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        certificate = None
-        if done.returncode == 0 and cert_path.exists():
-            certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        return ScepClientResult(done.returncode, done.stdout + done.stderr, certificate)
-
-    return run
+    return lambda url, **options: run_scepclient(url, tmp_path / "scepclient", **options)
