@@ -272,3 +272,21 @@ def test_unknown_operation_is_400_without_audit(client, ready, db):
     response = client.get("/scep?operation=GetCRL")
     assert response.status_code == 400 and b"unknown SCEP operation" in response.data
     assert not [a for a in audit_actions(db) if a[0].startswith("scep.")]
+
+
+def test_a_lost_reply_is_answered_again_with_the_same_certificate(client, ready, db):
+    """The iPad's WiFi dropped after Flokk issued: it repeats the same request (same transactionID, key)."""
+    challenge = challenge_from_profile(client, ready.secret)
+    der = request_der(ready.ca_certificate, challenge)
+    (first,) = cert_rep(post(client, der)).certificates
+    again = cert_rep(post(client, request_der(ready.ca_certificate, challenge)))
+    assert again.status is PKIStatus.SUCCESS and again.certificates == (first,)
+    assert count_rows(db, "issued_certificates") == 1
+    with db.session() as session:
+        assert session.get(EnrollmentToken, ready.token_id).use_count == 1
+    assert audit_actions(db)[-2:] == [("scep.issue", "success"), ("scep.reissue", "success")]
+    # once revoked, a repeat is refused like any used challenge
+    with db.unit_of_work() as session:
+        certificates.revoke(session, cli_principal(), format(first.serial_number, "x"), reason="lost")
+    refused = cert_rep(post(client, request_der(ready.ca_certificate, challenge)))
+    assert refused.status is PKIStatus.FAILURE

@@ -62,6 +62,7 @@ class Verifiers:
     issued: list[tuple[x509.Certificate, Grant]] = field(default_factory=list)
     revoked: set[int] = field(default_factory=set)
     fail_on_record: bool = False
+    transactions: dict[str, x509.Certificate] = field(default_factory=dict)
 
     def verify_challenge(self, challenge, request):
         if challenge != self.challenge:
@@ -77,6 +78,13 @@ class Verifiers:
         if self.fail_on_record:
             raise RuntimeError("database is down")
         self.issued.append((certificate, grant))
+        self.transactions[message.transaction_id] = certificate
+
+    def reissue(self, message, request):
+        previous = self.transactions.get(message.transaction_id)
+        if previous is not None and previous.public_key().public_numbers() == request.public_key.public_numbers():
+            return previous
+        return None
 
 
 @pytest.fixture

@@ -167,3 +167,22 @@ def test_a_failing_store_means_no_reply(authority, verifiers, client):
     service = ScepService(authority, verifiers, verifiers)
     with pytest.raises(RuntimeError):
         service.pki_operation(pkcs_req(authority, client))
+
+
+def test_a_repeated_transaction_gets_the_same_certificate_again(service, verifiers, authority, client):
+    """RFC 8894 §3.3.1: the client lost the CertRep and repeats the request (same transactionID and key)."""
+    first = service.pki_operation(pkcs_req(authority, client))
+    verifiers.challenge = "rotated"  # the original challenge would no longer be accepted
+    again = service.pki_operation(pkcs_req(authority, client))
+    assert again.status is PKIStatus.SUCCESS and again.repeated
+    assert again.certificate == first.certificate
+    assert read(again.reply, client).certificates == (first.certificate,)
+    assert len(verifiers.issued) == 1
+
+
+def test_same_transaction_id_with_another_key_is_not_a_repeat(service, verifiers, authority, client, rsa_keys):
+    service.pki_operation(pkcs_req(authority, client))
+    verifiers.challenge = "rotated"
+    other = service.pki_operation(pkcs_req(authority, client, csr_key=rsa_keys[0]))
+    assert other.status is PKIStatus.FAILURE
+    assert len(verifiers.issued) == 1
