@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import endpoints
@@ -318,6 +318,13 @@ def consume_challenge(session: Session, challenge: str, *, now: dt.datetime | No
         enrollment_token_id=token.id,
         challenge_id=row.id,
     )
+
+
+def purge_expired_challenges(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Delete challenges that expired more than a day ago (a scheduler job); returns how many."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=1)
+    result = session.execute(delete(EnrollmentChallenge).where(EnrollmentChallenge.expires_at < cutoff))
+    return result.rowcount or 0
 
 
 def _subject_pairs(organisation: str, school_code: str) -> list[tuple[str, str]]:

@@ -290,3 +290,27 @@ def test_a_lost_reply_is_answered_again_with_the_same_certificate(client, ready,
         certificates.revoke(session, cli_principal(), format(first.serial_number, "x"), reason="lost")
     refused = cert_rep(post(client, request_der(ready.ca_certificate, challenge)))
     assert refused.status is PKIStatus.FAILURE
+
+
+def test_the_cert_rep_is_encrypted_with_aes(client, ready):
+    from asn1crypto import cms as asn1_cms
+
+    challenge = challenge_from_profile(client, ready.secret)
+    response = post(client, request_der(ready.ca_certificate, challenge))
+    envelope = cms.verify(response.data).content
+    algorithm = asn1_cms.ContentInfo.load(envelope)["content"]["encrypted_content_info"]["content_encryption_algorithm"]
+    assert algorithm["algorithm"].native == "aes128_cbc"
+
+
+def test_the_scheduler_purges_challenges_a_day_after_they_expire(client, ready, db):
+    from app.scheduler import jobs
+    from app.services.enrollment import purge_expired_challenges
+
+    assert "purge-expired-enrollment-challenges" in [job.name for job in jobs()]
+    challenge_from_profile(client, ready.secret)
+    challenge_from_profile(client, ready.secret)
+    now = dt.datetime.now(dt.UTC)
+    with db.unit_of_work() as session:
+        assert purge_expired_challenges(session, now=now + dt.timedelta(hours=47)) == 0
+        assert purge_expired_challenges(session, now=now + dt.timedelta(hours=49)) == 2
+    assert count_rows(db, "enrollment_challenges") == 0
