@@ -1,4 +1,4 @@
-"""A test CA, a SCEP client identity and a service with in-memory verifiers."""
+"""A test CA, a SCEP requester identity and a service with in-memory verifiers."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def authority() -> CertificateAuthority:
 
 
 @pytest.fixture(scope="session")
-def client(rsa_keys):
-    """The throwaway self-signed identity a SCEP client signs its PKCSReq with."""
+def requester(rsa_keys):
+    """The throwaway self-signed identity a SCEP requester signs its PKCSReq with."""
     key = rsa_keys[2]
     return self_signed(key, "SCEP SIGNER", ca=False), key
 
@@ -41,8 +41,8 @@ def make_csr(key, *, challenge: str | None = CHALLENGE, common_name: str = "iPad
     return builder.sign(key, hashes.SHA256())
 
 
-def pkcs_req(authority, client, *, challenge: str | None = CHALLENGE, csr_key=None, message_type=None) -> bytes:
-    certificate, key = client
+def pkcs_req(authority, requester, *, challenge: str | None = CHALLENGE, csr_key=None, message_type=None) -> bytes:
+    certificate, key = requester
     return messages.build_request(
         make_csr(csr_key or key, challenge=challenge),
         message_type=message_type or messages.MessageType.PKCS_REQ,
