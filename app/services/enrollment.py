@@ -227,7 +227,7 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
             details={"reason": f"token {state}"},
             durable=True,
         )
-        raise Gone(f"this enrollment link is no longer valid ({state}); ask your school's ICT contact for a new one")
+        raise Gone(f"this enrollment link is {state}")
     try:
         topic = push_certificates.active_topic(session)
         authority = certificate_authority.load_ca(session)
