@@ -134,3 +134,13 @@ def test_without_a_push_certificate_central_it_is_told_and_no_profile_is_made(cl
     with db.session() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "enrollment.profile")).one()
         assert event.outcome == "failure" and "push certificate" in event.details["reason"]
+
+
+def test_the_token_never_reaches_the_log(client, ready, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="flokk.http"):
+        assert download(client, ready.secret).status_code == 200
+    lines = [record.getMessage() for record in caplog.records if record.name == "flokk.http"]
+    assert "GET /enroll/<redacted> 200" in lines
+    assert not [line for line in caplog.messages if ready.secret in line]
