@@ -97,9 +97,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import schools, setup
+    from app.cli import enroll, pki, schools, setup
 
-    for group_or_command in (*setup.COMMANDS, schools.school):
+    for group_or_command in (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS):
         main.add_command(group_or_command)
 
 
