@@ -35,8 +35,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     flask_app.extensions["flokk"] = Flokk(settings=settings, db=Database(settings))
 
-    from app.http import boundary, health
+    from app.http import boundary, enroll, health, scep
 
     boundary.install(flask_app)
     flask_app.register_blueprint(health.blueprint)
+    flask_app.register_blueprint(scep.blueprint)
+    flask_app.register_blueprint(enroll.blueprint)
     return flask_app

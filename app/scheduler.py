@@ -40,7 +40,9 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    return []
+    from app.services import enrollment
+
+    return [Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600)]
 
 
 class SchedulerLock:

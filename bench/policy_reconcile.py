@@ -35,7 +35,7 @@ from app.config import Settings  # noqa: E402
 from app.db import Database  # noqa: E402
 from app.models import Command, Device, Group, InstalledProfile, Organisation, School  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
-from app.services import policy  # noqa: E402
+from app.services import certificate_authority, policy  # noqa: E402
 from app.services.access import cli_principal  # noqa: E402
 from app.services.policy_effective import cache_for, situations, situations_query  # noqa: E402
 from app.services.policy_reconcile import Scope, reconcile_scope  # noqa: E402
@@ -51,6 +51,7 @@ def build(db: Database, devices: int) -> int:
         organisation = Organisation(name="Benchmark kommune")
         session.add(organisation)
         session.flush()
+        certificate_authority.ensure_ca(session, principal, organisation.name)  # profiles are signed with it
         session.execute(insert(School), [
             {"organisation_id": organisation.id, "name": f"Skole {n}", "code": f"s{n:03d}"} for n in range(SCHOOLS)
         ])

@@ -97,9 +97,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import policy, schools, setup
+    from app.cli import enroll, pki, policy, schools, setup
 
-    for group_or_command in (*setup.COMMANDS, schools.school, *policy.COMMANDS):
+    for group_or_command in (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, *policy.COMMANDS):
         main.add_command(group_or_command)
 
 

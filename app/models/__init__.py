@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
@@ -14,15 +15,18 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "CertificateAuthorityRecord",
     "Command",
     "CommandStatus",
     "Device",
     "DeviceUser",
+    "EnrollmentChallenge",
     "EnrollmentState",
     "EnrollmentToken",
     "Group",
     "GroupKind",
     "InstalledProfile",
+    "IssuedCertificate",
     "Organisation",
     "Platform",
     "PolicyDelivery",
@@ -30,6 +34,7 @@ __all__ = [
     "PolicyNamespace",
     "PolicySetting",
     "PolicyVersion",
+    "PushCertificateRecord",
     "RoleGrant",
     "School",
 ]

@@ -8,10 +8,8 @@ effective policy, so ``PolicyCache`` resolves and compiles once per situation:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -21,6 +19,7 @@ from app.models.devices import Device
 from app.models.policy import PolicyLayer, PolicyNamespace
 from app.models.tenancy import Organisation, School
 from app.services import policy_layers
+from app.services.enrollment import _reverse_host
 from profiles import DeviceFacts, EffectivePolicy, Layer, Level, resolve
 from profiles.compile import CompiledPolicy, CompileOptions, compiler_for
 
@@ -78,12 +77,9 @@ def compile_options(session: Session, organisation_id: int) -> CompileOptions:
 
 
 def prefix_from_url(public_url: str) -> str:
-    """``https://mdm.kommune.no`` gives ``no.kommune.mdm``; a single-label host gets ``local.``."""
-    host = (urlparse(public_url).hostname or "flokk").lower()
-    labels = [re.sub(r"[^a-z0-9-]", "-", label) for label in reversed(host.split(".")) if label]
-    if len(labels) < 2:
-        labels.insert(0, "local")
-    return ".".join(labels)
+    """``https://mdm.kommune.no`` gives ``no.kommune.mdm.flokk``: the host reversed, as the
+    enrollment profile's identifier starts, so Flokk's own profiles share one prefix."""
+    return f"{_reverse_host(public_url)}.flokk"
 
 
 @dataclass

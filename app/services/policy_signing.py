@@ -1,19 +1,21 @@
-"""Signing compiled profiles with Flokk's signing identity, at the application boundary.
+"""Signing compiled profiles with Flokk's CA, at the application boundary.
 
 Compilation (``profiles.compile``) stays pure and returns unsigned plist
-bytes. Signing needs the CA and signing identity and the CMS signer
-(``mdm_protocol.cms.sign(content, certificate, private_key)``), which come
-with the enrolment work; until they are on main this is the one place to
-wire them in. iOS, iPadOS and macOS install unsigned profiles sent through
-the MDM channel, so unsigned profiles work meanwhile (the device shows them
-as not verified).
+bytes; here they become an attached CMS SignedData (Apple, "Configuration
+Profile Reference": signed profiles), signed with the same CA identity that
+signs the enrollment profile, which every enrolled device already trusts.
+Signing happens once per distinct profile, not once per device.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app.services import certificate_authority
+from mdm_protocol import cms
+
 
 def sign_profile(session: Session, body: bytes) -> bytes:
-    """The profile as the device receives it: signed once the signing identity exists."""
-    return body
+    """The profile as the device receives it; NotReady when Flokk has no CA yet (`flokk init`)."""
+    authority = certificate_authority.load_ca(session)
+    return cms.sign(body, authority.certificate, authority.private_key)

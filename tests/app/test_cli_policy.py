@@ -6,13 +6,18 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Command, School
+from app.services import certificate_authority
+from app.services.access import cli_principal
+from mdm_protocol import cms
 from tests.support import count_rows, factories
+from tests.support.pki import shared_ca
 
 
 @pytest.fixture
 def fleet(cli, db):
-    assert cli("init", "--organisation", "Bergvik kommune").exit_code == 0
     with db.session() as session:
+        factories.organisation(session)
+        certificate_authority.import_ca(session, cli_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
         for code in ("nordby", "sorby"):
             school = factories.school(session, code=code, name=code.title())
             group = factories.group(session, school, "5A")
@@ -40,7 +45,7 @@ def test_set_preview_show_history_restore(cli, fleet):
     assert preview.startswith("Preview of baseline (nothing saved):")
     assert "would queue 2 install(s)" in preview
     rows = [line.split() for line in preview.splitlines() if "policy.passcode" in line]
-    assert rows == [["sorby", "test.flokk.policy.passcode", "install", "2"]]
+    assert rows == [["sorby", "test.flokk.flokk.policy.passcode", "install", "2"]]
 
     shown = json.loads(ok(cli, "policy", "show", "--school", "nordby", "--json"))
     assert [layer["layer"] for layer in shown] == ["baseline", "school:nordby"]
@@ -147,12 +152,15 @@ def test_certificate_from_a_file(cli, fleet, tmp_path, db):
                                            "EAPClientConfiguration": {"AcceptEAPTypes": [25], "PayloadCertificateAnchorUUID": ["radius"]}}})
     out = ok(cli, "policy", "apply", "school:nordby", "-", input=document)
     assert [line.split() for line in out.splitlines() if "wifi.ansatt" in line] == [
-        ["nordby", "test.flokk.policy.wifi.ansatt", "install", "2"]
+        ["nordby", "test.flokk.flokk.policy.wifi.ansatt", "install", "2"]
     ]
     with db.session() as session:
         import plistlib
 
-        bodies = [plistlib.loads(plistlib.loads(command.body)["Command"]["Payload"]) for command in session.scalars(select(Command))]
+        bodies = [
+            plistlib.loads(cms.verify(plistlib.loads(command.body)["Command"]["Payload"]).content)
+            for command in session.scalars(select(Command))
+        ]
     wifi = next(body for body in bodies if body["PayloadIdentifier"].endswith("wifi.ansatt"))
     anchor = wifi["PayloadContent"][1]
     assert anchor["PayloadContent"] == certificate.public_bytes(serialization.Encoding.DER)

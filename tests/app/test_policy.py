@@ -16,14 +16,16 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import AuditEvent, Command, CommandStatus, InstalledProfile, PolicySetting, PolicyVersion
 from app.models.base import utcnow
 from app.models.policy import PolicyDelivery
-from app.services import policy
-from app.services.access import Grant, Principal, Role
+from app.services import certificate_authority, policy
+from app.services.access import Grant, Principal, Role, cli_principal
 from app.services.policy_reconcile import Scope, reconcile_device, reconcile_scope
 from profiles import Change
 from profiles.compile.apple import validate_profile
+from mdm_protocol import cms
 from tests.support import factories
+from tests.support.pki import shared_ca
 
-PREFIX = "test.flokk.policy."  # from FLOKK_PUBLIC_URL https://flokk.test
+PREFIX = "test.flokk.flokk.policy."  # from FLOKK_PUBLIC_URL https://flokk.test
 
 
 class SimulatedFleet:
@@ -45,7 +47,9 @@ class SimulatedFleet:
             profiles = self.installed.setdefault(command.device_id, {})
             command.status = CommandStatus.ACKNOWLEDGED
             if body["RequestType"] == "InstallProfile":
-                profile = plistlib.loads(body["Payload"])
+                signed = cms.verify(body["Payload"])
+                assert signed.signer == shared_ca().certificate, "signed by Flokk's CA"
+                profile = plistlib.loads(signed.content)
                 if profile["PayloadIdentifier"] in fail:
                     command.status = CommandStatus.ERROR
                 else:
@@ -79,6 +83,7 @@ class SimulatedFleet:
 
 @pytest.fixture
 def world(session):
+    certificate_authority.import_ca(session, cli_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
     school_a = factories.school(session, code="nordby", name="Nordby skole")
     school_b = factories.school(session, code="sorby", name="Sørby skole")
     class_5a = factories.group(session, school_a, "5A")
@@ -97,6 +102,10 @@ def world(session):
 @pytest.fixture
 def fleet(session):
     return SimulatedFleet(session)
+
+
+def _profile(command: Command) -> dict:
+    return plistlib.loads(cms.verify(plistlib.loads(command.body)["Command"]["Payload"]).content)
 
 
 def ict(school) -> Principal:
@@ -164,8 +173,6 @@ def test_the_issue_scenario_end_to_end(session, principal, world, fleet):
 
 
 def test_refusal_saves_nothing_and_is_audited_durably(db, session, world):
-    from app.services.access import cli_principal
-
     session.commit()
     with db.unit_of_work() as session:
         central_baseline(session, cli_principal())
@@ -249,7 +256,7 @@ def test_content_change_reinstalls_same_identifier_and_twice_queues_nothing(sess
     policy.change(session, principal, "baseline", [Change.set("passcode", "minLength", 7)])
     installs = queued(session)
     assert len(installs) == 3
-    assert {plistlib.loads(plistlib.loads(c.body)["Command"]["Payload"])["PayloadIdentifier"] for c in installs} == {PREFIX + "passcode"}
+    assert {_profile(c)["PayloadIdentifier"] for c in installs} == {PREFIX + "passcode"}
     assert reconcile_scope(session, principal, Scope(organisation_id=world["a"].organisation_id)).queued == 0
     fleet.run()
     after = fleet.installed[world["ipads"]["b1"].id]
@@ -301,7 +308,7 @@ def test_profiles_outside_the_policy_and_refused_installs(session, principal, wo
                              is_managed=True, reported_at=utcnow()),
             InstalledProfile(school_id=b1.school_id, device_id=b1.id, identifier=PREFIX + "wifi.hand", uuid="Y",
                              is_managed=False, reported_at=utcnow()),
-            InstalledProfile(school_id=b1.school_id, device_id=b1.id, identifier="test.flokk.enroll", uuid="Z",
+            InstalledProfile(school_id=b1.school_id, device_id=b1.id, identifier="test.flokk.flokk.enrollment.sorby", uuid="Z",
                              is_managed=True, reported_at=utcnow()),
         ]
     )
@@ -389,7 +396,7 @@ def test_deliveries_record_what_each_command_carries(session, principal, world):
     assert len(deliveries) == 6
     commands = {command.uuid: command for command in session.scalars(select(Command))}
     for delivery in deliveries:
-        payload = plistlib.loads(plistlib.loads(commands[delivery.command_uuid].body)["Command"]["Payload"])
+        payload = _profile(commands[delivery.command_uuid])
         assert (payload["PayloadIdentifier"], payload["PayloadUUID"]) == (delivery.identifier, delivery.version)
 
 
