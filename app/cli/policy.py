@@ -293,24 +293,16 @@ def _show_effective(session: Session, view: policy.EffectiveView, as_json: bool)
 
 
 def _profile_rows(view: policy.EffectiveView) -> list[dict[str, str]]:
-    plan = view.plan
-    installing = {item.identifier for item in plan.install} if plan else set()
-    blocked = {item.desired.identifier: item.reason for item in plan.blocked} if plan else {}
+    status = view.status
     rows = []
     for artifact in view.compiled.artifacts:
-        if plan is None:
-            state = "applied per organisational unit"
-        elif artifact.identifier in blocked:
-            state = f"blocked: {blocked[artifact.identifier]}"
-        elif artifact.identifier in installing:
-            state = "to install"
-        else:
-            state = "installed or queued"
+        state = status.state_of(artifact.identifier, artifact.version) if status else "applied per organisational unit"
         rows.append({"identifier": artifact.identifier, "version": artifact.version[:36], "state": state})
-    for identifier in plan.remove if plan else ():
-        rows.append({"identifier": identifier, "version": "", "state": "to remove"})
-    for item in plan.unmanaged if plan else ():
-        rows.append({"identifier": item.identifier, "version": item.version, "state": "outside the policy (left alone)"})
+    if status is not None:
+        for identifier in status.plan.remove:
+            rows.append({"identifier": identifier, "version": "", "state": "to remove"})
+        for item in status.plan.unmanaged:
+            rows.append({"identifier": item.identifier, "version": item.version, "state": "outside the policy (left alone)"})
     return rows
 
 

@@ -24,7 +24,7 @@ from app.services import audit, policy_layers
 from app.services.access import Permission, Principal, require, require_central
 from app.services.policy_effective import cache_for, situations, situations_query
 from app.services.policy_layers import LayerTarget
-from app.services.policy_reconcile import ReconcileReport, Scope, device_plan, reconcile_scope
+from app.services.policy_reconcile import DeviceStatus, ReconcileReport, Scope, device_status, reconcile_scope
 from profiles import PLATFORMS, Change, EffectivePolicy, Layer, Refused, apply_changes, diff
 from profiles.compile import CompiledPolicy, compiler_for
 from profiles.layers import changes_to
@@ -55,8 +55,13 @@ class EffectiveView:
     device: Device
     policy: EffectivePolicy
     compiled: CompiledPolicy
-    plan: Plan | None
+    #: None for Chromebooks (their policy is applied per organisational unit).
+    status: DeviceStatus | None
     labels: dict = field(default_factory=dict)
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.status.plan if self.status else None
 
 
 def _authorize(principal: Principal, target: LayerTarget, *, write: bool) -> None:
@@ -198,9 +203,9 @@ def effective(session: Session, principal: Principal, device_reference: str) -> 
     (situation,) = situations(session, situations_query().where(Device.id == device.id))
     cache = cache_for(session, situation.organisation_id)
     policy, compiled = cache.policy(situation)
-    plan = device_plan(session, cache, situation) if device.platform != "chromeos" else None
+    status = device_status(session, cache, situation) if device.platform != "chromeos" else None
     labels = policy_layers.labels(session, _layer_ids(policy))
-    return EffectiveView(device, policy, compiled, plan, labels)
+    return EffectiveView(device, policy, compiled, status, labels)
 
 
 def _layer_ids(policy: EffectivePolicy) -> list:

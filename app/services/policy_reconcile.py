@@ -29,7 +29,7 @@ from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, InstalledProfile, Platform
 from app.models.policy import DeliveryAction, PolicyDelivery
 from app.services import audit, commands
-from app.services.access import Permission, Principal, restrict
+from app.services.access import Permission, Principal, restrict, system_principal
 from app.services.policy_effective import DeviceSituation, PolicyCache, cache_for, situations, situations_query
 from app.services.policy_signing import sign_profile
 from profiles import EffectivePolicy, Layer
@@ -132,9 +132,13 @@ def reconcile_scope(
     return _reconcile(session, principal, found, list(replaced), dry_run, selection)
 
 
-def reconcile_device(session: Session, principal: Principal, device_id: int) -> ReconcileReport:
-    """After enrolment, a move to another school or group, or a ProfileList: bring one device in line."""
-    return reconcile_scope(session, principal, Scope(device_ids=(device_id,)))
+def reconcile_device(session: Session, device_id: int, principal: Principal | None = None) -> ReconcileReport:
+    """After enrolment, a move to another school or group, or a ProfileList: bring one device in line.
+
+    The hook for the check-in service (TokenUpdate, ProfileList answers) and
+    for whatever moves devices; Flokk itself acts unless a principal is given.
+    """
+    return reconcile_scope(session, principal or system_principal("policy"), Scope(device_ids=(device_id,)))
 
 
 def _reconcile(
@@ -203,9 +207,35 @@ def _reconcile(
     return report
 
 
-def device_plan(session: Session, cache: PolicyCache, device: DeviceSituation) -> Plan:
-    """One device's plan without acting on it (for showing its state)."""
-    return _plan(cache, device, _device_states(session, [device.id])[device.id])
+@dataclass(frozen=True)
+class DeviceStatus:
+    """Where one device stands: what it reported, what is in flight, what is still to do."""
+
+    plan: Plan
+    reported: dict[str, str]
+    in_flight: dict[str, str]
+
+    def state_of(self, identifier: str, version: str) -> str:
+        blocked = {item.desired.identifier: item.reason for item in self.plan.blocked}
+        if identifier in blocked:
+            return f"blocked: {blocked[identifier]}"
+        if any(item.identifier == identifier for item in self.plan.install):
+            return "to install"
+        if self.reported.get(identifier) == version:
+            return "installed"
+        return self.in_flight.get(identifier, "queued")
+
+
+def device_status(session: Session, cache: PolicyCache, device: DeviceSituation) -> DeviceStatus:
+    """One device's plan and state without acting on it (for showing it)."""
+    state = _device_states(session, [device.id])[device.id]
+    in_flight = {
+        item.identifier: "queued" if item.cancellable else "sent, not yet reported back"
+        for item in state.pending
+        if item.action is PendingAction.INSTALL
+    }
+    reported = {identifier: version for identifier, version, managed in state.reported if managed}
+    return DeviceStatus(_plan(cache, device, state), reported, in_flight)
 
 
 def _memoized_plan(plans: dict[tuple, Plan], cache: PolicyCache, device: DeviceSituation, state: _DeviceState) -> Plan:

@@ -278,7 +278,7 @@ def test_removal_and_moves(session, principal, world, fleet):
 
     a1.group_id = world["6b"].id
     session.flush()
-    moved = reconcile_device(session, principal, a1.id)
+    moved = reconcile_device(session, a1.id, principal)
     assert moved.removes == {(world["a"].id, PREFIX + "webclip.matte"): 1}
     fleet.run()
     assert PREFIX + "webclip.matte" not in fleet.installed[a1.id]
@@ -288,7 +288,7 @@ def test_removal_and_moves(session, principal, world, fleet):
     fleet.run()
     a1.school_id, a1.group_id = world["b"].id, world["7c"].id
     session.flush()
-    changed_school = reconcile_device(session, principal, a1.id)
+    changed_school = reconcile_device(session, a1.id, principal)
     assert changed_school.installs == {(world["b"].id, PREFIX + "passcode"): 1}
     assert changed_school.removes == {}
 
@@ -319,7 +319,7 @@ def test_profiles_outside_the_policy_and_refused_installs(session, principal, wo
 
     policy.change(session, principal, "school:sorby", [Change.set("passcode", "minLength", 9)])
     fleet.run(fail={PREFIX + "passcode"})
-    again = reconcile_device(session, principal, b1.id)
+    again = reconcile_device(session, b1.id)
     assert again.queued == 0
     assert [reason for (_, identifier, reason) in again.blocked if identifier == PREFIX + "passcode"]
     view = policy.effective(session, principal, b1.serial_number)
@@ -415,3 +415,21 @@ def test_a_shared_ipad_is_recognised_from_its_device_information(session, princi
     assert any(note.reason == "passcode is not allowed on a Shared iPad" for note in view.policy.left_out)
     normal = policy.effective(session, principal, world["ipads"]["a1"].serial_number)
     assert not normal.policy.facts.shared_ipad and normal.policy.payload("passcode") is not None
+
+
+def test_effective_view_says_where_each_profile_stands(session, principal, world, fleet):
+    central_baseline(session, principal)
+    a1 = world["ipads"]["a1"]
+    states = lambda: {  # noqa: E731
+        artifact.identifier: view.status.state_of(artifact.identifier, artifact.version)
+        for view in [policy.effective(session, principal, a1.serial_number)]
+        for artifact in view.compiled.artifacts
+    }
+    assert set(states().values()) == {"queued"}
+    fleet.run([a1.id])
+    assert set(states().values()) == {"sent, not yet reported back"}
+    fleet.report(a1)
+    assert set(states().values()) == {"installed"}
+    session.execute(InstalledProfile.__table__.delete())
+    session.execute(PolicyDelivery.__table__.delete())
+    assert set(states().values()) == {"to install"}
