@@ -40,7 +40,12 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    return []
+    from app.services import approvals, audit_trail
+
+    return [
+        Job("approvals.expire", approvals.expire_due, seconds=300),
+        Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
+    ]
 
 
 class SchedulerLock:
