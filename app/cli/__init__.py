@@ -97,9 +97,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import schools, setup
+    from app.cli import admin, audit, schools, setup, tokens
 
-    for group_or_command in (*setup.COMMANDS, schools.school):
+    for group_or_command in (*setup.COMMANDS, schools.school, admin.admin, tokens.token, audit.audit):
         main.add_command(group_or_command)
 
 

@@ -119,7 +119,7 @@ def _csv_chunks(session: Session, principal: Principal, where: AuditFilter) -> I
 def _school_codes(session: Session) -> dict[int, str]:
     from app.models.tenancy import School
 
-    return dict(session.execute(select(School.id, School.code)).tuples())
+    return {school_id: code for school_id, code in session.execute(select(School.id, School.code))}
 
 
 def purge_expired(session: Session) -> int:

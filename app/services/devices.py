@@ -66,6 +66,11 @@ def search_devices(
     return DevicePage(list(rows), total)
 
 
+def counts_by_school(session: Session, principal: Principal) -> dict[int, int]:
+    statement = scoped(Device, principal).with_only_columns(Device.school_id, func.count()).group_by(Device.school_id)
+    return {school_id: count for school_id, count in session.execute(statement)}
+
+
 def get_device(session: Session, principal: Principal, device_id: int) -> Device:
     return get_for(session, Device, device_id, principal)
 

@@ -27,8 +27,15 @@ from app.services.accounts import touch_login
 FAILED = "auth.login_failed"
 SIGNED_IN = "auth.login"
 EMAIL_TARGET = "admin_email"
-# Verified against when the email is unknown, so timing does not tell which accounts exist.
-_DUMMY_HASH = passwords.hash_password("flokk-dummy-password-for-timing")
+_dummy_hash: str | None = None
+
+
+def _timing_hash() -> str:
+    """Verified against when the email is unknown, so timing does not tell which accounts exist."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = passwords.hash_password("flokk-dummy-password-for-timing")
+    return _dummy_hash
 
 
 def session_version(admin: AdminUser) -> str:
@@ -70,7 +77,7 @@ def password_sign_in(session: Session, settings: Settings, email: str, password:
             f"{settings.login_lockout_minutes} minutes"
         )
     admin = session.scalar(select(AdminUser).options(selectinload(AdminUser.grants)).where(AdminUser.email == email))
-    valid = passwords.verify_password(admin.password_hash if admin else _DUMMY_HASH, password)
+    valid = passwords.verify_password(admin.password_hash if admin and admin.password_hash else _timing_hash(), password)
     if admin is None or not valid or not admin.is_active:
         reason = "unknown account" if admin is None else ("wrong password" if not valid else "account deactivated")
         audit.record(session, f"anonymous@{source}", FAILED, outcome=audit.DENIED, target=(EMAIL_TARGET, email),

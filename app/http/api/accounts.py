@@ -105,10 +105,10 @@ def _default_days() -> int:
     return settings().api_token_days
 
 
-@blueprint.post("/tokens/<int:token_id>/revoke")
+@blueprint.post("/tokens/<int:api_token_id>/revoke")
 @requires(Permission.ADMINISTER, central=True)
-def revoke_token(token_id: int):
-    token = api_tokens.revoke_token(db_session(), current_principal(), token_id)
+def revoke_token(api_token_id: int):
+    token = api_tokens.revoke_token(db_session(), current_principal(), api_token_id)
     return jsonify({**ApiTokenOut().dump(token), "status": api_tokens.token_status(token)})
 
 

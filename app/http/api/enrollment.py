@@ -34,19 +34,19 @@ def create_enrollment_token():
     return jsonify({**_dump(created.token), "url": created.url}), 201
 
 
-@blueprint.get("/enrollment-tokens/<int:token_id>")
+@blueprint.get("/enrollment-tokens/<int:enrollment_token_id>")
 @requires(Permission.VIEW)
-def show_enrollment_token(token_id: int):
-    return jsonify(_dump(enrollment.get_token(db_session(), current_principal(), token_id)))
+def show_enrollment_token(enrollment_token_id: int):
+    return jsonify(_dump(enrollment.get_token(db_session(), current_principal(), enrollment_token_id)))
 
 
-@blueprint.get("/enrollment-tokens/<int:token_id>/url")
+@blueprint.get("/enrollment-tokens/<int:enrollment_token_id>/url")
 @requires(Permission.MANAGE)
-def enrollment_token_url(token_id: int):
-    return jsonify(url=enrollment.url_of(db_session(), current_principal(), token_id))
+def enrollment_token_url(enrollment_token_id: int):
+    return jsonify(url=enrollment.url_of(db_session(), current_principal(), enrollment_token_id))
 
 
-@blueprint.post("/enrollment-tokens/<int:token_id>/revoke")
+@blueprint.post("/enrollment-tokens/<int:enrollment_token_id>/revoke")
 @requires(Permission.MANAGE)
-def revoke_enrollment_token(token_id: int):
-    return jsonify(_dump(enrollment.revoke_token(db_session(), current_principal(), token_id)))
+def revoke_enrollment_token(enrollment_token_id: int):
+    return jsonify(_dump(enrollment.revoke_token(db_session(), current_principal(), enrollment_token_id)))

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.errors import FlokkError, InvalidInput, RateLimited, Unauthenticated
@@ -110,7 +111,13 @@ def can(permission: Permission, school_id: int | None = None, *, anywhere: bool 
 
 @blueprint.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "can": can, "Permission": Permission, "current_admin": lambda: g.get("admin")}
+    return {
+        "csrf_token": csrf_token,
+        "can": can,
+        "Permission": Permission,
+        "current_admin": lambda: g.get("admin"),
+        "get_locale": get_locale,
+    }
 
 
 def notice(message: str) -> None:

@@ -109,9 +109,9 @@ def create_api_token():
                            secret=raw, back=url_for("dashboard.api_token_list")), 201
 
 
-@blueprint.post("/api-tokens/<int:token_id>/revoke")
+@blueprint.post("/api-tokens/<int:api_token_id>/revoke")
 @requires(Permission.ADMINISTER, central=True)
-def revoke_api_token(token_id: int):
-    api_tokens.revoke_token(db_session(), current_principal(), token_id)
+def revoke_api_token(api_token_id: int):
+    api_tokens.revoke_token(db_session(), current_principal(), api_token_id)
     notice(_("The API token is revoked."))
     return redirect(url_for("dashboard.api_token_list"))

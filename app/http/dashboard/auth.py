@@ -32,7 +32,8 @@ def login():
     if request.method == "GET":
         if g.admin is not None:
             return redirect(_safe_next(request.args.get("next")))
-        return render_template("login.html", providers=_providers(), next=request.args.get("next", ""))
+        return render_template("login.html", providers=_providers(), next=request.args.get("next", ""),
+                               signed_out=bool(request.args.get("signed_out")))
     email = request.form.get("email", "")
     try:
         admin = sign_in.password_sign_in(db_session(), settings(), email, request.form.get("password", ""), request.remote_addr)
@@ -85,7 +86,7 @@ def logout():
     session.clear()
     if language:
         session["lang"] = language
-    return redirect(url_for("dashboard.login"))
+    return redirect(url_for("dashboard.login", signed_out=1))
 
 
 @blueprint.route("/password", methods=["GET", "POST"])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func
-
 from app.http import db_session
 from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
@@ -14,21 +12,18 @@ from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, Enrollment
 from app.schemas.schools import SchoolCreate
 from app.services import approvals, devices, groups, schools
 from app.services import enrollment_tokens as enrollment
-from app.services.access import Permission, scoped
-from app.models.devices import Device
+from app.services.access import Permission
 
 #: Commands offered in the device page; destructive ones become approval requests.
-COMMAND_CHOICES = ("DeviceInformation", "ProfileList", "RestartDevice", "ShutDownDevice", "EraseDevice", "ClearPasscode")
+COMMAND_CHOICES = ("ProfileList", "SecurityInfo", "InstalledApplicationList", "DeviceLock", "RestartDevice", "ShutDownDevice", "EraseDevice")
 
 
 @blueprint.get("/")
 @requires(Permission.VIEW)
 def index():
     session, principal = db_session(), current_principal()
-    counts = dict(
-        session.execute(scoped(Device, principal).with_only_columns(Device.school_id, func.count()).group_by(Device.school_id)).tuples()
-    )
-    return render_template("index.html", schools=schools.list_schools(session, principal), counts=counts)
+    return render_template("index.html", schools=schools.list_schools(session, principal),
+                           counts=devices.counts_by_school(session, principal))
 
 
 @blueprint.post("/schools")
@@ -158,18 +153,18 @@ def create_token():
                            token_state=enrollment.token_state), 201
 
 
-@blueprint.get("/enrollment-tokens/<int:token_id>")
+@blueprint.get("/enrollment-tokens/<int:enrollment_token_id>")
 @requires(Permission.MANAGE)
-def token(token_id: int):
+def token(enrollment_token_id: int):
     session, principal = db_session(), current_principal()
-    url = enrollment.url_of(session, principal, token_id)
-    return render_template("enrollment_token.html", token=enrollment.get_token(session, principal, token_id), url=url,
+    url = enrollment.url_of(session, principal, enrollment_token_id)
+    return render_template("enrollment_token.html", token=enrollment.get_token(session, principal, enrollment_token_id), url=url,
                            created=False, token_state=enrollment.token_state)
 
 
-@blueprint.post("/enrollment-tokens/<int:token_id>/revoke")
+@blueprint.post("/enrollment-tokens/<int:enrollment_token_id>/revoke")
 @requires(Permission.MANAGE)
-def revoke_token(token_id: int):
-    enrollment.revoke_token(db_session(), current_principal(), token_id)
+def revoke_token(enrollment_token_id: int):
+    enrollment.revoke_token(db_session(), current_principal(), enrollment_token_id)
     notice(_("The enrollment link is revoked: devices can no longer enrol with it."))
     return redirect(url_for("dashboard.token_list"))
