@@ -77,7 +77,11 @@ def password_sign_in(session: Session, settings: Settings, email: str, password:
             f"{settings.login_lockout_minutes} minutes"
         )
     admin = session.scalar(select(AdminUser).options(selectinload(AdminUser.grants)).where(AdminUser.email == email))
-    valid = passwords.verify_password(admin.password_hash if admin and admin.password_hash else _timing_hash(), password)
+    if admin is not None and admin.password_hash:
+        valid = passwords.verify_password(admin.password_hash, password)
+    else:  # no such account, or single sign-on only: spend the same time, never succeed
+        passwords.verify_password(_timing_hash(), password)
+        valid = False
     if admin is None or not valid or not admin.is_active:
         reason = "unknown account" if admin is None else ("wrong password" if not valid else "account deactivated")
         audit.record(session, f"anonymous@{source}", FAILED, outcome=audit.DENIED, target=(EMAIL_TARGET, email),
