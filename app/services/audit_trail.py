@@ -78,17 +78,17 @@ def export_csv(session: Session, principal: Principal, where: AuditFilter) -> st
 
     Without a school only a principal who may audit every school can export.
     """
-    return "".join(_csv_chunks(session, principal, where))
+    text = "".join(_csv_chunks(session, principal, where))
+    school_id = get_school_by_code(session, principal, where.school).id if where.school else None
+    audit.record(session, principal, "audit.export", school_id=school_id,
+                 details={key: str(value) for key, value in vars(where).items() if value is not None})
+    return text
 
 
 def _csv_chunks(session: Session, principal: Principal, where: AuditFilter) -> Iterator[str]:
     statement = _statement(session, principal, where)
     if not where.school:
         require(principal, Permission.AUDIT, None)
-    school_code = where.school.lower() if where.school else None
-    school_id = get_school_by_code(session, principal, school_code).id if school_code else None
-    audit.record(session, principal, "audit.export", school_id=school_id,
-                 details={key: str(value) for key, value in vars(where).items() if value is not None})
     codes = _school_codes(session)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
