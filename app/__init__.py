@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from flask_babel import Babel
 
-    from app.http import api, boundary, dashboard, health
+    from app.http import api, boundary, dashboard, enroll, health, scep
     from app.http.dashboard import auth, oidc
     from app.http.rules import public_endpoint
 
@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     Babel(flask_app, locale_selector=auth.select_locale, default_locale="nb")
     oidc.install(flask_app, settings)
     flask_app.register_blueprint(health.blueprint)
+    flask_app.register_blueprint(scep.blueprint)
+    flask_app.register_blueprint(enroll.blueprint)
     api.register(flask_app)
     dashboard.register(flask_app)
     if "static" in flask_app.view_functions:

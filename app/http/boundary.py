@@ -62,11 +62,23 @@ def _finish(response: Response) -> Response:
         log.info(
             "%s %s %s",
             request.method,
-            request.path,
+            _path_for_log(),
             response.status_code,
             extra={"status": response.status_code, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
         )
     return response
+
+
+#: Route variables that carry a secret (the enrollment token in /enroll/<token>): never logged.
+SECRET_VIEW_ARGS = frozenset({"token"})
+
+
+def _path_for_log() -> str:
+    path = request.path
+    for name, value in (request.view_args or {}).items():
+        if name in SECRET_VIEW_ARGS and isinstance(value, str) and value:
+            path = path.replace(value, "<redacted>")
+    return path
 
 
 def _close(error: BaseException | None) -> None:

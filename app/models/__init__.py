@@ -7,6 +7,7 @@ from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
@@ -17,17 +18,21 @@ __all__ = [
     "AuditEvent",
     "AuditPurgePermit",
     "Base",
+    "CertificateAuthorityRecord",
     "Command",
     "CommandStatus",
     "Device",
     "DeviceUser",
+    "EnrollmentChallenge",
     "EnrollmentState",
     "EnrollmentToken",
     "Group",
     "GroupKind",
     "InstalledProfile",
+    "IssuedCertificate",
     "Organisation",
     "Platform",
+    "PushCertificateRecord",
     "RoleGrant",
     "School",
     "SsoGrantRule",

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from app.models.approvals import ApprovalStatus
 from app.models.commands import CommandStatus
@@ -17,25 +17,10 @@ from app.schemas.schools import SCHOOL_CODE
 from app.services.access import Role
 
 _CODE = validate.Regexp(SCHOOL_CODE, error="Not a school code.")
-_DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhdw])\s*$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def _strip_not_blank(value: str) -> bool:
     return bool(value.strip())
-
-
-class Duration(fields.Field):
-    """``30d``, ``12h``, ``2w`` or ``90m`` as a timedelta (at most five years)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.timedelta:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValidationError("Use a number and a unit: 90m, 12h, 30d or 2w.")
-        duration = dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-        if not dt.timedelta(0) < duration <= dt.timedelta(days=5 * 366):
-            raise ValidationError("Must be longer than zero and at most five years.")
-        return duration
 
 
 class AwareDateTime(fields.DateTime):
@@ -107,14 +92,6 @@ class ApprovalDecision(InputSchema):
 
 class ApprovalRejection(InputSchema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-class EnrollmentTokenCreate(InputSchema):
-    school = fields.String(required=True, validate=_CODE)
-    expires = Duration(load_default=None)
-    max_uses = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1_000_000))
-    label = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    group = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
 
 
 class DeviceQuery(InputSchema):

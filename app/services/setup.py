@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models.accounts import AdminUser, RoleGrant
 from app.models.tenancy import Organisation
-from app.services import audit, passwords
+from app.services import audit, certificate_authority, passwords
 from app.services.access import Principal, Role
 from app.services.schools import ensure_organisation
 
@@ -42,10 +42,18 @@ def ensure_first_admin(session: Session, principal: Principal, email: str, repor
 
 def initialise(session: Session, principal: Principal, *, organisation: str, admin_email: str) -> InitReport:
     report = InitReport()
-    if session.scalar(select(func.count()).select_from(Organisation)):
+    existing = session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    if existing is not None:
         report.lines.append("The organisation exists already.")
+        organisation = existing.name
     else:
         ensure_organisation(session, organisation)
         report.lines.append(f"Created the organisation {organisation}.")
     ensure_first_admin(session, principal, admin_email, report)
+    if certificate_authority.ensure_ca(session, principal, organisation):
+        record = certificate_authority.active_record(session)
+        assert record is not None
+        report.lines.append(f"Created Flokk's certificate authority {record.subject}.")
+    else:
+        report.lines.append("The certificate authority exists already.")
     return report

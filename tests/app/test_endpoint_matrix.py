@@ -28,7 +28,7 @@ from app.models.base import utcnow
 from app.http.rules import ADMIN, DEVICE, PUBLIC, SIGNED_IN, rule_of
 from app.services import commands
 from app.services.access import Grant, Permission, Principal, Role, system_principal
-from app.services import enrollment_tokens as enrollment
+from app.services import enrollment
 from tests.support import factories, people
 
 #: Endpoints that may answer without any principal. Adding one is a deliberate, reviewed change.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from app.services import commands
-from app.services import enrollment_tokens as enrollment
+from app.services import enrollment
 from app.services.access import Role, system_principal
 from tests.support import factories, people
 

@@ -7,8 +7,9 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body, query
 from app.http.rules import current_principal, requires
-from app.schemas.admin import EnrollmentTokenCreate, EnrollmentTokenOut, SchoolQuery
-from app.services import enrollment_tokens as enrollment
+from app.schemas.enrollment import TokenCreate
+from app.schemas.admin import EnrollmentTokenOut, SchoolQuery
+from app.services import enrollment
 from app.services.access import Permission
 
 
@@ -26,7 +27,7 @@ def list_enrollment_tokens():
 @blueprint.post("/enrollment-tokens")
 @requires(Permission.MANAGE)
 def create_enrollment_token():
-    data = body(EnrollmentTokenCreate())
+    data = body(TokenCreate())
     created = enrollment.create_token(
         db_session(), current_principal(), school_code=data["school"], expires_in=data["expires"],
         max_uses=data["max_uses"], label=data["label"], group=data["group"],

@@ -8,10 +8,11 @@ from app.http import db_session
 from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
-from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, EnrollmentTokenCreate, GroupCreate
+from app.schemas.enrollment import TokenCreate
+from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, GroupCreate
 from app.schemas.schools import SchoolCreate
 from app.services import approvals, devices, groups, schools
-from app.services import enrollment_tokens as enrollment
+from app.services import enrollment
 from app.services.access import Permission
 
 #: Commands offered in the device page; destructive ones become approval requests.
@@ -144,7 +145,7 @@ def token_list():
 @blueprint.post("/enrollment-tokens")
 @requires(Permission.MANAGE)
 def create_token():
-    data = load(EnrollmentTokenCreate(), form_data("school", "expires", "max_uses", "label", "group"))
+    data = load(TokenCreate(), form_data("school", "expires", "max_uses", "label", "group"))
     created = enrollment.create_token(
         db_session(), current_principal(), school_code=data["school"], expires_in=data["expires"],
         max_uses=data["max_uses"], label=data["label"], group=data["group"],

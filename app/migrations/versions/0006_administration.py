@@ -1,7 +1,7 @@
 """administration: single sign-on identities and grant rules, approvals, an append-only audit log
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0002_pki
 Create Date: 2026-11-25
 
 The audit log refuses UPDATE and DELETE by trigger on both databases. The
@@ -16,7 +16,7 @@ import app.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0006'
-down_revision = '0001'
+down_revision = '0002_pki'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,12 @@
+"""The URL paths devices are told about (in enrollment profiles) and Flokk serves.
+
+One place, so the profile builder and the blueprints cannot disagree.
+"""
+
+#: SCEP (RFC 8894), `mdm_protocol.scep.http`.
+SCEP = "/scep"
+#: Enrollment profile download: ``/enroll/<token>``.
+ENROLL = "/enroll"
+#: The MDM ServerURL (command channel) and CheckInURL of the com.apple.mdm payload.
+MDM_SERVER = "/mdm/connect"
+MDM_CHECKIN = "/mdm/checkin"

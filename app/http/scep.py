@@ -1,0 +1,33 @@
+"""``/scep``: the SCEP server (RFC 8894 §4) devices get their identity certificate from."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from app import endpoints
+from app.http import db_session
+from app.http.rules import device_endpoint
+from app.services import scep
+from mdm_protocol.scep.http import MAX_MESSAGE_BYTES
+
+blueprint = Blueprint("scep", __name__)
+
+
+@blueprint.route(endpoints.SCEP, methods=["GET", "POST"])
+@device_endpoint
+def scep_operation() -> Response:
+    declared = request.content_length
+    body = None
+    if request.method == "POST" and not (declared or 0) > MAX_MESSAGE_BYTES:
+        # Read at most one byte more than a SCEP message may have: a body
+        # without a declared length cannot make the worker buffer megabytes.
+        body = request.stream.read(MAX_MESSAGE_BYTES + 1)
+    reply = scep.handle(
+        db_session(),
+        method=request.method,
+        operation=request.args.get("operation"),
+        message=request.args.get("message"),
+        body=body,
+        declared_length=declared,
+    )
+    return Response(reply.body, status=reply.status, content_type=reply.content_type)
