@@ -60,7 +60,7 @@ def submit(
         return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params))
     commands.check_params(request_type, params)
     permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
-    targets = commands._load_targets(session, principal, wanted, permission)
+    targets = commands.load_targets(session, principal, wanted, permission)
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         what = "a destructive command" if kind == DESTRUCTIVE else f"a command to {len(wanted)} devices"

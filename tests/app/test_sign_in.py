@@ -151,3 +151,11 @@ def test_next_only_redirects_within_flokk(app, db, client):
         session.commit()
     response = login(client, "ola@kommune.test", people.PASSWORD, next="//evil.example/")
     assert response.headers["Location"] == "/"
+
+
+def test_pages_are_never_framed_cached_or_scripted(client):
+    response = client.get("/login")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
