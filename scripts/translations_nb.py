@@ -185,6 +185,15 @@ NB = {
     "(no label)": "(uten merkelapp)",
     "Manage enrollment links": "Administrer innrulleringslenker",
     "Done": "Ferdig",
+    "The single sign-on rule is added.": "Regelen for felles innlogging er lagt til.",
+    "The single sign-on rule is removed.": "Regelen for felles innlogging er fjernet.",
+    "Single sign-on rules": "Regler for felles innlogging",
+    "At every sign-in with Feide or Entra ID, a person gets the roles of the rules whose value is in their claim, and loses the others.":
+        "Ved hver innlogging med Feide eller Entra ID får personen rollene fra reglene med en verdi personen har, og mister de andre.",
+    "Provider": "Tjeneste",
+    "Claim value": "Verdi",
+    "No rules.": "Ingen regler.",
+    "Add rule": "Legg til regel",
 }
 
 

@@ -235,6 +235,10 @@ SAMPLES = {
     ("dashboard.create_api_token", "POST"): lambda w, s: Sample(form={"name": "sync", "role": "auditor"}),
     ("dashboard.revoke_api_token", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.logout", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.create_sso_rule", "POST"): lambda w, s: Sample(
+        form={"provider": "feide", "claim_value": _new(), "role": "school_ict", "school": w.school(s).code}
+    ),
+    ("dashboard.delete_sso_rule", "POST"): lambda w, s: Sample(form={}),
 }
 
 

@@ -9,8 +9,8 @@ from app.http import db_session, settings
 from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
-from app.schemas.admin import AdminCreate, ApiTokenCreate, GrantInput
-from app.services import accounts, api_tokens, schools
+from app.schemas.admin import AdminCreate, ApiTokenCreate, GrantInput, SsoRuleCreate
+from app.services import accounts, api_tokens, schools, sso_rules
 from app.services.access import Permission, Role
 from app.services.accounts import GrantSpec
 
@@ -24,7 +24,8 @@ def _grant_from_form() -> dict:
 def admin_list():
     session, principal = db_session(), current_principal()
     return render_template("admins.html", admins=accounts.list_admins(session, principal),
-                           schools=schools.list_schools(session, principal), roles=list(Role))
+                           schools=schools.list_schools(session, principal), roles=list(Role),
+                           rules=sso_rules.list_rules(session, principal), providers=settings().oidc_providers())
 
 
 @blueprint.post("/admins")
@@ -115,3 +116,21 @@ def revoke_api_token(api_token_id: int):
     api_tokens.revoke_token(db_session(), current_principal(), api_token_id)
     notice(_("The API token is revoked."))
     return redirect(url_for("dashboard.api_token_list"))
+
+
+@blueprint.post("/sso-rules")
+@requires(Permission.ADMINISTER, central=True)
+def create_sso_rule():
+    data = load(SsoRuleCreate(), form_data("provider", "claim_value", "role", "school"))
+    sso_rules.add_rule(db_session(), current_principal(), provider=data["provider"], claim_value=data["claim_value"],
+                       grant=GrantSpec(data["role"], data["school"]))
+    notice(_("The single sign-on rule is added."))
+    return redirect(url_for("dashboard.admin_list"))
+
+
+@blueprint.post("/sso-rules/<int:rule_id>/delete")
+@requires(Permission.ADMINISTER, central=True)
+def delete_sso_rule(rule_id: int):
+    sso_rules.remove_rule(db_session(), current_principal(), rule_id)
+    notice(_("The single sign-on rule is removed."))
+    return redirect(url_for("dashboard.admin_list"))
