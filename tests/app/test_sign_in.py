@@ -159,3 +159,21 @@ def test_pages_are_never_framed_cached_or_scripted(client):
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_changing_the_password_ends_the_other_sessions(app, db):
+    with db.session() as session:
+        school = factories.school(session)
+        admin = people.admin(session, [(Role.SCHOOL_ICT, school.id)], email="kari@skole.test")
+        session.commit()
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, "kari@skole.test", people.PASSWORD)
+    login(phone, "kari@skole.test", people.PASSWORD)
+    assert phone.get("/devices").status_code == 200
+    new = "another long pass phrase"
+    changed = laptop.post("/password", data={"current_password": people.PASSWORD, "new_password": new,
+                                             "repeat_password": new, "csrf_token": csrf_of(laptop.get("/password").data)})
+    assert changed.status_code == 302
+    assert laptop.get("/devices").status_code == 200
+    assert phone.get("/devices").headers["Location"].startswith("/login")
+    assert admin.id
