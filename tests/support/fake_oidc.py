@@ -8,6 +8,7 @@ carrying the nonce the client sent. Claims are set per test in ``person``.
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import threading
 import time
@@ -17,8 +18,6 @@ from urllib.parse import urlencode
 from joserfc import jwk, jwt
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
-
-import json
 
 
 class FakeProvider:
