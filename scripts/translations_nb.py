@@ -27,7 +27,7 @@ NB = {
     "The device is moved.": "Enheten er flyttet.",
     "%(command)s needs a central admin's approval: request %(id)s is waiting.":
         "%(command)s må godkjennes av en sentral administrator: forespørsel %(id)s venter.",
-    "%(command)s is queued.": "%(command)s er lagt i kø.",
+    "%(command)s is queued for %(count)s device(s).": "%(command)s er lagt i kø for %(count)s enhet(er).",
     "Group %(name)s created.": "Gruppen %(name)s er opprettet.",
     "The group is deleted.": "Gruppen er slettet.",
     "The enrollment link is revoked: devices can no longer enrol with it.":
@@ -194,6 +194,9 @@ NB = {
     "Claim value": "Verdi",
     "No rules.": "Ingen regler.",
     "Add rule": "Legg til regel",
+    "Send to the group": "Send til gruppen",
+    "A command to more than %(threshold)s devices at once, and any erase, needs a reason and a central admin's approval.":
+        "En kommando til flere enn %(threshold)s enheter samtidig, og all sletting, krever en begrunnelse og godkjenning fra en sentral administrator.",
 }
 
 

@@ -87,6 +87,37 @@ def submit(
     return Submitted(approval=request)
 
 
+def submit_to_group(
+    session: Session,
+    principal: Principal,
+    group_id: int,
+    request_type: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    reason: str | None = None,
+) -> Submitted:
+    """The same command to every enrolled Apple device of a group (a class, a cart)."""
+    from app.models.devices import Device, EnrollmentState, Platform
+    from app.models.tenancy import Group
+
+    group = get_for(session, Group, group_id, principal)
+    device_ids = list(
+        session.scalars(
+            scoped(Device, principal)
+            .with_only_columns(Device.id)
+            .where(
+                Device.group_id == group.id,
+                Device.enrollment_state != EnrollmentState.UNENROLLED,
+                Device.platform != Platform.CHROMEOS,
+            )
+            .order_by(Device.id)
+        )
+    )
+    if not device_ids:
+        raise InvalidInput(f"group {group.name} has no enrolled Apple devices")
+    return submit(session, principal, device_ids, request_type, params, reason=reason)
+
+
 def list_requests(session: Session, principal: Principal, *, status: str | None = None, limit: int = 200) -> list[ApprovalRequest]:
     statement = scoped(ApprovalRequest, principal).order_by(ApprovalRequest.id.desc()).limit(limit)
     if status:

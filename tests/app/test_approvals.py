@@ -164,3 +164,25 @@ def test_the_scheduler_runs_the_expiry_and_retention_jobs():
     from app.scheduler import jobs
 
     assert {job.name for job in jobs()} >= {"approvals.expire", "audit.retention"}
+
+
+def test_a_command_to_a_whole_class_from_the_dashboard(app, client, db, settings):
+    with db.session() as session:
+        nordby = factories.school(session, "nordby")
+        group = factories.group(session, nordby, "7A")
+        for _ in range(3):
+            factories.device(session, nordby, group=group)
+        factories.device(session, nordby)  # not in the class
+        ict = people.admin(session, [(Role.SCHOOL_ICT, nordby.id)])
+        session.commit()
+    people.sign_in(client, ict)
+    form = {"csrf_token": people.CSRF, "request_type": "ProfileList"}
+    sent = client.post(f"/groups/{group.id}/commands", data=form)
+    assert sent.status_code == 302 and count_commands(db, "ProfileList") == 3
+    app.extensions["flokk"].db._context.settings = settings.replace(approval_bulk_threshold=2)
+    assert client.post(f"/groups/{group.id}/commands", data=form).status_code == 422  # a reason is needed
+    asked = client.post(f"/groups/{group.id}/commands", data={**form, "reason": "yearly inventory"})
+    assert asked.status_code == 302 and count_commands(db, "ProfileList") == 3
+    with db.session() as session:
+        request = session.scalar(select(ApprovalRequest))
+        assert (request.kind, request.device_count, request.requested_by) == ("bulk", 3, ict.label)

@@ -146,7 +146,7 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     assert "Enheten er flyttet." in flash(kari)
     kari.select_option("select[name=request_type]", "ProfileList")
     kari.click(f"form[action='/devices/{ipad_id}/commands'] button")
-    assert "ProfileList er lagt i kø." in flash(kari)
+    assert "ProfileList er lagt i kø for 1 enhet(er)." in flash(kari)
     kari.select_option("select[name=request_type]", "EraseDevice")
     kari.fill("input[name=reason]", "Stolen from the classroom")
     kari.click(f"form[action='/devices/{ipad_id}/commands'] button")

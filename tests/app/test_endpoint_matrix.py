@@ -218,6 +218,7 @@ SAMPLES = {
     ("dashboard.create_school", "POST"): lambda w, s: Sample(form={"name": "Ny skole", "code": _new()}),
     ("dashboard.create_group", "POST"): lambda w, s: Sample(form={"school": w.school(s).code, "name": _new()}, school=True),
     ("dashboard.delete_group", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.send_group_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}),
     ("dashboard.move_device", "POST"): lambda w, s: Sample(form={"group_id": ""}),
     ("dashboard.send_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}),
     ("dashboard.approve", "POST"): lambda w, s: Sample(form={}),

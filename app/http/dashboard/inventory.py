@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from app.http import db_session
+from app.http import db_session, settings
 from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
@@ -93,12 +93,16 @@ def send_command(device_id: int):
     data = load(CommandSubmit(), {"device_ids": [device_id], **form_data("request_type", "reason")})
     submitted = approvals.submit(db_session(), current_principal(), data["device_ids"], data["request_type"], data["params"],
                                  reason=data["reason"])
+    _notice_submitted(data["request_type"], submitted)
+    return redirect(url_for("dashboard.device", device_id=device_id))
+
+
+def _notice_submitted(request_type: str, submitted: approvals.Submitted) -> None:
     if submitted.approval is not None:
         notice(_("%(command)s needs a central admin's approval: request %(id)s is waiting.",
-                 command=data["request_type"], id=submitted.approval.id))
+                 command=request_type, id=submitted.approval.id))
     else:
-        notice(_("%(command)s is queued.", command=data["request_type"]))
-    return redirect(url_for("dashboard.device", device_id=device_id))
+        notice(_("%(command)s is queued for %(count)s device(s).", command=request_type, count=len(submitted.queued)))
 
 
 @blueprint.get("/groups")
@@ -110,6 +114,8 @@ def group_list():
         groups=groups.list_groups(session, principal),
         counts=groups.device_counts(session, principal),
         schools=schools.list_schools(session, principal),
+        choices=COMMAND_CHOICES,
+        threshold=settings().approval_bulk_threshold,
     )
 
 
@@ -119,6 +125,16 @@ def create_group():
     data = load(GroupCreate(), form_data("school", "name", "kind"))
     groups.create_group(db_session(), current_principal(), school_code=data["school"], name=data["name"], kind=data["kind"])
     notice(_("Group %(name)s created.", name=data["name"]))
+    return redirect(url_for("dashboard.group_list"))
+
+
+@blueprint.post("/groups/<int:group_id>/commands")
+@requires(Permission.COMMAND)
+def send_group_command(group_id: int):
+    data = load(CommandSubmit(), {"device_ids": [0], **form_data("request_type", "reason")})
+    submitted = approvals.submit_to_group(db_session(), current_principal(), group_id, data["request_type"], data["params"],
+                                          reason=data["reason"])
+    _notice_submitted(data["request_type"], submitted)
     return redirect(url_for("dashboard.group_list"))
 
 
