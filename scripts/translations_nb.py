@@ -195,6 +195,10 @@ NB = {
     "No rules.": "Ingen regler.",
     "Add rule": "Legg til regel",
     "Send to the group": "Send til gruppen",
+    "Remove from Flokk": "Fjern fra Flokk",
+    "The device can no longer reach Flokk once a central admin approves: its certificate is revoked and its waiting commands are cancelled.":
+        "Enheten kommer ikke lenger i kontakt med Flokk når en sentral administrator har godkjent: sertifikatet trekkes tilbake og ventende kommandoer avbrytes.",
+    "Ask to remove": "Be om fjerning",
     "A command to more than %(threshold)s devices at once, and any erase, needs a reason and a central admin's approval.":
         "En kommando til flere enn %(threshold)s enheter samtidig, og all sletting, krever en begrunnelse og godkjenning fra en sentral administrator.",
 }

@@ -48,5 +48,5 @@ class ApprovalRequest(CreatedAt, Base):
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[dt.datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
-    #: How many commands were queued on approval.
+    #: How many devices the approved action was carried out for (commands queued, devices removed).
     queued_count: Mapped[int | None]

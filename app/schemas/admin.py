@@ -86,6 +86,10 @@ class CommandSubmit(InputSchema):
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
+class DeviceRemoval(InputSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class ApprovalDecision(InputSchema):
     note = fields.String(load_default=None, validate=validate.Length(max=2000))
 

@@ -1,4 +1,5 @@
-"""Commands that need a second central admin: destructive ones, and any to many devices at once.
+"""Actions that need a second central admin: destructive commands, removing a device, and any
+command to many devices at once.
 
 ``submit`` is the one way admins send commands: it queues a non-destructive
 command to a few devices at once, and turns a destructive or bulk one into an
@@ -20,7 +21,9 @@ from app.db import context
 from app.errors import Conflict, Forbidden, Gone, InvalidInput
 from app.models.approvals import ApprovalRequest, ApprovalStatus
 from app.models.base import utcnow
-from app.services import audit, commands
+from app.models.devices import Device
+from app.services import audit, commands, device_removal
+from app.services.device_removal import REMOVE_DEVICE
 from app.services.access import Permission, Principal, get_for, require_central, same_principal, scoped
 
 DESTRUCTIVE = "destructive"
@@ -37,7 +40,7 @@ class Submitted:
 
 
 def needs_approval(session: Session, request_type: str, device_count: int) -> str | None:
-    if request_type in commands.DESTRUCTIVE_REQUEST_TYPES:
+    if request_type in commands.DESTRUCTIVE_REQUEST_TYPES or request_type == REMOVE_DEVICE:
         return DESTRUCTIVE
     if device_count > context(session).settings.approval_bulk_threshold:
         return BULK
@@ -58,9 +61,15 @@ def submit(
     kind = needs_approval(session, request_type, len(wanted))
     if kind is None:
         return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params))
-    commands.check_params(request_type, params)
-    permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
-    targets = commands.load_targets(session, principal, wanted, permission)
+    if request_type == REMOVE_DEVICE:
+        targets = [
+            (device.id, device.school_id)
+            for device in (get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE) for device_id in wanted)
+        ]
+    else:
+        commands.check_params(request_type, params)
+        permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
+        targets = commands.load_targets(session, principal, wanted, permission)
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         what = "a destructive command" if kind == DESTRUCTIVE else f"a command to {len(wanted)} devices"
@@ -97,7 +106,7 @@ def submit_to_group(
     reason: str | None = None,
 ) -> Submitted:
     """The same command to every enrolled Apple device of a group (a class, a cart)."""
-    from app.models.devices import Device, EnrollmentState, Platform
+    from app.models.devices import EnrollmentState, Platform
     from app.models.tenancy import Group
 
     group = get_for(session, Group, group_id, principal)
@@ -144,13 +153,18 @@ def _pending_for_decision(session: Session, principal: Principal, request_id: in
 def approve(session: Session, principal: Principal, request_id: int, *, note: str | None = None) -> ApprovalRequest:
     """Queue the requested commands now, as the approver (who holds the destructive right)."""
     request = _pending_for_decision(session, principal, request_id)
-    queued = commands.enqueue(session, principal, request.device_ids, request.request_type, request.params)
+    details: dict[str, Any] = {"request_type": request.request_type, "requested_by": request.requested_by}
+    if request.request_type == REMOVE_DEVICE:
+        done = device_removal.remove(session, principal, request.device_ids, reason=request.reason)
+    else:
+        queued = commands.enqueue(session, principal, request.device_ids, request.request_type, request.params)
+        done = len(queued)
+        details["command_uuids"] = sorted(queued.command_uuids.values())[:100]
     request.status = ApprovalStatus.APPROVED
     request.decided_by, request.decided_at, request.decision_note = principal.label, utcnow(), note
-    request.queued_count = len(queued)
+    request.queued_count = done
     audit.record(session, principal, "approval.approve", school_id=request.school_id, target=request,
-                 details={"request_type": request.request_type, "devices": len(queued), "requested_by": request.requested_by,
-                          "command_uuids": sorted(queued.command_uuids.values())[:100]})
+                 details={**details, "devices": done})
     return request
 
 

@@ -186,3 +186,39 @@ def test_a_command_to_a_whole_class_from_the_dashboard(app, client, db, settings
     with db.session() as session:
         request = session.scalar(select(ApprovalRequest))
         assert (request.kind, request.device_count, request.requested_by) == ("bulk", 3, ict.label)
+
+
+def test_removing_a_device_waits_for_approval_then_cuts_it_off(client, db, fleet, tmp_path):
+    from app.models import Device
+    from app.models.pki import IssuedCertificate
+    from app.services import certificate_authority
+    from app.services.access import cli_principal
+    from tests.support.pki import shared_ca
+
+    ipad = fleet["ipads"][0]
+    with db.unit_of_work() as session:
+        authority = shared_ca()
+        certificate_authority.import_ca(session, cli_principal(), authority.certificate_pem(), authority.key_pem())
+        record = certificate_authority.active_record(session)
+        device = session.get(Device, ipad)
+        device.push_token, device.push_magic = "ab" * 32, "magic"
+        session.add(IssuedCertificate(school_id=device.school_id, authority_id=record.id, serial="abc123", fingerprint="f" * 64,
+                                      subject="CN=Flokk device", not_before=utcnow(), not_after=utcnow() + dt.timedelta(days=365),
+                                      certificate_der=b"der", device_id=ipad))
+    tokens = fleet["tokens"]
+    post(client, tokens["ict"], "/api/v1/commands", {"request_type": "ProfileList", "device_ids": [ipad]})
+    assert post(client, tokens["helpdesk"], f"/api/v1/devices/{ipad}/remove", {"reason": "gone"}).status_code == 403
+    assert post(client, tokens["ict"], f"/api/v1/devices/{ipad}/remove", {}).status_code == 422
+    asked = post(client, tokens["ict"], f"/api/v1/devices/{ipad}/remove", {"reason": "sold at the end of the lease"})
+    assert asked.status_code == 202 and asked.json["approval"]["request_type"] == "RemoveDevice"
+    with db.session() as session:
+        assert session.get(Device, ipad).enrollment_state == "enrolled"
+    approved = post(client, tokens["central_a"], f"/api/v1/approvals/{asked.json['approval']['id']}/approve", {})
+    assert approved.status_code == 200, approved.json
+    with db.session() as session:
+        device = session.get(Device, ipad)
+        assert (device.enrollment_state, device.push_token, device.push_magic) == ("unenrolled", None, None)
+        assert session.scalar(select(IssuedCertificate.revocation_reason)) == "device removed from Flokk"
+        assert list(session.scalars(select(Command.status).where(Command.device_id == ipad))) == ["cancelled"]
+        removal = session.scalar(select(AuditEvent).where(AuditEvent.action == "device.remove"))
+        assert removal.details["certificates_revoked"] == ["abc123"] and removal.details["commands_cancelled"] == 1

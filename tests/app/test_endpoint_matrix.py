@@ -198,6 +198,8 @@ SAMPLES = {
         json={"request_type": "ProfileList", "device_ids": [w.id("device", s)]}, school=True
     ),
     ("api.approve", "POST"): lambda w, s: Sample(json={}),
+    ("api.remove_device", "POST"): lambda w, s: Sample(json={"reason": "sold at the end of the lease"}),
+    ("dashboard.remove_device", "POST"): lambda w, s: Sample(form={"reason": "sold at the end of the lease"}),
     ("api.reject", "POST"): lambda w, s: Sample(json={"note": "not this week"}),
     ("api.create_enrollment_token", "POST"): lambda w, s: Sample(json={"school": w.school(s).code, "expires": "30d"}, school=True),
     ("api.revoke_enrollment_token", "POST"): lambda w, s: Sample(),

@@ -7,9 +7,10 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body, query
 from app.http.rules import current_principal, requires
-from app.schemas.admin import CommandOut, DeviceMove, DeviceOut, DeviceQuery, GroupCreate, GroupOut, SchoolOut, SchoolQuery
+from app.schemas.admin import ApprovalOut, CommandOut, DeviceMove, DeviceRemoval, DeviceOut, DeviceQuery, GroupCreate, GroupOut, SchoolOut, SchoolQuery
 from app.schemas.schools import SchoolCreate
-from app.services import devices, groups, schools
+from app.services import approvals, devices, groups, schools
+from app.services.device_removal import REMOVE_DEVICE
 from app.services.access import Permission
 
 
@@ -81,6 +82,14 @@ def show_device(device_id: int):
 def move_device(device_id: int):
     moved = devices.move_to_group(db_session(), current_principal(), device_id, body(DeviceMove())["group_id"])
     return jsonify(DeviceOut().dump(moved))
+
+
+@blueprint.post("/devices/<int:device_id>/remove")
+@requires(Permission.REQUEST_DESTRUCTIVE)
+def remove_device(device_id: int):
+    """202 with the approval request: the device is removed once another central admin approves."""
+    submitted = approvals.submit(db_session(), current_principal(), [device_id], REMOVE_DEVICE, reason=body(DeviceRemoval())["reason"])
+    return jsonify(status="approval_required", approval=ApprovalOut().dump(submitted.approval)), 202
 
 
 @blueprint.get("/devices/<int:device_id>/commands")

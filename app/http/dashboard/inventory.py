@@ -9,11 +9,12 @@ from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
 from app.schemas.enrollment import TokenCreate
-from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, GroupCreate
+from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCreate
 from app.schemas.schools import SchoolCreate
 from app.services import approvals, devices, groups, schools
 from app.services import enrollment
 from app.services.access import Permission
+from app.services.device_removal import REMOVE_DEVICE
 
 #: Commands offered in the device page; destructive ones become approval requests.
 COMMAND_CHOICES = ("ProfileList", "SecurityInfo", "InstalledApplicationList", "DeviceLock", "RestartDevice", "ShutDownDevice", "EraseDevice")
@@ -103,6 +104,15 @@ def _notice_submitted(request_type: str, submitted: approvals.Submitted) -> None
                  command=request_type, id=submitted.approval.id))
     else:
         notice(_("%(command)s is queued for %(count)s device(s).", command=request_type, count=len(submitted.queued)))
+
+
+@blueprint.post("/devices/<int:device_id>/remove")
+@requires(Permission.REQUEST_DESTRUCTIVE)
+def remove_device(device_id: int):
+    data = load(DeviceRemoval(), form_data("reason"))
+    submitted = approvals.submit(db_session(), current_principal(), [device_id], REMOVE_DEVICE, reason=data["reason"])
+    _notice_submitted(REMOVE_DEVICE, submitted)
+    return redirect(url_for("dashboard.device", device_id=device_id))
 
 
 @blueprint.get("/groups")
