@@ -97,9 +97,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import enroll, pki, schools, setup
+    from app.cli import admin, audit, enroll, pki, schools, setup, tokens
 
-    for group_or_command in (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS):
+    commands = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
+    for group_or_command in commands:
         main.add_command(group_or_command)
 
 
