@@ -40,9 +40,13 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    from app.services import enrollment
+    from app.services import approvals, audit_trail, enrollment
 
-    return [Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600)]
+    return [
+        Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600),
+        Job("approvals.expire", approvals.expire_due, seconds=300),
+        Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
+    ]
 
 
 class SchedulerLock:

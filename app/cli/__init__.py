@@ -97,9 +97,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import enroll, pki, policy, schools, setup
+    from app.cli import admin, audit, enroll, pki, policy, schools, setup, tokens
 
-    for group_or_command in (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, *policy.COMMANDS):
+    commands = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
+    for group_or_command in (*commands, *policy.COMMANDS):
         main.add_command(group_or_command)
 
 

@@ -1,7 +1,8 @@
 """Typed SQLAlchemy 2 models, one module per domain; importing this registers them all."""
 
-from app.models.accounts import AdminUser, ApiToken, RoleGrant
-from app.models.audit import AuditEvent
+from app.models.accounts import AdminUser, ApiToken, RoleGrant, SsoGrantRule
+from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
@@ -13,7 +14,10 @@ from app.models.tenancy import Group, GroupKind, Organisation, School
 __all__ = [
     "AdminUser",
     "ApiToken",
+    "ApprovalRequest",
+    "ApprovalStatus",
     "AuditEvent",
+    "AuditPurgePermit",
     "Base",
     "CertificateAuthorityRecord",
     "Command",
@@ -37,4 +41,5 @@ __all__ = [
     "PushCertificateRecord",
     "RoleGrant",
     "School",
+    "SsoGrantRule",
 ]

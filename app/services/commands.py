@@ -82,7 +82,7 @@ def enqueue(
     if check:
         check_params(request_type, params)
     permission = Permission.DESTRUCTIVE if request_type in DESTRUCTIVE_REQUEST_TYPES else Permission.COMMAND
-    targets = _load_targets(session, principal, device_ids, permission)
+    targets = load_targets(session, principal, device_ids, permission)
     now = utcnow()
     expires_at = now + lifetime
     uuids: dict[int, str] = {}
@@ -122,9 +122,12 @@ def enqueue(
     return Queued(request_type, uuids)
 
 
-def _load_targets(
+def load_targets(
     session: Session, principal: Principal, device_ids: Sequence[int], permission: Permission
 ) -> list[tuple[int, int]]:
+    """(device id, school id) of each device, all or nothing: NotFound outside the principal's
+    scope, Forbidden without ``permission`` at a device's school, InvalidInput for a device
+    that cannot take MDM commands. Used by ``enqueue`` and by approval requests."""
     wanted = list(dict.fromkeys(device_ids))
     if not wanted:
         raise InvalidInput("no devices given")

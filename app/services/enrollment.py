@@ -168,6 +168,11 @@ def list_tokens(session: Session, principal: Principal, *, school_code: str | No
     return list(session.scalars(statement))
 
 
+def get_token(session: Session, principal: Principal, token_id: int) -> EnrollmentToken:
+    """One token the principal may see (without its secret)."""
+    return get_for(session, EnrollmentToken, token_id, principal, Permission.VIEW)
+
+
 def url_of(session: Session, principal: Principal, token_id: int) -> str:
     """The enrollment URL again, for an admin allowed to manage the token's school."""
     token = _token_for(session, principal, token_id)

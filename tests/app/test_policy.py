@@ -433,3 +433,18 @@ def test_effective_view_says_where_each_profile_stands(session, principal, world
     session.execute(InstalledProfile.__table__.delete())
     session.execute(PolicyDelivery.__table__.delete())
     assert set(states().values()) == {"to install"}
+
+
+def test_moving_a_device_to_another_class_reconciles_it(session, principal, world, fleet):
+    from app.services import devices
+
+    policy.change(session, principal, "group:nordby/6B", [Change.set("singleapp", "App", {"Identifier": "no.udir.eksamen"})])
+    fleet.run()
+    a1 = world["ipads"]["a1"]
+    fleet.report(a1)
+    devices.move_to_group(session, principal, a1.id, world["6b"].id)
+    assert [_profile(command)["PayloadIdentifier"] for command in queued(session)] == [PREFIX + "singleapp"]
+    fleet.run()
+    devices.move_to_group(session, principal, a1.id, None)
+    (remove,) = queued(session, "RemoveProfile")
+    assert plistlib.loads(remove.body)["Command"]["Identifier"] == PREFIX + "singleapp"

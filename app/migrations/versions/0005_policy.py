@@ -1,7 +1,7 @@
 """policy: layers, settings, versions, deliveries and the profile namespace
 
 Revision ID: 0005_policy
-Revises: 0002_pki
+Revises: 0006
 Create Date: 2026-11-25 15:01:30.258199
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0005_policy'
-down_revision = '0002_pki'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
