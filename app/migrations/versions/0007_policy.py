@@ -1,6 +1,6 @@
 """policy: layers, settings, versions, deliveries and the profile namespace
 
-Revision ID: 0005_policy
+Revision ID: 0007_policy
 Revises: 0006
 Create Date: 2026-11-25 15:01:30.258199
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import app.models.base
 from sqlalchemy.dialects import postgresql
 
-revision = '0005_policy'
+revision = '0007_policy'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
