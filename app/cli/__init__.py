@@ -97,10 +97,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, audit, enroll, pki, schools, setup, tokens
+    from app.cli import admin, audit, enroll, pki, policy, schools, setup, tokens
 
     commands = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
-    for group_or_command in commands:
+    for group_or_command in (*commands, *policy.COMMANDS):
         main.add_command(group_or_command)
 
 

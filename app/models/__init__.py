@@ -8,6 +8,7 @@ from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
+from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
@@ -32,6 +33,11 @@ __all__ = [
     "IssuedCertificate",
     "Organisation",
     "Platform",
+    "PolicyDelivery",
+    "PolicyLayer",
+    "PolicyNamespace",
+    "PolicySetting",
+    "PolicyVersion",
     "PushCertificateRecord",
     "RoleGrant",
     "School",

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound
@@ -87,6 +87,9 @@ def enqueue(
     expires_at = now + lifetime
     uuids: dict[int, str] = {}
     rows: list[dict[str, Any]] = []
+    # Render the plist once; each device's body differs only in its CommandUUID (same length).
+    placeholder = str(uuid.uuid4()).upper()
+    template = command_body(placeholder, request_type, params)
     for device_id, school_id in targets:
         command_uuid = str(uuid.uuid4()).upper()
         uuids[device_id] = command_uuid
@@ -96,7 +99,7 @@ def enqueue(
                 "school_id": school_id,
                 "device_id": device_id,
                 "request_type": request_type,
-                "body": command_body(command_uuid, request_type, params),
+                "body": template.replace(placeholder.encode("ascii"), command_uuid.encode("ascii"), 1),
                 "status": CommandStatus.QUEUED,
                 "created_by": principal.label,
                 "created_at": now,
@@ -104,7 +107,8 @@ def enqueue(
             }
         )
     for start in range(0, len(rows), _BATCH):
-        session.execute(insert(Command), rows[start : start + _BATCH])
+        # A Core insert: the ORM's bulk path costs twice the time for nothing here.
+        session.execute(Command.__table__.insert(), rows[start : start + _BATCH])
     per_school = Counter(school_id for _, school_id in targets)
     for school_id, count in sorted(per_school.items()):
         audit.record(
@@ -131,7 +135,7 @@ def load_targets(
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start : start + _BATCH]
         statement = restrict(
-            select(Device.id, Device.school_id, Device.platform, Device.enrollment_state).where(Device.id.in_(chunk)),
+            select(Device.id, Device.school_id, Device.platform, Device.enrollment_state).where(Device.id.in_(bindparam("ids", chunk, literal_execute=True))),
             principal,
             Permission.VIEW,
             Device.school_id,

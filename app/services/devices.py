@@ -11,7 +11,7 @@ from app.errors import InvalidInput
 from app.models.commands import Command
 from app.models.devices import Device
 from app.models.tenancy import Group
-from app.services import audit
+from app.services import audit, policy_reconcile
 from app.services.access import Permission, Principal, get_for, scoped
 from app.services.schools import get_school_by_code
 
@@ -87,6 +87,9 @@ def move_to_group(session: Session, principal: Principal, device_id: int, group_
     session.flush()
     audit.record(session, principal, "device.move", school_id=device.school_id, target=device,
                  details={"from_group_id": before, "to_group_id": group_id})
+    if before != group_id:
+        # The new group's policy (and no longer the old one's) reaches the device.
+        policy_reconcile.reconcile_device(session, device.id)
     return device
 
 
