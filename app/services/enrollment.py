@@ -261,7 +261,7 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
     session.flush()
     organisation = school.organisation.name
     profile_settings = enrollment_profile.EnrollmentSettings(
-        identifier=f"{_reverse_host(settings.public_url)}.flokk.enrollment.{school.code}",
+        identifier=f"{reverse_host(settings.public_url)}.flokk.enrollment.{school.code}",
         display_name=f"{school.name} (Flokk)",
         organization=organisation,
         description=f"Enrols this iPad into {school.name}, managed by {organisation} with Flokk.",
@@ -336,7 +336,7 @@ def _subject_pairs(organisation: str, school_code: str) -> list[tuple[str, str]]
     return [("O", organisation), ("OU", school_code), ("CN", DEVICE_COMMON_NAME)]
 
 
-def _reverse_host(public_url: str) -> str:
+def reverse_host(public_url: str) -> str:
     host = urlsplit(public_url).hostname or "localhost"
     parts = [part for part in re.split(r"[^A-Za-z0-9-]+", host) if part]
     return ".".join(reversed(parts)) or "localhost"

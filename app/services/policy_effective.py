@@ -19,7 +19,7 @@ from app.models.devices import Device
 from app.models.policy import PolicyLayer, PolicyNamespace
 from app.models.tenancy import Organisation, School
 from app.services import policy_layers
-from app.services.enrollment import _reverse_host
+from app.services.enrollment import reverse_host
 from profiles import DeviceFacts, EffectivePolicy, Layer, Level, resolve
 from profiles.compile import CompiledPolicy, CompileOptions, compiler_for
 
@@ -79,7 +79,7 @@ def compile_options(session: Session, organisation_id: int) -> CompileOptions:
 def prefix_from_url(public_url: str) -> str:
     """``https://mdm.kommune.no`` gives ``no.kommune.mdm.flokk``: the host reversed, as the
     enrollment profile's identifier starts, so Flokk's own profiles share one prefix."""
-    return f"{_reverse_host(public_url)}.flokk"
+    return f"{reverse_host(public_url)}.flokk"
 
 
 @dataclass

@@ -97,7 +97,7 @@ def parse_target(session: Session, principal: Principal, text: str, *, organisat
     if level is LayerLevel.BASELINE:
         if rest:
             raise InvalidInput("the baseline layer takes no name")
-        return LayerTarget(level, schools._organisation_for(session, organisation).id)
+        return LayerTarget(level, schools.organisation_for(session, organisation).id)
     if not rest:
         raise InvalidInput(f"say which {level}: {level}:NAME")
     if level is LayerLevel.SCHOOL:
