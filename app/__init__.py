@@ -32,14 +32,25 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         JSON_SORT_KEYS=False,
+        PERMANENT_SESSION_LIFETIME=settings.session_hours * 3600,
     )
     flask_app.extensions["flokk"] = Flokk(settings=settings, db=Database(settings))
 
-    from app.http import boundary, enroll, health, mdm, scep
+    from flask_babel import Babel
+
+    from app.http import api, boundary, dashboard, enroll, health, mdm, scep
+    from app.http.dashboard import auth, oidc
+    from app.http.rules import public_endpoint
 
     boundary.install(flask_app)
+    Babel(flask_app, locale_selector=auth.select_locale, default_locale="nb")
+    oidc.install(flask_app, settings)
     flask_app.register_blueprint(health.blueprint)
     flask_app.register_blueprint(scep.blueprint)
     flask_app.register_blueprint(enroll.blueprint)
     flask_app.register_blueprint(mdm.blueprint)
+    api.register(flask_app)
+    dashboard.register(flask_app)
+    if "static" in flask_app.view_functions:
+        flask_app.view_functions["static"] = public_endpoint(flask_app.view_functions["static"])
     return flask_app

@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 PREFIX = "FLOKK_"
+#: Single sign-on providers Flokk knows, by the name used in settings and URLs.
+OIDC_PROVIDERS = ("feide", "entra")
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -105,6 +107,20 @@ def _networks(value: str, env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def _optional_issuer(value: str, env: Mapping[str, str]) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        raise ValueError(f"must be the provider's https:// issuer URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _optional_text(value: str, env: Mapping[str, str]) -> str | None:
+    return value or None
+
+
 def _log_level(value: str, env: Mapping[str, str]) -> str:
     level = value.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -143,6 +159,63 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "Largest request body accepted; larger ones get 413.",
     ),
+    Setting(
+        "SESSION_HOURS",
+        "12",
+        _positive_int,
+        "A dashboard sign-in lasts this many hours.",
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES",
+        "5",
+        _positive_int,
+        "Failed passwords for one account within `FLOKK_LOGIN_LOCKOUT_MINUTES` that lock it for that long.",
+    ),
+    Setting("LOGIN_LOCKOUT_MINUTES", "15", _positive_int, "Window and length of a sign-in lock-out."),
+    Setting(
+        "LOGIN_MAX_FAILURES_PER_SOURCE",
+        "20",
+        _positive_int,
+        "Failed sign-ins from one address within the lock-out window before that address must wait.",
+    ),
+    Setting(
+        "APPROVAL_BULK_THRESHOLD",
+        "50",
+        _positive_int,
+        "A command to more devices than this at once needs a second central admin's approval.",
+    ),
+    Setting("APPROVAL_EXPIRY_HOURS", "72", _positive_int, "An approval request not decided within this expires."),
+    Setting(
+        "AUDIT_RETENTION_DAYS",
+        "1825",
+        _positive_int,
+        "Audit events older than this are deleted by the scheduler (the only deletion the database allows).",
+    ),
+    Setting("API_TOKEN_DAYS", "90", _positive_int, "Default lifetime of a new API token."),
+    *(
+        setting
+        for provider, label, claim in (
+            ("FEIDE", "Feide", "groups"),
+            ("ENTRA", "Microsoft Entra ID", "groups"),
+        )
+        for setting in (
+            Setting(
+                f"OIDC_{provider}_ISSUER",
+                "",
+                _optional_issuer,
+                f"{label} OpenID Connect issuer URL; sign-in with {label} is offered when this, "
+                f"`FLOKK_OIDC_{provider}_CLIENT_ID` and `FLOKK_OIDC_{provider}_CLIENT_SECRET` are set.",
+            ),
+            Setting(f"OIDC_{provider}_CLIENT_ID", "", _optional_text, f"{label} client id."),
+            Setting(f"OIDC_{provider}_CLIENT_SECRET", "", _optional_text, f"{label} client secret (never logged)."),
+            Setting(
+                f"OIDC_{provider}_GRANT_CLAIM",
+                claim,
+                lambda value, env: value,
+                f"The {label} claim whose values are matched against single sign-on grant rules.",
+            ),
+        )
+    ),
     Setting("TLS_CERT", "", _optional_path, "PEM certificate for `flokk serve`; default: self-signed, generated."),
     Setting("TLS_KEY", "", _optional_path, "PEM private key for `FLOKK_TLS_CERT`."),
     Setting(
@@ -168,6 +241,15 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 @dataclass(frozen=True)
+class OidcProvider:
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    grant_claim: str = "groups"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated settings; build with ``load_settings``."""
 
@@ -183,7 +265,38 @@ class Settings:
     apns_url: str = "https://api.push.apple.com"
     apns_ca_file: Path | None = None
     trusted_proxies: tuple[str, ...] = ()
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    login_max_failures_per_source: int = 20
+    approval_bulk_threshold: int = 50
+    approval_expiry_hours: int = 72
+    audit_retention_days: int = 1825
+    api_token_days: int = 90
+    oidc_feide_issuer: str | None = None
+    oidc_feide_client_id: str | None = None
+    oidc_feide_client_secret: str | None = field(default=None, repr=False)
+    oidc_feide_grant_claim: str = "groups"
+    oidc_entra_issuer: str | None = None
+    oidc_entra_client_id: str | None = None
+    oidc_entra_client_secret: str | None = field(default=None, repr=False)
+    oidc_entra_grant_claim: str = "groups"
     secret_key_generated: bool = field(default=False, compare=False)
+
+    def oidc_providers(self) -> dict[str, OidcProvider]:
+        """The configured single sign-on providers, by name."""
+        found = {}
+        for name in OIDC_PROVIDERS:
+            issuer = getattr(self, f"oidc_{name}_issuer")
+            if issuer:
+                found[name] = OidcProvider(
+                    name=name,
+                    issuer=issuer,
+                    client_id=getattr(self, f"oidc_{name}_client_id"),
+                    client_secret=getattr(self, f"oidc_{name}_client_secret"),
+                    grant_claim=getattr(self, f"oidc_{name}_grant_claim"),
+                )
+        return found
 
     def replace(self, **changes: Any) -> Settings:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -213,6 +326,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, create_secret: bool =
     )
     if bool(values.get("tls_cert")) != bool(values.get("tls_key")):
         raise ConfigError("TLS_KEY", "FLOKK_TLS_CERT and FLOKK_TLS_KEY must be set together")
+    for provider in OIDC_PROVIDERS:
+        parts = [values.get(f"oidc_{provider}_{part}") for part in ("issuer", "client_id", "client_secret")]
+        if any(parts) and not all(parts):
+            name = provider.upper()
+            raise ConfigError(
+                f"OIDC_{name}_ISSUER",
+                f"FLOKK_OIDC_{name}_ISSUER, FLOKK_OIDC_{name}_CLIENT_ID and FLOKK_OIDC_{name}_CLIENT_SECRET must be set together",
+            )
     return Settings(**values)
 
 

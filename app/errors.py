@@ -66,3 +66,10 @@ class NotReady(FlokkError):
 
     status = 409
     code = "not_ready"
+
+
+class RateLimited(FlokkError):
+    """Too many attempts (sign-in); the message says when to try again."""
+
+    status = 429
+    code = "too_many_requests"

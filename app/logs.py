@@ -76,6 +76,7 @@ def dict_config(log_format: str, level: str) -> dict:
         "root": {"level": level, "handlers": ["console"]},
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+            # Flokk logs each request itself (with its request id and secrets redacted).
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
         },
     }

@@ -14,6 +14,8 @@ module only does the certificate work.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -29,6 +31,8 @@ from .csr import MIN_RSA_BITS, check_public_key
 DEFAULT_CA_KEY_SIZE = 3072
 DEFAULT_CA_LIFETIME = dt.timedelta(days=20 * 365)
 DEFAULT_DEVICE_LIFETIME = dt.timedelta(days=2 * 365)
+#: The longest lifetime Apple platforms accept for a TLS server certificate.
+TLS_SERVER_LIFETIME = dt.timedelta(days=397)
 #: Tolerated clock difference between Flokk and a device.
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
@@ -106,15 +110,26 @@ class CertificateAuthority:
 
     @classmethod
     def from_pem(
-        cls, certificate_pem: bytes, key_pem: bytes, *, password: bytes | None = None
+        cls,
+        certificate_pem: bytes,
+        key_pem: bytes,
+        *,
+        password: bytes | None = None,
+        trusted_key: bool = False,
     ) -> CertificateAuthority:
-        """Load and check a CA: it must be an unexpired RSA CA certificate matching the key."""
+        """Load and check a CA: it must be an unexpired RSA CA certificate matching the key.
+
+        ``trusted_key`` skips OpenSSL's slow RSA key consistency check (tens of
+        milliseconds) for a key Flokk itself stored after checking it once.
+        """
         try:
             certificate = load_certificate(certificate_pem)
         except ValueError as exc:
             raise CAError(f"the CA certificate: {exc}") from None
         try:
-            key = serialization.load_pem_private_key(key_pem, password=password or None)
+            key = serialization.load_pem_private_key(
+                key_pem, password=password or None, unsafe_skip_rsa_key_validation=trusted_key
+            )
         except TypeError as exc:
             raise CAError(f"the CA key: {exc}") from None
         except ValueError:
@@ -181,16 +196,55 @@ class CertificateAuthority:
         asks for are ignored on purpose (a device does not choose its own
         rights). Weak keys are refused; the certificate never outlives the CA.
         """
+        return self._leaf(public_key, subject, lifetime, serial, ExtendedKeyUsageOID.CLIENT_AUTH)
+
+    def issue_server(
+        self,
+        public_key: CertificatePublicKeyTypes,
+        names: Sequence[str],
+        *,
+        lifetime: dt.timedelta = TLS_SERVER_LIFETIME,
+    ) -> x509.Certificate:
+        """A TLS server certificate for host names and IP addresses (RFC 5280 §4.2.1.6).
+
+        Issued by the CA the enrollment profile installs as a root, so a
+        device trusts Flokk's own HTTPS without a public certificate.
+        """
+        if not names:
+            raise CAError("a server certificate needs at least one name")
+        alternative_names: list[x509.GeneralName] = []
+        for name in dict.fromkeys(names):
+            try:
+                alternative_names.append(x509.IPAddress(ipaddress.ip_address(name)))
+            except ValueError:
+                alternative_names.append(x509.DNSName(name))
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+        return self._leaf(
+            public_key,
+            subject,
+            lifetime,
+            None,
+            ExtendedKeyUsageOID.SERVER_AUTH,
+            x509.SubjectAlternativeName(alternative_names),
+        )
+
+    def _leaf(
+        self,
+        public_key: CertificatePublicKeyTypes,
+        subject: x509.Name,
+        lifetime: dt.timedelta,
+        serial: int | None,
+        purpose: x509.ObjectIdentifier,
+        alternative_names: x509.SubjectAlternativeName | None = None,
+    ) -> x509.Certificate:
         check_public_key(public_key)
         now = _now()
         not_after = min(now + lifetime, self.certificate.not_valid_after_utc)
-        public = public_key
-        ca_ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
-            .public_key(public)
+            .public_key(public_key)
             .serial_number(serial if serial is not None else new_serial())
             .not_valid_before(now - CLOCK_SKEW)
             .not_valid_after(not_after)
@@ -199,7 +253,7 @@ class CertificateAuthority:
                 x509.KeyUsage(
                     digital_signature=True,
                     content_commitment=False,
-                    key_encipherment=isinstance(public, rsa.RSAPublicKey),
+                    key_encipherment=isinstance(public_key, rsa.RSAPublicKey),
                     data_encipherment=False,
                     key_agreement=False,
                     key_cert_sign=False,
@@ -209,13 +263,20 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)  # type: ignore[arg-type]
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
-            )
+            .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+            .add_extension(self._authority_key_identifier(), critical=False)
         )
+        if alternative_names is not None:
+            builder = builder.add_extension(alternative_names, critical=False)
         return builder.sign(self.private_key, hashes.SHA256())
+
+    def _authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
+        try:
+            ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        except x509.ExtensionNotFound:  # an imported CA without SKI
+            return x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key())
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
     def issued(self, certificate: x509.Certificate) -> bool:
         """Whether ``certificate`` carries this CA's signature (not whether it is still valid)."""

@@ -89,12 +89,14 @@ def load(
     *,
     password: bytes | None = None,
     now: dt.datetime | None = None,
+    trusted_key: bool = False,
 ) -> PushCertificate:
     """Read and check a push certificate (PEM or DER) and its private key (PEM or DER).
 
     Refuses, with a message central IT can act on: a file that is not a
     certificate or key, a certificate that is not for MDM, an expired or
     not-yet-valid certificate, and a key that belongs to another certificate.
+    ``trusted_key`` skips the slow RSA key check for a key Flokk stored itself.
     """
     try:
         certificate = load_certificate(certificate_data)
@@ -111,16 +113,16 @@ def load(
         raise PushCertificateError(
             f"the push certificate is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
         )
-    key = _load_key(key_data, password)
+    key = _load_key(key_data, password, trusted_key)
     if not key_matches(certificate, key):
         raise PushCertificateError("the private key does not belong to this push certificate")
     return PushCertificate(certificate=certificate, private_key=key, topic=topic)
 
 
-def _load_key(data: bytes, password: bytes | None) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+def _load_key(data: bytes, password: bytes | None, trusted: bool) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     loader = serialization.load_pem_private_key if b"-----BEGIN" in data else serialization.load_der_private_key
     try:
-        key = loader(data, password=password or None)
+        key = loader(data, password=password or None, unsafe_skip_rsa_key_validation=trusted)
     except TypeError:
         if password:
             raise PushCertificateError("the private key is not encrypted; leave the password out") from None

@@ -9,6 +9,7 @@ tables.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine
 from app import create_app, migrate
 from app.config import Settings
 from app.db import Database
+from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.services.access import cli_principal
 
@@ -93,6 +95,9 @@ def db(settings) -> Iterator[Database]:
     database = Database(settings)
     yield database
     with database.engine.begin() as connection:
+        # The audit log is append-only by trigger: a purge permit lets this transaction empty it.
+        connection.execute(AuditPurgePermit.__table__.insert().values(cutoff=dt.datetime(9999, 1, 1, tzinfo=dt.UTC)))
+        connection.execute(AuditEvent.__table__.delete())
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
     database.dispose()

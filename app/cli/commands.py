@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from app.cli import CliState, pass_state, print_table
-from app.errors import InvalidInput, NotReady
-from app.services import devices, push
+from app.services import devices
 from mdm_protocol import commands as mdm_commands
 
 
@@ -20,30 +19,39 @@ def command() -> None:
 @click.argument("request_type")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
               help="A command parameter, Apple's key name; repeat as needed. Data: base64 or @file.")
-@click.option("--confirm", is_flag=True, help="Needed for destructive commands (EraseDevice, DeleteUser, ...).")
-@click.option("--no-push", is_flag=True, help="Queue only; the device gets it when it next connects.")
+@click.option("--reason", help="Why: needed when the command waits for a second central admin's approval "
+                               "(destructive commands, and commands to many devices).")
 @pass_state
-def send(state: CliState, target: str, request_type: str, params: tuple[str, ...], confirm: bool, no_push: bool) -> None:
-    """Queue REQUEST_TYPE for DEVICE (id, UDID, serial, or school:CODE for a school's iPads) and push it."""
-    entry = mdm_commands.CATALOGUE.get(request_type)
-    if entry is not None and entry.destructive and not confirm:
-        raise InvalidInput(f"{request_type} cannot be undone: add --confirm to send it")
+def send(state: CliState, target: str, request_type: str, params: tuple[str, ...], reason: str | None) -> None:
+    """Queue REQUEST_TYPE for DEVICE (id, UDID, serial, or school:CODE for a school's iPads) and push it.
+
+    Destructive commands (EraseDevice, ClearPasscode, DeleteUser) and commands
+    to more devices than FLOKK_APPROVAL_BULK_THRESHOLD become an approval
+    request instead, which a second central admin decides (dashboard or API).
+    """
     refs, school = ([], target.split(":", 1)[1]) if target.startswith("school:") else ([target], None)
     with state.unit_of_work() as session:
-        queued = devices.send_command(session, state.principal, refs, request_type, params, school_code=school)
+        submitted = devices.send_command(
+            session, state.principal, refs, request_type, params, school_code=school, reason=reason
+        )
+        approval = submitted.approval
+        if approval is not None:
+            click.echo(
+                f"{request_type} for {approval.device_count} device(s) waits for a second central admin's "
+                f"approval (request {approval.id})."
+            )
+            return
+        queued = submitted.queued
     if len(queued) == 1:
         click.echo(f"Queued {request_type} as {next(iter(queued.command_uuids.values()))}.")
     else:
         click.echo(f"Queued {request_type} for {len(queued)} devices.")
-    if no_push:
-        return
-    try:
-        with state.unit_of_work() as session:
-            report = push.wake(session, list(queued.command_uuids))
-    except NotReady as error:
-        click.echo(f"Not pushed: {error.message}. The devices get the command when they next connect.")
-        return
-    click.echo(f"Push: {report.summary()}.")
+    report = state.last_push
+    if report is None:
+        click.echo("Not pushed now (no push certificate, or APNs unreachable): "
+                   "the devices get the command when they next connect.")
+    else:
+        click.echo(f"Push: {report.summary()}.")
 
 
 @command.command("list")
@@ -80,7 +88,7 @@ def types() -> None:
             for key in apple_schema.command(name).keys
             if key.available_on(mdm_commands.DEFAULT_PLATFORM) and key.name not in mdm_commands.DELIVERY_SECRETS.get(name, {})
         ]
-        flag = " (destructive: --confirm)" if entry.destructive else ""
+        flag = " (destructive: needs approval)" if entry.destructive else ""
         click.echo(f"{name:<26}{entry.summary}{flag}" + (f"\n{'':<26}parameters: {', '.join(keys)}" if keys else ""))
 
 

@@ -75,15 +75,27 @@ def serve(state: CliState, bind: str, workers: int | None, threads: int, no_tls:
     settings = state.settings
     if not migrate.is_up_to_date(state.db.engine):
         raise FlokkError("the database schema is not up to date: run `flokk init` (or `flokk db upgrade`) first")
+    issuer = None if no_tls else _flokk_ca(state)
     state.db.dispose()
     certfile = keyfile = None
     if not no_tls:
-        cert, key, generated = tls_files(settings)
+        cert, key, generated = tls_files(settings, issuer=issuer)
         certfile, keyfile = str(cert), str(key)
         if generated:
-            click.echo(f"Using the self-signed TLS certificate in {cert}", err=True)
+            kind = "issued by Flokk's CA" if issuer is not None else "self-signed"
+            click.echo(f"Using the generated TLS certificate ({kind}) in {cert}", err=True)
     click.echo(f"Flokk listening on {'http' if no_tls else 'https'}://{bind}", err=True)
     run_server(settings, bind=bind, workers=workers or default_workers(), threads=threads, certfile=certfile, keyfile=keyfile)
+
+
+def _flokk_ca(state: CliState):
+    """Flokk's CA, to issue the generated TLS certificate (None before `flokk init` made one)."""
+    from app.services import certificate_authority
+
+    with state.unit_of_work() as session:
+        if certificate_authority.active_record(session) is None:
+            return None
+        return certificate_authority.load_ca(session)
 
 
 @click.command()

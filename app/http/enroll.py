@@ -8,6 +8,7 @@ from markupsafe import escape
 from app import endpoints
 from app.errors import Gone, NotFound, NotReady
 from app.http import db_session
+from app.http.rules import device_endpoint
 from app.services import enrollment
 
 blueprint = Blueprint("enroll", __name__)
@@ -20,6 +21,7 @@ _TITLES = {
 
 
 @blueprint.get(f"{endpoints.ENROLL}/<token>")
+@device_endpoint
 def enrollment_profile(token: str) -> Response:
     try:
         profile = enrollment.build_profile(db_session(), token)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, request
 
 from app import endpoints
 from app.http import db_session
+from app.http.rules import device_endpoint
 from app.services import scep
 from mdm_protocol.scep.http import MAX_MESSAGE_BYTES
 
@@ -13,6 +14,7 @@ blueprint = Blueprint("scep", __name__)
 
 
 @blueprint.route(endpoints.SCEP, methods=["GET", "POST"])
+@device_endpoint
 def scep_operation() -> Response:
     declared = request.content_length
     body = None

@@ -1,18 +1,23 @@
 """Typed SQLAlchemy 2 models, one module per domain; importing this registers them all."""
 
-from app.models.accounts import AdminUser, ApiToken, RoleGrant
-from app.models.audit import AuditEvent
+from app.models.accounts import AdminUser, ApiToken, RoleGrant, SsoGrantRule
+from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
+from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
     "AdminUser",
     "ApiToken",
+    "ApprovalRequest",
+    "ApprovalStatus",
     "AuditEvent",
+    "AuditPurgePermit",
     "Base",
     "CertificateAuthorityRecord",
     "Command",
@@ -28,7 +33,13 @@ __all__ = [
     "IssuedCertificate",
     "Organisation",
     "Platform",
+    "PolicyDelivery",
+    "PolicyLayer",
+    "PolicyNamespace",
+    "PolicySetting",
+    "PolicyVersion",
     "PushCertificateRecord",
     "RoleGrant",
     "School",
+    "SsoGrantRule",
 ]

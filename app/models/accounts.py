@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, CreatedAt
+from app.models.tenancy import School
 
 
 class AdminUser(CreatedAt, Base):
     __tablename__ = "admin_users"
+    __table_args__ = (UniqueConstraint("sso_provider", "sso_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stored lower-case.
@@ -22,8 +24,15 @@ class AdminUser(CreatedAt, Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[dt.datetime | None]
+    #: Single sign-on identity: the provider's name in Flokk ("feide", "entra") and its ``sub`` claim.
+    sso_provider: Mapped[str | None] = mapped_column(String(32))
+    sso_subject: Mapped[str | None] = mapped_column(String(255))
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="admin_user", cascade="all, delete-orphan")
+
+    @property
+    def label(self) -> str:
+        return f"admin:{self.email}"
 
 
 class ApiToken(CreatedAt, Base):
@@ -41,6 +50,10 @@ class ApiToken(CreatedAt, Base):
     revoked_at: Mapped[dt.datetime | None]
 
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="api_token", cascade="all, delete-orphan")
+
+    @property
+    def label(self) -> str:
+        return f"token:{self.name}#{self.id}"
 
 
 class RoleGrant(CreatedAt, Base):
@@ -60,6 +73,30 @@ class RoleGrant(CreatedAt, Base):
     role: Mapped[str] = mapped_column(String(32))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str] = mapped_column(String(255))
+    #: "manual" for grants given by an admin; "sso:<provider>" for grants derived from a
+    #: single sign-on claim, replaced at every sign-in so access ends when the claim does.
+    source: Mapped[str] = mapped_column(String(40), default="manual", server_default="manual")
 
     admin_user: Mapped[AdminUser | None] = relationship(back_populates="grants")
     api_token: Mapped[ApiToken | None] = relationship(back_populates="grants")
+    school: Mapped[School | None] = relationship()
+
+
+class SsoGrantRule(CreatedAt, Base):
+    """A claim value from a single sign-on provider that gives a role (e.g. a Feide org unit → school ICT).
+
+    At each sign-in the admin's ``sso:<provider>`` grants are replaced by the
+    rules whose value is among the person's claim values.
+    """
+
+    __tablename__ = "sso_grant_rules"
+    __table_args__ = (UniqueConstraint("provider", "claim_value", "role", "school_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    claim_value: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+
+    school: Mapped[School | None] = relationship()

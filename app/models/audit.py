@@ -35,3 +35,17 @@ class AuditEvent(Base):
     source: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditPurgePermit(Base):
+    """Lets the retention job delete events older than ``cutoff``, inside its own transaction.
+
+    The audit table refuses UPDATE and DELETE by trigger; a DELETE passes only
+    for events older than a permit row that the same transaction inserted
+    (and removes again before committing).
+    """
+
+    __tablename__ = "audit_purge_permits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cutoff: Mapped[dt.datetime]

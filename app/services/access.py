@@ -106,6 +106,32 @@ def cli_principal() -> Principal:
     return Principal("cli", None, f"cli:{user}", (Grant(Role.CENTRAL_ADMIN, None),))
 
 
+def principal_for_admin(admin: Any) -> Principal:
+    """The principal of a signed-in admin user, from their RoleGrant rows (read fresh per request)."""
+    return Principal("admin", admin.id, admin.label, grants_from(admin.grants))
+
+
+def principal_for_token(token: Any) -> Principal:
+    """The principal of an API token, from its RoleGrant rows."""
+    return Principal("token", token.id, token.label, grants_from(token.grants))
+
+
+def same_principal(principal: Principal, kind: str, principal_id: int | None, label: str) -> bool:
+    """Whether ``principal`` is the one recorded as (kind, id, label); CLI and system principals have no id."""
+    if principal_id is None or principal.id is None:
+        return principal.label == label
+    return principal.kind == kind and principal.id == principal_id
+
+
+def require_anywhere(principal: Principal, permission: Permission) -> None:
+    """The coarse check every endpoint makes before touching data: the right in at least one school.
+
+    It reveals nothing about any object; ``get_for``/``require`` then check the object's school.
+    """
+    if not principal.can_anywhere(permission):
+        raise Forbidden(f"you do not have the right to {_verb(permission)}")
+
+
 def school_column(model: Any) -> ColumnElement[Any]:
     """The column that says which school a row belongs to."""
     from app.models.tenancy import School

@@ -7,7 +7,6 @@ each process opens it once and keeps the opened CA in memory.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 
@@ -128,14 +127,14 @@ def load_ca(session: Session) -> CertificateAuthority:
 
 
 def open_record(session: Session, record: CertificateAuthorityRecord) -> CertificateAuthority:
-    cache_key = hashlib.sha256(record.key_sealed).hexdigest() + record.fingerprint
+    cache_key = record.fingerprint
     with _opened_lock:
         opened = _opened.get(cache_key)
     if opened is not None:
         return opened
     key_pem = context(session).secrets.open(record.key_sealed, label=KEY_LABEL)
     try:
-        opened = CertificateAuthority.from_pem(record.certificate_pem.encode(), key_pem)
+        opened = CertificateAuthority.from_pem(record.certificate_pem.encode(), key_pem, trusted_key=True)
     except CAError as error:
         raise NotReady(f"Flokk's CA cannot be used ({error}): import a new one with `flokk ca import`") from None
     with _opened_lock:

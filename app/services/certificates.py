@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -109,6 +110,38 @@ def record_issued(
     session.add(record)
     session.flush()
     return record
+
+
+@dataclass(frozen=True)
+class PreviousIssue:
+    certificate: x509.Certificate
+    school_id: int
+
+
+def previously_issued(
+    session: Session, transaction_id: str, public_key: CertificatePublicKeyTypes, *, now: dt.datetime | None = None
+) -> PreviousIssue | None:
+    """The still-good certificate issued earlier for this SCEP transaction and this key, if any."""
+    moment = now or utcnow()
+    wanted = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    rows = session.scalars(
+        select(IssuedCertificate)
+        .where(
+            IssuedCertificate.transaction_id == transaction_id,
+            IssuedCertificate.revoked_at.is_(None),
+            IssuedCertificate.not_after > moment,
+            IssuedCertificate.renewed_from_id.is_(None),
+        )
+        .order_by(IssuedCertificate.id.desc())
+    )
+    for row in rows:
+        certificate = x509.load_der_x509_certificate(row.certificate_der)
+        spki = certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if spki == wanted:
+            return PreviousIssue(certificate, row.school_id)
+    return None
 
 
 def list_issued(

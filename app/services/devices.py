@@ -1,9 +1,10 @@
-"""Finding and describing devices, and sending them commands, as an admin sees them.
+"""Devices as admins see them: search within the principal's schools, details, moving between groups,
+and sending them MDM commands.
 
 Every read goes through the tenancy choke point (``access.scoped``): an ICT
 contact finds only their own school's devices; another school's device is
-"not found". Sending a command queues it (``app.services.commands``) and
-resets the device's push back-off; the caller pushes after committing.
+"not found". Sending a command queues it (``app.services.commands``); the
+devices are pushed once the unit of work has committed.
 """
 
 from __future__ import annotations
@@ -12,18 +13,101 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.errors import InvalidInput, NotFound
 from app.models.commands import Command
 from app.models.devices import Device, InstalledProfile
-from app.models.tenancy import School
-from app.services import commands as command_queue
-from app.services import push
-from app.services.access import Permission, Principal, scoped
+from app.models.tenancy import Group, School
+from app.services import approvals, audit, policy_reconcile
+from app.services.access import Permission, Principal, get_for, scoped
 from app.services.mdm_store import OPEN_STATUSES
 from app.services.schools import get_school_by_code
 from mdm_protocol import commands as mdm_commands
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    school: str | None = None
+    group_id: int | None = None
+    platform: str | None = None
+    state: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    devices: list[Device]
+    total: int
+
+
+def search_devices(
+    session: Session, principal: Principal, where: DeviceFilter, *, limit: int = 100, offset: int = 0
+) -> DevicePage:
+    """Devices the principal may see, filtered; ``total`` counts the same scope."""
+    statement = scoped(Device, principal)
+    if where.school:
+        statement = statement.where(Device.school_id == get_school_by_code(session, principal, where.school).id)
+    if where.group_id is not None:
+        group = get_for(session, Group, where.group_id, principal)
+        statement = statement.where(Device.group_id == group.id)
+    if where.platform:
+        statement = statement.where(Device.platform == where.platform)
+    if where.state:
+        statement = statement.where(Device.enrollment_state == where.state)
+    if where.search:
+        pattern = f"%{where.search.strip().lower()}%"
+        statement = statement.where(
+            or_(
+                func.lower(Device.name).like(pattern),
+                func.lower(Device.serial_number).like(pattern),
+                func.lower(Device.udid).like(pattern),
+            )
+        )
+    total = session.scalar(statement.with_only_columns(func.count()).order_by(None)) or 0
+    rows = session.scalars(
+        statement.options(joinedload(Device.school), joinedload(Device.group))
+        .order_by(Device.school_id, Device.name, Device.id)
+        .limit(min(limit, MAX_PAGE))
+        .offset(offset)
+    )
+    return DevicePage(list(rows), total)
+
+
+def counts_by_school(session: Session, principal: Principal) -> dict[int, int]:
+    statement = scoped(Device, principal).with_only_columns(Device.school_id, func.count()).group_by(Device.school_id)
+    return {school_id: count for school_id, count in session.execute(statement)}
+
+
+def get_device(session: Session, principal: Principal, device_id: int) -> Device:
+    return get_for(session, Device, device_id, principal)
+
+
+def move_to_group(session: Session, principal: Principal, device_id: int, group_id: int | None) -> Device:
+    """Put a device into a group of its own school (None: no group)."""
+    device = get_for(session, Device, device_id, principal, Permission.MANAGE, lock=True)
+    before = device.group_id
+    if group_id is not None:
+        group = get_for(session, Group, group_id, principal)
+        if group.school_id != device.school_id:
+            raise InvalidInput("the group belongs to another school than the device", details={"group_id": ["Not a group of the device's school."]})
+    device.group_id = group_id
+    session.flush()
+    audit.record(session, principal, "device.move", school_id=device.school_id, target=device,
+                 details={"from_group_id": before, "to_group_id": group_id})
+    if before != group_id:
+        # The new group's policy (and no longer the old one's) reaches the device.
+        policy_reconcile.reconcile_device(session, device.id)
+    return device
+
+
+def recent_commands(session: Session, principal: Principal, device_id: int, limit: int = 50) -> list[Command]:
+    device = get_for(session, Device, device_id, principal)
+    return list(
+        session.scalars(scoped(Command, principal).where(Command.device_id == device.id).order_by(Command.id.desc()).limit(limit))
+    )
 
 
 @dataclass(frozen=True)
@@ -77,12 +161,37 @@ def describe(session: Session, principal: Principal, ref: str) -> DeviceDetail:
 
 
 def command_history(session: Session, principal: Principal, ref: str, *, limit: int = 50) -> list[Command]:
-    device = find_device(session, principal, ref)
-    return list(
-        session.scalars(
-            select(Command).where(Command.device_id == device.id).order_by(Command.id.desc()).limit(limit)
+    """A device's latest commands, oldest first (by id, UDID or serial number)."""
+    return recent_commands(session, principal, find_device(session, principal, ref).id, limit)[::-1]
+
+
+def target_devices(
+    session: Session, principal: Principal, refs: Sequence[str], *, school_code: str | None = None
+) -> list[int]:
+    """Device ids named by id/UDID/serial, plus every enrolled iPad of a school (``school_code``)."""
+    device_ids = [find_device(session, principal, ref).id for ref in refs]
+    if school_code is not None:
+        school = get_school_by_code(session, principal, school_code)
+        device_ids.extend(
+            session.scalars(
+                scoped(Device, principal, Permission.COMMAND)
+                .with_only_columns(Device.id)
+                .where(Device.school_id == school.id, Device.enrollment_state == "enrolled", Device.udid.is_not(None))
+                .order_by(Device.id)
+            )
         )
-    )[::-1]
+    if not device_ids:
+        raise InvalidInput("no devices to send to")
+    return list(dict.fromkeys(device_ids))
+
+
+def build_command(request_type: str, params: Sequence[str] = ()) -> mdm_commands.Command:
+    """A command from ``KEY=VALUE`` strings, typed per Apple's schema; InvalidInput names a wrong key."""
+    try:
+        return mdm_commands.build_from_strings(request_type, params)
+    except mdm_commands.CommandError as error:
+        details = {error.key: [error.reason]} if error.key else None
+        raise InvalidInput(f"cannot send {request_type}: {error}", details=details) from None
 
 
 def send_command(
@@ -93,25 +202,9 @@ def send_command(
     params: Sequence[str] = (),
     *,
     school_code: str | None = None,
-) -> command_queue.Queued:
-    """Queue one command (``KEY=VALUE`` parameters, typed per Apple's schema) for devices or a whole school."""
-    try:
-        built = mdm_commands.build_from_strings(request_type, params)
-    except mdm_commands.CommandError as error:
-        details = {error.key: [error.reason]} if error.key else None
-        raise InvalidInput(f"cannot send {request_type}: {error}", details=details) from None
-    device_ids = [find_device(session, principal, ref).id for ref in refs]
-    if school_code is not None:
-        school = get_school_by_code(session, principal, school_code)
-        device_ids.extend(
-            session.scalars(
-                scoped(Device, principal, Permission.COMMAND)
-                .with_only_columns(Device.id)
-                .where(Device.school_id == school.id, Device.enrollment_state == "enrolled", Device.udid.is_not(None))
-            )
-        )
-    if not device_ids:
-        raise InvalidInput("no devices to send to")
-    queued = command_queue.enqueue(session, principal, device_ids, built.request_type, built.params, check=False)
-    push.reset_backoff(session, list(queued.command_uuids))
-    return queued
+    reason: str | None = None,
+) -> approvals.Submitted:
+    """Queue a command for devices or a whole school, or ask for approval when it is destructive or bulk."""
+    built = build_command(request_type, params)
+    device_ids = target_devices(session, principal, refs, school_code=school_code)
+    return approvals.submit(session, principal, device_ids, built.request_type, dict(built.params), reason=reason)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import endpoints
@@ -168,20 +168,32 @@ def list_tokens(session: Session, principal: Principal, *, school_code: str | No
     return list(session.scalars(statement))
 
 
+def get_token(session: Session, principal: Principal, token_id: int) -> EnrollmentToken:
+    """One token the principal may see (without its secret)."""
+    return get_for(session, EnrollmentToken, token_id, principal, Permission.VIEW)
+
+
 def url_of(session: Session, principal: Principal, token_id: int) -> str:
     """The enrollment URL again, for an admin allowed to manage the token's school."""
-    token = get_for(session, EnrollmentToken, token_id, principal, Permission.MANAGE)
+    token = _token_for(session, principal, token_id)
     secret = context(session).secrets.open(token.token_sealed, label=TOKEN_LABEL).decode()
     return token_url(context(session).settings, secret)
 
 
 def revoke_token(session: Session, principal: Principal, token_id: int) -> EnrollmentToken:
-    token = get_for(session, EnrollmentToken, token_id, principal, Permission.MANAGE, lock=True)
+    token = _token_for(session, principal, token_id, lock=True)
     if token.revoked_at is not None:
         raise InvalidInput(f"enrollment token {token_id} is already revoked")
     token.revoked_at = utcnow()
     audit.record(session, principal, "enrollment_token.revoke", school_id=token.school_id, target=token)
     return token
+
+
+def _token_for(session: Session, principal: Principal, token_id: int, *, lock: bool = False) -> EnrollmentToken:
+    try:
+        return get_for(session, EnrollmentToken, token_id, principal, Permission.MANAGE, lock=lock)
+    except NotFound:
+        raise NotFound(f"no enrollment token {token_id}") from None
 
 
 # --------------------------------------------------------- the device side
@@ -220,9 +232,9 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
             details={"reason": f"token {state}"},
             durable=True,
         )
-        raise Gone(f"this enrollment link is no longer valid ({state}); ask your school's ICT contact for a new one")
+        raise Gone(f"this enrollment link is {state}")
     try:
-        push = push_certificates.active_push_certificate(session)
+        topic = push_certificates.active_topic(session)
         authority = certificate_authority.load_ca(session)
     except NotReady as error:
         audit.record(
@@ -249,13 +261,13 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
     session.flush()
     organisation = school.organisation.name
     profile_settings = enrollment_profile.EnrollmentSettings(
-        identifier=f"{_reverse_host(settings.public_url)}.flokk.enrollment.{school.code}",
+        identifier=f"{reverse_host(settings.public_url)}.flokk.enrollment.{school.code}",
         display_name=f"{school.name} (Flokk)",
         organization=organisation,
         description=f"Enrols this iPad into {school.name}, managed by {organisation} with Flokk.",
         server_url=settings.public_url + endpoints.MDM_SERVER,
         check_in_url=settings.public_url + endpoints.MDM_CHECKIN,
-        topic=push.topic,
+        topic=topic,
         scep_url=settings.public_url + endpoints.SCEP,
         challenge=challenge,
         ca_certificate=authority.certificate,
@@ -313,11 +325,18 @@ def consume_challenge(session: Session, challenge: str, *, now: dt.datetime | No
     )
 
 
+def purge_expired_challenges(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Delete challenges that expired more than a day ago (a scheduler job); returns how many."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=1)
+    result = session.execute(delete(EnrollmentChallenge).where(EnrollmentChallenge.expires_at < cutoff))
+    return result.rowcount or 0
+
+
 def _subject_pairs(organisation: str, school_code: str) -> list[tuple[str, str]]:
     return [("O", organisation), ("OU", school_code), ("CN", DEVICE_COMMON_NAME)]
 
 
-def _reverse_host(public_url: str) -> str:
+def reverse_host(public_url: str) -> str:
     host = urlsplit(public_url).hostname or "localhost"
     parts = [part for part in re.split(r"[^A-Za-z0-9-]+", host) if part]
     return ".".join(reversed(parts)) or "localhost"

@@ -10,8 +10,6 @@ sends can cause a 500.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-
 from sqlalchemy.orm import Session
 
 from app.errors import FlokkError, Forbidden, Unauthenticated
@@ -34,31 +32,18 @@ class MessageTooLarge(FlokkError):
     code = "message_too_large"
 
 
-@dataclass(frozen=True)
-class Served:
-    """The service's reply, plus the device row id to wake after commit (if any)."""
-
-    reply: Reply
-    wake_device_id: int | None = None
-
-
-def serve(session: Session, endpoint: str, body: bytes, identity: CertificateIdentity, *, max_body_bytes: int) -> Served:
+def serve(session: Session, endpoint: str, body: bytes, identity: CertificateIdentity, *, max_body_bytes: int) -> Reply:
     """Handle one CheckInURL (``endpoint="checkin"``) or ServerURL (``"command"``) request."""
     store = SqlMdmStore(session)
     service = MdmService(store, store, store, max_body_bytes=max_body_bytes)
     handler = service.checkin if endpoint == "checkin" else service.command
     try:
-        reply = handler(body, identity)
+        return handler(body, identity)
     except MdmError as error:
         raise _refusal(session, error, body, identity) from None
     except UntrustedCertificate as error:  # raised while binding: the certificate is another device's
         refuse_identity(session, error.message, body, identity)
         raise
-    wake_id = None
-    if reply.wake is not None:
-        device = store.device(reply.wake.device_id)
-        wake_id = device.id if device is not None else None
-    return Served(reply, wake_id)
 
 
 def refuse_identity(session: Session, reason: str, body: bytes, identity: CertificateIdentity | None) -> None:

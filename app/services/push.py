@@ -20,11 +20,13 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db import context
+from app.errors import NotReady
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState
@@ -58,6 +60,44 @@ class PushReport:
         if self.skipped:
             parts.append(f"{self.skipped} without a valid push token")
         return ", ".join(parts) or "nothing to push"
+
+
+#: Key in ``Session.info``: devices to push once this unit of work has committed.
+WAKE_AFTER_COMMIT = "flokk.wake_after_commit"
+#: A web request pushes at most this many devices itself, after its response;
+#: more (a bulk command) are left to the push job, which runs every minute.
+REQUEST_PUSH_LIMIT = 1000
+
+
+def wake_after_commit(session: Session, device_ids: Iterable[int]) -> None:
+    """Ask for these devices to be pushed once the unit of work commits (never before:
+    a device woken early would find its queue still empty)."""
+    session.info.setdefault(WAKE_AFTER_COMMIT, set()).update(device_ids)
+
+
+def take_wakes(session: Session) -> list[int]:
+    """The devices the unit of work asked to push (and forget them)."""
+    return sorted(session.info.pop(WAKE_AFTER_COMMIT, ()))
+
+
+def wake_committed(db: Any, device_ids: Sequence[int], *, limit: int | None = None) -> PushReport | None:
+    """Push after a commit, in a unit of work of its own; never raises (the push job retries).
+
+    With ``limit`` and more devices than that, nothing is pushed here: the
+    push job takes them (their next push is due at once).
+    """
+    from app import request_context
+
+    if not device_ids or (limit is not None and len(device_ids) > limit):
+        return None
+    try:
+        with request_context.origin(source="push"), db.unit_of_work() as session:
+            return wake(session, device_ids)
+    except NotReady as error:
+        log.warning("%d device(s) not pushed: %s", len(device_ids), error.message)
+    except Exception:  # a push problem must never fail what was already committed
+        log.exception("pushing %d device(s) failed; the push job will retry", len(device_ids))
+    return None
 
 
 def next_delay(attempts: int) -> dt.timedelta:

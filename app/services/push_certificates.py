@@ -18,6 +18,7 @@ from app.models.pki import PushCertificateRecord
 from app.services import audit
 from app.services.access import Principal, require_central
 from mdm_protocol import push_certificate
+from mdm_protocol.certificates import display_fingerprint, load_certificate
 from mdm_protocol.push_certificate import PushCertificate, PushCertificateError
 
 KEY_LABEL = "push-key"
@@ -90,15 +91,14 @@ def active_push_certificate(session: Session) -> PushCertificate:
 
     Raises NotReady when none was imported or it has expired.
     """
-    record = _current(session)
-    if record is None:
-        raise NotReady("no Apple push certificate has been imported yet: run `flokk apns import CERT KEY`")
-    if record.not_after <= utcnow():
-        raise NotReady(
-            f"the Apple push certificate expired on {record.not_after:%Y-%m-%d}: renew it and run `flokk apns import`"
-        )
+    record = _usable(session)
     key_pem = context(session).secrets.open(record.key_sealed, label=KEY_LABEL)
-    return push_certificate.load(record.certificate_pem.encode(), key_pem)
+    return push_certificate.load(record.certificate_pem.encode(), key_pem, trusted_key=True)
+
+
+def active_topic(session: Session) -> str:
+    """The APNs topic enrollment profiles name (no key needed). Raises NotReady like above."""
+    return _usable(session).topic
 
 
 def summary(session: Session, principal: Principal) -> PushSummary:
@@ -110,11 +110,22 @@ def summary(session: Session, principal: Principal) -> PushSummary:
     return PushSummary(
         topic=record.topic,
         subject=record.subject,
-        fingerprint=record.fingerprint,
+        fingerprint=display_fingerprint(load_certificate(record.certificate_pem.encode())),
         not_after=record.not_after,
         expires_soon=record.not_after - now <= RENEWAL_WARNING,
         expired=record.not_after <= now,
     )
+
+
+def _usable(session: Session) -> PushCertificateRecord:
+    record = _current(session)
+    if record is None:
+        raise NotReady("no Apple push certificate has been imported yet: run `flokk apns import CERT KEY`")
+    if record.not_after <= utcnow():
+        raise NotReady(
+            f"the Apple push certificate expired on {record.not_after:%Y-%m-%d}: renew it and run `flokk apns import`"
+        )
+    return record
 
 
 def _current(session: Session) -> PushCertificateRecord | None:

@@ -66,6 +66,10 @@ class DatabaseEnrollment:
             subject=current.subject,
         )
 
+    def reissue(self, message: PKIMessage, request: csr.CertificationRequest) -> x509.Certificate | None:
+        previous = certificates.previously_issued(self.session, message.transaction_id, request.public_key)
+        return previous.certificate if previous is not None else None
+
     def record(self, certificate: x509.Certificate, grant: Grant, message: PKIMessage) -> None:
         issued = grant.context
         assert isinstance(issued, IssueContext)
@@ -126,13 +130,20 @@ def _audit(session: Session, reply: scep_http.HttpReply) -> None:
         return
     details = {"transaction_id": outcome.transaction_id[:100], "message_type": outcome.message_type.name}
     if outcome.status is PKIStatus.SUCCESS:
-        assert outcome.certificate is not None and isinstance(outcome.context, IssueContext)
+        assert outcome.certificate is not None
+        serial = certificates.serial_hex(outcome.certificate)
+        if outcome.repeated:
+            previous = certificates.previously_issued(session, outcome.transaction_id, outcome.certificate.public_key())
+            school_id = previous.school_id if previous is not None else None
+        else:
+            assert isinstance(outcome.context, IssueContext)
+            school_id = outcome.context.school_id
         audit.record(
             session,
             ACTOR,
-            "scep.issue",
-            school_id=outcome.context.school_id,
-            target=("certificate", certificates.serial_hex(outcome.certificate)),
+            "scep.reissue" if outcome.repeated else "scep.issue",
+            school_id=school_id,
+            target=("certificate", serial),
             details={**details, "subject": outcome.certificate.subject.rfc4514_string()},
         )
         return

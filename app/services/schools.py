@@ -20,7 +20,7 @@ def ensure_organisation(session: Session, name: str) -> Organisation:
     return organisation
 
 
-def _organisation_for(session: Session, name: str | None) -> Organisation:
+def organisation_for(session: Session, name: str | None) -> Organisation:
     if name is not None:
         organisation = session.scalar(select(Organisation).where(Organisation.name == name))
         if organisation is None:
@@ -42,7 +42,7 @@ def create_school(
     name = name.strip()
     if session.scalar(select(func.count()).select_from(School).where(School.code == code)):
         raise Conflict(f"a school with code {code!r} already exists")
-    school = School(name=name, code=code, organisation=_organisation_for(session, organisation))
+    school = School(name=name, code=code, organisation=organisation_for(session, organisation))
     session.add(school)
     session.flush()
     audit.record(session, principal, "school.create", school_id=school.id, target=school, details={"code": code})

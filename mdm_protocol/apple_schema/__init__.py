@@ -139,8 +139,14 @@ def _type_name(raw: Any) -> str:
     return str(text or "<any>").strip("<>")
 
 
-def _key_spec(raw: Mapping[str, Any], parent_os: Mapping[str, Mapping[str, Any]]) -> KeySpec:
+def _key_spec(
+    raw: Mapping[str, Any], parent_os: Mapping[str, Mapping[str, Any]], _path: frozenset[int] = frozenset()
+) -> KeySpec:
+    """Build one key's spec. YAML anchors can make a key contain itself (a home
+    screen folder holds pages of icons that may be folders): the repeated
+    key is kept without its subkeys, so the recursion ends."""
     supported = _merge_os(parent_os, raw.get("supportedOS"))
+    nested = () if id(raw) in _path else raw.get("subkeys") or ()
     bounds = raw.get("range") or {}
     allowed = raw.get("rangelist")
     return KeySpec(
@@ -155,7 +161,7 @@ def _key_spec(raw: Mapping[str, Any], parent_os: Mapping[str, Mapping[str, Any]]
         pattern=raw.get("format"),
         valuetype=raw.get("valuetype") or raw.get("subtype"),
         supported_os=supported,
-        subkeys=tuple(_key_spec(sub, supported) for sub in raw.get("subkeys") or ()),
+        subkeys=tuple(_key_spec(sub, supported, _path | {id(raw)}) for sub in nested),
     )
 
 

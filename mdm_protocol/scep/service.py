@@ -96,12 +96,24 @@ class IssuedCertificateStore(Protocol):
         """Store a newly issued certificate. Raising here means nothing was issued."""
         ...
 
+    def reissue(self, message: PKIMessage, request: csr_module.CertificationRequest) -> x509.Certificate | None:
+        """The certificate already issued for this transactionID and this public key, if any.
+
+        RFC 8894 §3.3.1: a client that lost the CertRep repeats its request
+        with the same transactionID; it gets the same certificate again
+        instead of a refusal for its (now used) challenge. Asked for PKCSReq
+        only: a repeated RenewalReq is simply authorised again. Return None
+        for a certificate that was revoked or has expired.
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class Outcome:
     """What happened to one PKIOperation: the reply to send and the facts to audit.
 
     ``context`` is the grant's context on SUCCESS and the refusal's on FAILURE.
+    ``repeated`` marks a SUCCESS that re-sent an earlier certificate.
     """
 
     reply: bytes
@@ -113,6 +125,7 @@ class Outcome:
     certificate: x509.Certificate | None = None
     grant: Grant | None = None
     context: object = None
+    repeated: bool = False
     request: csr_module.CertificationRequest | None = field(default=None, repr=False)
 
 
@@ -147,6 +160,9 @@ class ScepService:
         except csr_module.CSRRejected as exc:
             fail = FailInfo.BAD_MESSAGE_CHECK if not request.signature_valid else FailInfo.BAD_REQUEST
             return self._fail(message, fail, str(exc), request)
+        previous = self.store.reissue(message, request) if message.message_type is MessageType.PKCS_REQ else None
+        if previous is not None:
+            return self._success(message, previous, None, request)
         try:
             grant = self._authorize(message, request)
         except Refused as refusal:
@@ -156,6 +172,15 @@ class ScepService:
             request.public_key, grant.subject if grant.subject is not None else request.subject, **lifetime
         )
         self.store.record(certificate, grant, message)
+        return self._success(message, certificate, grant, request)
+
+    def _success(
+        self,
+        message: PKIMessage,
+        certificate: x509.Certificate,
+        grant: Grant | None,
+        request: csr_module.CertificationRequest,
+    ) -> Outcome:
         reply = cert_rep(
             message,
             signer_certificate=self.authority.certificate,
@@ -169,8 +194,9 @@ class ScepService:
             status=PKIStatus.SUCCESS,
             certificate=certificate,
             grant=grant,
-            context=grant.context,
+            context=grant.context if grant is not None else None,
             request=request,
+            repeated=grant is None,
         )
 
     def _authorize(self, message: PKIMessage, request: csr_module.CertificationRequest) -> Grant:

@@ -4,7 +4,6 @@ certificates (RSA generation is slow: made once)."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from tests.support.pki import openssl_runner
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mdm-fixtures"
 
@@ -81,14 +82,4 @@ def key_pem(key) -> bytes:
 @pytest.fixture
 def openssl(tmp_path) -> Callable[..., subprocess.CompletedProcess]:
     """Run the openssl command line with files written into tmp_path."""
-    binary = shutil.which("openssl")
-    if binary is None:
-        pytest.skip("openssl command line not installed")
-
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([binary, *args], capture_output=True, cwd=tmp_path, timeout=60)
-        if check and result.returncode != 0:
-            raise AssertionError(f"openssl {' '.join(args)} failed: {result.stderr.decode(errors='replace')}")
-        return result
-
-    return run
+    return openssl_runner(tmp_path)

@@ -158,3 +158,41 @@ def test_create_refuses_weak_keys_and_empty_names():
         ca.CertificateAuthority.create("x", key_size=1024)
     with pytest.raises(ca.CAError):
         ca.CertificateAuthority.create("  ")
+
+
+def test_server_certificate_for_tls(authority, tmp_path, openssl):
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = authority.issue_server(key.public_key(), ["mdm.example.org", "localhost", "127.0.0.1"])
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["mdm.example.org", "localhost"]
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert list(certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.SERVER_AUTH
+    ]
+    assert certificate.not_valid_after_utc - certificate.not_valid_before_utc <= dt.timedelta(days=397, minutes=6)
+    (tmp_path / "ca.pem").write_bytes(authority.certificate_pem())
+    (tmp_path / "server.pem").write_bytes(pem(certificate))
+    out = openssl("verify", "-CAfile", "ca.pem", "-purpose", "sslserver", "-verify_hostname", "mdm.example.org",
+                  "server.pem")
+    assert b"server.pem: OK" in out.stdout
+    with pytest.raises(ca.CAError):
+        authority.issue_server(key.public_key(), [])
+
+
+def test_an_imported_ca_without_subject_key_identifier_still_issues(rsa_keys, tmp_path, openssl):
+    key = rsa_keys[1]
+    subject = name("Old-style CA")
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    authority = ca.CertificateAuthority.from_pem(pem(certificate), ca.CertificateAuthority(certificate, key).key_pem())
+    issued = authority.issue(rsa_keys[2].public_key(), name("device"))
+    assert authority.issued(issued)
+    (tmp_path / "ca.pem").write_bytes(pem(certificate))
+    (tmp_path / "leaf.pem").write_bytes(pem(issued))
+    assert b"leaf.pem: OK" in openssl("verify", "-CAfile", "ca.pem", "leaf.pem").stdout
+

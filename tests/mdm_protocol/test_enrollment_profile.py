@@ -21,7 +21,7 @@ def authority():
 
 
 @pytest.fixture
-def settings(authority) -> EnrollmentSettings:
+def profile_settings(authority) -> EnrollmentSettings:
     return EnrollmentSettings(
         identifier="nl.example.flokk.enroll.brede-school",
         display_name="Flokk — Brede School De Linde",
@@ -42,16 +42,16 @@ def payload(profile, payload_type):
     return found
 
 
-def test_profile_matches_apples_schema(settings):
-    profile = enrollment_profile.build(settings)
+def test_profile_matches_apples_schema(profile_settings):
+    profile = enrollment_profile.build(profile_settings)
     assert enrollment_profile.check(profile) == []
     assert [p["PayloadType"] for p in profile["PayloadContent"]] == [
         "com.apple.security.root", "com.apple.security.scep", "com.apple.mdm",
     ]
 
 
-def test_payloads_carry_what_the_device_needs(settings, authority):
-    profile = enrollment_profile.build(settings)
+def test_payloads_carry_what_the_device_needs(profile_settings, authority):
+    profile = enrollment_profile.build(profile_settings)
     root = payload(profile, "com.apple.security.root")
     scep = payload(profile, "com.apple.security.scep")
     mdm = payload(profile, "com.apple.mdm")
@@ -64,25 +64,25 @@ def test_payloads_carry_what_the_device_needs(settings, authority):
     assert mdm["IdentityCertificateUUID"] == scep["PayloadUUID"]
     assert mdm["ServerURL"] == "https://mdm.example.nl/mdm/connect"
     assert mdm["CheckInURL"] == "https://mdm.example.nl/mdm/checkin"
-    assert mdm["Topic"] == settings.topic
+    assert mdm["Topic"] == profile_settings.topic
     assert mdm["SignMessage"] is True and mdm["CheckOutWhenRemoved"] is True
     assert mdm["AccessRights"] == 8191
     assert mdm["ServerCapabilities"] == ["com.apple.mdm.per-user-connections"]
     uuids = [profile["PayloadUUID"], *(p["PayloadUUID"] for p in profile["PayloadContent"])]
     assert len(set(uuids)) == 4
     identifiers = [p["PayloadIdentifier"] for p in profile["PayloadContent"]]
-    assert all(i.startswith(settings.identifier + ".") for i in identifiers) and len(set(identifiers)) == 3
+    assert all(i.startswith(profile_settings.identifier + ".") for i in identifiers) and len(set(identifiers)) == 3
 
 
-def test_each_profile_gets_fresh_uuids(settings, authority):
-    other = EnrollmentSettings(**{**settings.__dict__, "profile_uuid": "0B0C4A5E-0000-4000-8000-000000000001"})
-    first, second = enrollment_profile.build(settings), enrollment_profile.build(other)
+def test_each_profile_gets_fresh_uuids(profile_settings, authority):
+    other = EnrollmentSettings(**{**profile_settings.__dict__, "profile_uuid": "0B0C4A5E-0000-4000-8000-000000000001"})
+    first, second = enrollment_profile.build(profile_settings), enrollment_profile.build(other)
     assert first["PayloadUUID"] != second["PayloadUUID"]
     assert payload(first, "com.apple.mdm")["PayloadUUID"] != payload(second, "com.apple.mdm")["PayloadUUID"]
 
 
-def test_render_is_an_xml_plist(settings):
-    profile = enrollment_profile.build(settings)
+def test_render_is_an_xml_plist(profile_settings):
+    profile = enrollment_profile.build(profile_settings)
     data = enrollment_profile.render(profile)
     assert data.startswith(b"<?xml")
     assert plistlib.loads(data) == profile
@@ -105,23 +105,23 @@ def test_render_is_an_xml_plist(settings):
         (lambda p: p["PayloadContent"].append({"PayloadType": "com.example.nope"}), "unknown PayloadType"),
     ],
 )
-def test_check_finds_departures_from_the_schema(settings, change, problem):
-    profile = copy.deepcopy(enrollment_profile.build(settings))
+def test_check_finds_departures_from_the_schema(profile_settings, change, problem):
+    profile = copy.deepcopy(enrollment_profile.build(profile_settings))
     change(profile)
     problems = enrollment_profile.check(profile)
     assert any(problem in p for p in problems), problems
 
 
-def test_build_refuses_settings_apple_would_reject(settings):
-    bad = EnrollmentSettings(**{**settings.__dict__, "key_size": 3072})
+def test_build_refuses_settings_apple_would_reject(profile_settings):
+    bad = EnrollmentSettings(**{**profile_settings.__dict__, "key_size": 3072})
     with pytest.raises(ProfileError, match="Keysize"):
         enrollment_profile.build(bad)
 
 
-def test_signed_profile_verifies_with_openssl_and_fails_after_one_changed_byte(settings, authority, tmp_path, openssl):
-    data = enrollment_profile.signed(settings, authority.certificate, authority.private_key)
+def test_signed_profile_verifies_with_openssl_and_fails_after_one_changed_byte(profile_settings, authority, tmp_path, openssl):
+    data = enrollment_profile.signed(profile_settings, authority.certificate, authority.private_key)
     message = cms.verify(data)
-    assert plistlib.loads(message.content)["PayloadIdentifier"] == settings.identifier
+    assert plistlib.loads(message.content)["PayloadIdentifier"] == profile_settings.identifier
     assert message.signer == authority.certificate
     (tmp_path / "ca.pem").write_bytes(authority.certificate_pem())
     (tmp_path / "profile.mobileconfig").write_bytes(data)
@@ -137,11 +137,11 @@ def test_signed_profile_verifies_with_openssl_and_fails_after_one_changed_byte(s
         cms.verify(bytes(tampered))
 
 
-def test_signed_with_a_chain(settings, authority, rsa_keys, tmp_path, openssl):
+def test_signed_with_a_chain(profile_settings, authority, rsa_keys, tmp_path, openssl):
     """A server certificate issued by the CA can sign; the CA travels along as the chain."""
     key = rsa_keys[0]
     signer = authority.issue(key.public_key(), x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mdm.example.nl")]))
-    data = enrollment_profile.signed(settings, signer, key, chain=[authority.certificate])
+    data = enrollment_profile.signed(profile_settings, signer, key, chain=[authority.certificate])
     assert set(cms.verify(data).certificates) == {signer, authority.certificate}
     (tmp_path / "ca.pem").write_bytes(authority.certificate_pem())
     (tmp_path / "p.der").write_bytes(data)

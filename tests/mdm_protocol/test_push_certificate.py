@@ -5,39 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
 
 from mdm_protocol import push_certificate
 from mdm_protocol.push_certificate import PushCertificateError
 
+from tests.support.pki import PUSH_TOPIC
+from tests.support.pki import push_certificate as push_certificate_shaped
+
 from .conftest import key_pem
 
-TOPIC = "com.apple.mgmt.External.2f3b6a0e-1d57-4d1e-9a57-8c6f1f1d2b4c"
+TOPIC = PUSH_TOPIC
 NOW = dt.datetime.now(dt.timezone.utc)
-
-
-def apple_like(key, *, uid: str | None = TOPIC, not_before=None, not_after=None) -> x509.Certificate:
-    """A certificate shaped like Apple's push certificates (UID, CN "APSP:<uuid>", C=US)."""
-    attributes = []
-    if uid is not None:
-        attributes.append(x509.NameAttribute(NameOID.USER_ID, uid))
-    attributes += [
-        x509.NameAttribute(NameOID.COMMON_NAME, "APSP:2f3b6a0e-1d57-4d1e-9a57-8c6f1f1d2b4c"),
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-    ]
-    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Apple Application Integration 2 Certification Authority")])
-    return (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes))
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or NOW - dt.timedelta(days=1))
-        .not_valid_after(not_after or NOW + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+apple_like = push_certificate_shaped
 
 
 def pem(certificate) -> bytes:

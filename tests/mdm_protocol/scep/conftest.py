@@ -1,4 +1,4 @@
-"""A test CA, a SCEP client identity and a service with in-memory verifiers."""
+"""A test CA, a SCEP requester identity and a service with in-memory verifiers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from mdm_protocol.ca import CertificateAuthority
 from mdm_protocol.scep import messages
 from mdm_protocol.scep.service import Grant, Refused, ScepService
 
+from tests.support.pki import run_scepclient, scepclient_binary
+
 from ..conftest import self_signed
 
 CHALLENGE = "s3cret-challenge"
@@ -24,8 +26,8 @@ def authority() -> CertificateAuthority:
 
 
 @pytest.fixture(scope="session")
-def client(rsa_keys):
-    """The throwaway self-signed identity a SCEP client signs its PKCSReq with."""
+def requester(rsa_keys):
+    """The throwaway self-signed identity a SCEP requester signs its PKCSReq with."""
     key = rsa_keys[2]
     return self_signed(key, "SCEP SIGNER", ca=False), key
 
@@ -39,8 +41,8 @@ def make_csr(key, *, challenge: str | None = CHALLENGE, common_name: str = "iPad
     return builder.sign(key, hashes.SHA256())
 
 
-def pkcs_req(authority, client, *, challenge: str | None = CHALLENGE, csr_key=None, message_type=None) -> bytes:
-    certificate, key = client
+def pkcs_req(authority, requester, *, challenge: str | None = CHALLENGE, csr_key=None, message_type=None) -> bytes:
+    certificate, key = requester
     return messages.build_request(
         make_csr(csr_key or key, challenge=challenge),
         message_type=message_type or messages.MessageType.PKCS_REQ,
@@ -60,6 +62,7 @@ class Verifiers:
     issued: list[tuple[x509.Certificate, Grant]] = field(default_factory=list)
     revoked: set[int] = field(default_factory=set)
     fail_on_record: bool = False
+    transactions: dict[str, x509.Certificate] = field(default_factory=dict)
 
     def verify_challenge(self, challenge, request):
         if challenge != self.challenge:
@@ -75,6 +78,13 @@ class Verifiers:
         if self.fail_on_record:
             raise RuntimeError("database is down")
         self.issued.append((certificate, grant))
+        self.transactions[message.transaction_id] = certificate
+
+    def reissue(self, message, request):
+        previous = self.transactions.get(message.transaction_id)
+        if previous is not None and previous.public_key().public_numbers() == request.public_key.public_numbers():
+            return previous
+        return None
 
 
 @pytest.fixture
@@ -87,43 +97,10 @@ def service(authority, verifiers) -> ScepService:
     return ScepService(authority, verifiers, verifiers, renewals=verifiers)
 
 
-@dataclass(frozen=True)
-class ScepClientResult:
-    returncode: int
-    output: str
-    certificate: x509.Certificate | None
-
 
 @pytest.fixture
 def scepclient(tmp_path):
-    """Run Debian's ``scepclient`` (package ``scep``; ``make test`` installs it).
-
-    Returns a function ``run(url, challenge=..., renew=False)``: a fresh key and
-    PKCSReq, or with ``renew`` a RenewalReq signed with the certificate the
-    previous run obtained.
-    """
-    import shutil
-    import subprocess
-
-    binary = shutil.which("scepclient")
-    if binary is None:
+    """``run(url, challenge=..., renew=False)`` with Debian's scepclient in a scratch folder."""
+    if scepclient_binary() is None:
         pytest.skip("scepclient not installed: apt-get install scep (make test does this)")
-
-    def run(url: str, *, challenge: str | None = None, renew: bool = False, common_name: str = "iPad") -> ScepClientResult:
-        key_path, cert_path = tmp_path / "key.pem", tmp_path / "client.pem"
-        if not renew:
-            for name in ("key.pem", "client.pem", "csr.pem", "self.pem"):
-                (tmp_path / name).unlink(missing_ok=True)
-        else:
-            (tmp_path / "csr.pem").unlink(missing_ok=True)  # a new CSR for the renewal
-        args = [binary, "-server-url", url, "-private-key", str(key_path), "-certificate", str(cert_path),
-                "-cn", common_name]
-        if challenge is not None:
-            args += ["-challenge", challenge]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        certificate = None
-        if done.returncode == 0 and cert_path.exists():
-            certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        return ScepClientResult(done.returncode, done.stdout + done.stderr, certificate)
-
-    return run
+    return lambda url, **options: run_scepclient(url, tmp_path / "scepclient", **options)

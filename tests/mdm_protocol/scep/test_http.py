@@ -26,11 +26,11 @@ def test_get_ca_cert(service, authority):
                                                              authority.certificate_der())
 
 
-def test_post_pki_operation(service, verifiers, authority, client):
-    reply = http.handle(service, method="POST", operation="PKIOperation", body=pkcs_req(authority, client))
+def test_post_pki_operation(service, verifiers, authority, requester):
+    reply = http.handle(service, method="POST", operation="PKIOperation", body=pkcs_req(authority, requester))
     assert (reply.status, reply.content_type) == (200, "application/x-pki-message")
     assert reply.operation == "PKIOperation" and reply.outcome.status is PKIStatus.SUCCESS
-    rep = messages.read_cert_rep(reply.body, certificate=client[0], private_key=client[1])
+    rep = messages.read_cert_rep(reply.body, certificate=requester[0], private_key=requester[1])
     assert rep.certificates == (verifiers.issued[0][0],)
 
 
@@ -44,14 +44,14 @@ def test_post_pki_operation(service, verifiers, authority, client):
     ],
     ids=["standard", "plus-as-space", "line-breaks", "urlsafe-unpadded"],
 )
-def test_get_pki_operation_accepts_base64_as_it_arrives(service, authority, client, encode):
-    reply = http.handle(service, method="GET", operation="PKIOperation", message=encode(pkcs_req(authority, client)))
+def test_get_pki_operation_accepts_base64_as_it_arrives(service, authority, requester, encode):
+    reply = http.handle(service, method="GET", operation="PKIOperation", message=encode(pkcs_req(authority, requester)))
     assert reply.status == 200 and reply.outcome.status is PKIStatus.SUCCESS
 
 
-def test_wrong_challenge_is_a_200_cert_rep_failure(service, verifiers, authority, client):
+def test_wrong_challenge_is_a_200_cert_rep_failure(service, verifiers, authority, requester):
     reply = http.handle(
-        service, method="POST", operation="PKIOperation", body=pkcs_req(authority, client, challenge="nope")
+        service, method="POST", operation="PKIOperation", body=pkcs_req(authority, requester, challenge="nope")
     )
     assert reply.status == 200
     assert (reply.outcome.status, reply.outcome.fail_info) == (PKIStatus.FAILURE, FailInfo.BAD_REQUEST)
@@ -81,14 +81,14 @@ def test_bad_post_bodies(service, verifiers, body, status, reason):
     assert verifiers.issued == []
 
 
-def test_truncated_real_request(service, verifiers, authority, client):
-    der = pkcs_req(authority, client)
+def test_truncated_real_request(service, verifiers, authority, requester):
+    der = pkcs_req(authority, requester)
     bad(http.handle(service, method="POST", operation="PKIOperation", body=der[:-7]), 400, "not a valid")
     assert verifiers.issued == []
 
 
-def test_csr_without_challenge(service, verifiers, authority, client):
-    body = pkcs_req(authority, client, challenge=None)
+def test_csr_without_challenge(service, verifiers, authority, requester):
+    body = pkcs_req(authority, requester, challenge=None)
     bad(http.handle(service, method="POST", operation="PKIOperation", body=body), 400, "no challenge password")
     assert verifiers.issued == []
 

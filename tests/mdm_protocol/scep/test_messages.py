@@ -64,8 +64,8 @@ def test_mdmclient_pkioperation_outer_message_is_decoded():
     assert "MDM SCEP SIGNER" in message.signer.subject.rfc4514_string()
 
 
-def test_our_request_round_trips_with_challenge(authority, client):
-    message = messages.parse_request(pkcs_req(authority, client))
+def test_our_request_round_trips_with_challenge(authority, requester):
+    message = messages.parse_request(pkcs_req(authority, requester))
     assert message.message_type is MessageType.PKCS_REQ
     assert message.transaction_id == "tx-0001"
     assert len(message.sender_nonce) == 16
@@ -74,13 +74,13 @@ def test_our_request_round_trips_with_challenge(authority, client):
     assert request.version == 0 and request.signature_valid
 
 
-def test_success_cert_rep_is_aes_encrypted_to_the_requester(authority, client, tmp_path, openssl):
-    message = messages.parse_request(pkcs_req(authority, client))
-    issued = authority.issue(client[1].public_key(), make_csr(client[1]).subject)
+def test_success_cert_rep_is_aes_encrypted_to_the_requester(authority, requester, tmp_path, openssl):
+    message = messages.parse_request(pkcs_req(authority, requester))
+    issued = authority.issue(requester[1].public_key(), make_csr(requester[1]).subject)
     reply = messages.cert_rep(
         message, signer_certificate=authority.certificate, signer_key=authority.private_key, issued=issued
     )
-    rep = messages.read_cert_rep(reply, certificate=client[0], private_key=client[1])
+    rep = messages.read_cert_rep(reply, certificate=requester[0], private_key=requester[1])
     assert rep.status is PKIStatus.SUCCESS
     assert rep.transaction_id == "tx-0001"
     assert rep.recipient_nonce == message.sender_nonce
@@ -99,8 +99,8 @@ def test_success_cert_rep_is_aes_encrypted_to_the_requester(authority, client, t
     openssl("cms", "-verify", "-inform", "DER", "-in", "rep.der", "-CAfile", "ca.pem", "-out", "env.der")
 
 
-def test_failure_cert_rep_carries_fail_info_and_text(authority, client):
-    message = messages.parse_request(pkcs_req(authority, client))
+def test_failure_cert_rep_carries_fail_info_and_text(authority, requester):
+    message = messages.parse_request(pkcs_req(authority, requester))
     reply = messages.cert_rep(
         message,
         signer_certificate=authority.certificate,
@@ -108,7 +108,7 @@ def test_failure_cert_rep_carries_fail_info_and_text(authority, client):
         fail_info=FailInfo.BAD_REQUEST,
         fail_info_text="the challenge password is wrong",
     )
-    rep = messages.read_cert_rep(reply, certificate=client[0], private_key=client[1])
+    rep = messages.read_cert_rep(reply, certificate=requester[0], private_key=requester[1])
     assert rep.status is PKIStatus.FAILURE
     assert rep.fail_info is FailInfo.BAD_REQUEST
     assert rep.fail_info_text == "the challenge password is wrong"
@@ -116,14 +116,14 @@ def test_failure_cert_rep_carries_fail_info_and_text(authority, client):
     assert rep.recipient_nonce == message.sender_nonce
 
 
-def test_cert_rep_needs_exactly_one_of_certificate_or_fail_info(authority, client):
-    message = messages.parse_request(pkcs_req(authority, client))
+def test_cert_rep_needs_exactly_one_of_certificate_or_fail_info(authority, requester):
+    message = messages.parse_request(pkcs_req(authority, requester))
     with pytest.raises(ValueError):
         messages.cert_rep(message, signer_certificate=authority.certificate, signer_key=authority.private_key)
 
 
-def test_cert_rep_is_not_a_request(authority, client):
-    message = messages.parse_request(pkcs_req(authority, client))
+def test_cert_rep_is_not_a_request(authority, requester):
+    message = messages.parse_request(pkcs_req(authority, requester))
     reply = messages.cert_rep(
         message, signer_certificate=authority.certificate, signer_key=authority.private_key,
         fail_info=FailInfo.BAD_ALG,
@@ -133,8 +133,8 @@ def test_cert_rep_is_not_a_request(authority, client):
         messages.parse_request(reply)
 
 
-def _signed_with(client, attributes) -> bytes:
-    return cms.sign(b"\x30\x00", client[0], client[1], attributes=attributes)
+def _signed_with(requester, attributes) -> bytes:
+    return cms.sign(b"\x30\x00", requester[0], requester[1], attributes=attributes)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def _signed_with(client, attributes) -> bytes:
         (messages.OID_SENDER_NONCE, "senderNonce"),
     ],
 )
-def test_requests_missing_an_attribute_are_refused(client, drop, reason):
+def test_requests_missing_an_attribute_are_refused(requester, drop, reason):
     attributes = {
         messages.OID_MESSAGE_TYPE: cms.Attribute.of(messages.OID_MESSAGE_TYPE, core.PrintableString("19")),
         messages.OID_TRANSACTION_ID: cms.Attribute.of(messages.OID_TRANSACTION_ID, core.PrintableString("t")),
@@ -153,19 +153,19 @@ def test_requests_missing_an_attribute_are_refused(client, drop, reason):
     }
     del attributes[drop]
     with pytest.raises(messages.ScepError, match=f"no {reason}"):
-        messages.parse_request(_signed_with(client, attributes.values()))
+        messages.parse_request(_signed_with(requester, attributes.values()))
 
 
 @pytest.mark.parametrize(
     "message_type, nonce, error",
     [("99", b"n" * 16, "unknown SCEP messageType"), ("abc", b"n" * 16, "unknown"), ("19", b"n", "senderNonce")],
 )
-def test_requests_with_bad_attribute_values_are_refused(client, message_type, nonce, error):
+def test_requests_with_bad_attribute_values_are_refused(requester, message_type, nonce, error):
     attributes = [
         cms.Attribute.of(messages.OID_MESSAGE_TYPE, core.PrintableString(message_type)),
         cms.Attribute.of(messages.OID_TRANSACTION_ID, core.PrintableString("t")),
         cms.Attribute.of(messages.OID_SENDER_NONCE, core.OctetString(nonce)),
     ]
     with pytest.raises(messages.ScepError, match=error):
-        messages.parse_request(_signed_with(client, attributes))
+        messages.parse_request(_signed_with(requester, attributes))
 

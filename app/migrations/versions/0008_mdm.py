@@ -1,7 +1,7 @@
 """mdm: push back-off, user channel token state, command expiry index
 
-Revision ID: 0004_mdm
-Revises: 0002_pki
+Revision ID: 0008_mdm
+Revises: 0007_policy
 Create Date: 2026-11-25
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import app.models.base
 
 
-revision = '0004_mdm'
-down_revision = '0002_pki'
+revision = '0008_mdm'
+down_revision = '0007_policy'
 branch_labels = None
 depends_on = None
 

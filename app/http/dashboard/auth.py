@@ -1,0 +1,121 @@
+"""Signing in and out, changing one's password, choosing the language."""
+
+from __future__ import annotations
+
+from flask import g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from app.errors import RateLimited, Unauthenticated
+from app.http import db_session, settings
+from app.http.dashboard import blueprint, notice, oidc, start_session
+from app.http.rules import current_principal, public_endpoint, signed_in
+from app.schemas import load
+from app.schemas.admin import PasswordChange
+from app.services import accounts, audit, sign_in
+
+LANGUAGES = ("nb", "en")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("dashboard.index")
+
+
+def _providers() -> list[str]:
+    return list(settings().oidc_providers())
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+@public_endpoint
+def login():
+    if request.method == "GET":
+        if g.admin is not None:
+            return redirect(_safe_next(request.args.get("next")))
+        return render_template("login.html", providers=_providers(), next=request.args.get("next", ""),
+                               signed_out=bool(request.args.get("signed_out")))
+    email = request.form.get("email", "")
+    try:
+        admin = sign_in.password_sign_in(db_session(), settings(), email, request.form.get("password", ""), request.remote_addr)
+    except (Unauthenticated, RateLimited) as error:
+        return render_template("login.html", providers=_providers(), error=error.message, email=email,
+                               next=request.form.get("next", "")), error.status
+    start_session(admin)
+    if admin.must_change_password:
+        return redirect(url_for("dashboard.password"))
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@blueprint.get("/login/<provider>")
+@public_endpoint
+def oidc_start(provider: str):
+    _, client = oidc.provider(settings(), provider)
+    return oidc.redirect_to_provider(client, settings().public_url + url_for("dashboard.oidc_callback", provider=provider))
+
+
+@blueprint.get("/login/<provider>/callback")
+@public_endpoint
+def oidc_callback(provider: str):
+    configured, client = oidc.provider(settings(), provider)
+    try:
+        claims = oidc.verified_claims(configured, client)
+    except Unauthenticated as error:
+        return render_template("login.html", providers=_providers(), error=error.message), 401
+    outcome = sign_in.sso_sign_in(db_session(), configured, claims)
+    if outcome.admin is None:
+        # A redirect (not an error status) so that removing stale grants is committed.
+        session.clear()
+        session["login_error"] = outcome.message
+        return redirect(url_for("dashboard.login_refused"))
+    start_session(outcome.admin)
+    return redirect(url_for("dashboard.index"))
+
+
+@blueprint.get("/login/refused")
+@public_endpoint
+def login_refused():
+    message = session.pop("login_error", None) or _("Sign-in was refused.")
+    return render_template("login.html", providers=_providers(), error=message), 403
+
+
+@blueprint.post("/logout")
+@signed_in
+def logout():
+    audit.record(db_session(), current_principal(), "auth.logout")
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    return redirect(url_for("dashboard.login", signed_out=1))
+
+
+@blueprint.route("/password", methods=["GET", "POST"])
+@signed_in
+def password():
+    if request.method == "GET":
+        return render_template("password.html", forced=g.admin is not None and g.admin.must_change_password)
+    data = load(PasswordChange(), {key: request.form.get(key, "") for key in ("current_password", "new_password")})
+    if request.form.get("new_password") != request.form.get("repeat_password"):
+        from app.errors import InvalidInput
+
+        raise InvalidInput(_("The two new passwords differ."))
+    admin = accounts.change_own_password(db_session(), current_principal(), data["current_password"], data["new_password"])
+    start_session(admin)
+    notice(_("Your password is changed."))
+    return redirect(url_for("dashboard.index"))
+
+
+@blueprint.post("/language")
+@public_endpoint
+def language():
+    chosen = request.form.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "nb"

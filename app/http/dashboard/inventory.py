@@ -1,0 +1,197 @@
+"""Schools, devices, groups and enrollment tokens."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from app.http import db_session, settings
+from app.http.dashboard import blueprint, form_data, notice
+from app.http.rules import current_principal, requires
+from app.schemas import load
+from app.schemas.enrollment import TokenCreate
+from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCreate
+from app.schemas.schools import SchoolCreate
+from app.services import approvals, devices, groups, schools
+from app.services import enrollment
+from app.services.access import Permission
+from app.services.device_removal import REMOVE_DEVICE
+
+#: Commands offered in the device page; destructive ones become approval requests.
+COMMAND_CHOICES = ("ProfileList", "SecurityInfo", "InstalledApplicationList", "DeviceLock", "RestartDevice", "ShutDownDevice", "EraseDevice")
+
+
+@blueprint.get("/")
+@requires(Permission.VIEW)
+def index():
+    session, principal = db_session(), current_principal()
+    return render_template("index.html", schools=schools.list_schools(session, principal),
+                           counts=devices.counts_by_school(session, principal))
+
+
+@blueprint.post("/schools")
+@requires(Permission.ADMINISTER, central=True)
+def create_school():
+    data = load(SchoolCreate(), form_data("name", "code"))
+    created = schools.create_school(db_session(), current_principal(), **data)
+    notice(_("School %(name)s added.", name=created.name))
+    return redirect(url_for("dashboard.school", code=created.code))
+
+
+@blueprint.get("/schools/<code>")
+@requires(Permission.VIEW)
+def school(code: str):
+    session, principal = db_session(), current_principal()
+    found = schools.get_school_by_code(session, principal, code)
+    page = devices.search_devices(session, principal, devices.DeviceFilter(school=found.code), limit=20)
+    return render_template(
+        "school.html",
+        school=found,
+        page=page,
+        groups=groups.list_groups(session, principal, school_code=found.code),
+        tokens=enrollment.list_tokens(session, principal, school_code=found.code),
+        token_state=enrollment.token_state,
+    )
+
+
+@blueprint.get("/devices")
+@requires(Permission.VIEW)
+def device_list():
+    data = load(DeviceQuery(), {key: value for key, value in request.args.items() if value.strip()})
+    limit, offset = data.pop("limit"), data.pop("offset")
+    session, principal = db_session(), current_principal()
+    page = devices.search_devices(session, principal, devices.DeviceFilter(**data), limit=limit, offset=offset)
+    return render_template("devices.html", page=page, query=data, offset=offset, limit=limit,
+                           schools=schools.list_schools(session, principal))
+
+
+@blueprint.get("/devices/<int:device_id>")
+@requires(Permission.VIEW)
+def device(device_id: int):
+    session, principal = db_session(), current_principal()
+    found = devices.get_device(session, principal, device_id)
+    return render_template(
+        "device.html",
+        device=found,
+        groups=groups.list_groups(session, principal, school_code=found.school.code),
+        commands=devices.recent_commands(session, principal, device_id, limit=20),
+        choices=COMMAND_CHOICES,
+    )
+
+
+@blueprint.post("/devices/<int:device_id>/group")
+@requires(Permission.MANAGE)
+def move_device(device_id: int):
+    raw = request.form.get("group_id", "")
+    data = load(DeviceMove(), {"group_id": int(raw) if raw.isdigit() else None if raw == "" else raw})
+    devices.move_to_group(db_session(), current_principal(), device_id, data["group_id"])
+    notice(_("The device is moved."))
+    return redirect(url_for("dashboard.device", device_id=device_id))
+
+
+@blueprint.post("/devices/<int:device_id>/commands")
+@requires(Permission.COMMAND)
+def send_command(device_id: int):
+    data = load(CommandSubmit(), {"device_ids": [device_id], **form_data("request_type", "reason")})
+    submitted = approvals.submit(db_session(), current_principal(), data["device_ids"], data["request_type"], data["params"],
+                                 reason=data["reason"])
+    _notice_submitted(data["request_type"], submitted)
+    return redirect(url_for("dashboard.device", device_id=device_id))
+
+
+def _notice_submitted(request_type: str, submitted: approvals.Submitted) -> None:
+    if submitted.approval is not None:
+        notice(_("%(command)s needs a central admin's approval: request %(id)s is waiting.",
+                 command=request_type, id=submitted.approval.id))
+    else:
+        notice(_("%(command)s is queued for %(count)s device(s).", command=request_type, count=len(submitted.queued)))
+
+
+@blueprint.post("/devices/<int:device_id>/remove")
+@requires(Permission.REQUEST_DESTRUCTIVE)
+def remove_device(device_id: int):
+    data = load(DeviceRemoval(), form_data("reason"))
+    submitted = approvals.submit(db_session(), current_principal(), [device_id], REMOVE_DEVICE, reason=data["reason"])
+    _notice_submitted(REMOVE_DEVICE, submitted)
+    return redirect(url_for("dashboard.device", device_id=device_id))
+
+
+@blueprint.get("/groups")
+@requires(Permission.VIEW)
+def group_list():
+    session, principal = db_session(), current_principal()
+    return render_template(
+        "groups.html",
+        groups=groups.list_groups(session, principal),
+        counts=groups.device_counts(session, principal),
+        schools=schools.list_schools(session, principal),
+        choices=COMMAND_CHOICES,
+        threshold=settings().approval_bulk_threshold,
+    )
+
+
+@blueprint.post("/groups")
+@requires(Permission.MANAGE)
+def create_group():
+    data = load(GroupCreate(), form_data("school", "name", "kind"))
+    groups.create_group(db_session(), current_principal(), school_code=data["school"], name=data["name"], kind=data["kind"])
+    notice(_("Group %(name)s created.", name=data["name"]))
+    return redirect(url_for("dashboard.group_list"))
+
+
+@blueprint.post("/groups/<int:group_id>/commands")
+@requires(Permission.COMMAND)
+def send_group_command(group_id: int):
+    data = load(CommandSubmit(), {"device_ids": [0], **form_data("request_type", "reason")})
+    submitted = approvals.submit_to_group(db_session(), current_principal(), group_id, data["request_type"], data["params"],
+                                          reason=data["reason"])
+    _notice_submitted(data["request_type"], submitted)
+    return redirect(url_for("dashboard.group_list"))
+
+
+@blueprint.post("/groups/<int:group_id>/delete")
+@requires(Permission.MANAGE)
+def delete_group(group_id: int):
+    groups.delete_group(db_session(), current_principal(), group_id)
+    notice(_("The group is deleted."))
+    return redirect(url_for("dashboard.group_list"))
+
+
+@blueprint.get("/enrollment-tokens")
+@requires(Permission.VIEW)
+def token_list():
+    session, principal = db_session(), current_principal()
+    return render_template(
+        "enrollment_tokens.html",
+        tokens=enrollment.list_tokens(session, principal),
+        token_state=enrollment.token_state,
+        schools=schools.list_schools(session, principal),
+    )
+
+
+@blueprint.post("/enrollment-tokens")
+@requires(Permission.MANAGE)
+def create_token():
+    data = load(TokenCreate(), form_data("school", "expires", "max_uses", "label", "group"))
+    created = enrollment.create_token(
+        db_session(), current_principal(), school_code=data["school"], expires_in=data["expires"],
+        max_uses=data["max_uses"], label=data["label"], group=data["group"],
+    )
+    return render_template("enrollment_token.html", token=created.token, url=created.url, created=True,
+                           token_state=enrollment.token_state), 201
+
+
+@blueprint.get("/enrollment-tokens/<int:enrollment_token_id>")
+@requires(Permission.MANAGE)
+def token(enrollment_token_id: int):
+    session, principal = db_session(), current_principal()
+    url = enrollment.url_of(session, principal, enrollment_token_id)
+    return render_template("enrollment_token.html", token=enrollment.get_token(session, principal, enrollment_token_id), url=url,
+                           created=False, token_state=enrollment.token_state)
+
+
+@blueprint.post("/enrollment-tokens/<int:enrollment_token_id>/revoke")
+@requires(Permission.MANAGE)
+def revoke_token(enrollment_token_id: int):
+    enrollment.revoke_token(db_session(), current_principal(), enrollment_token_id)
+    notice(_("The enrollment link is revoked: devices can no longer enrol with it."))
+    return redirect(url_for("dashboard.token_list"))

@@ -1,0 +1,272 @@
+"""Input and output of the administration API (and the dashboard forms, which load the same schemas)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from app.models.approvals import ApprovalStatus
+from app.models.commands import CommandStatus
+from app.models.devices import EnrollmentState, Platform
+from app.models.tenancy import GroupKind
+from app.schemas import InputSchema
+from app.schemas.schools import SCHOOL_CODE
+from app.services.access import Role
+
+_CODE = validate.Regexp(SCHOOL_CODE, error="Not a school code.")
+
+
+def _strip_not_blank(value: str) -> bool:
+    return bool(value.strip())
+
+
+class AwareDateTime(fields.DateTime):
+    """ISO 8601; a time without a zone is taken as UTC."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            value = value.strip() + "T00:00:00"
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+# ---------------------------------------------------------------- input
+
+
+class GrantInput(InputSchema):
+    role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role]))
+    school = fields.String(load_default=None, validate=_CODE)
+
+
+class AdminCreate(InputSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    display_name = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    grants = fields.List(fields.Nested(GrantInput), required=True, validate=validate.Length(min=1, max=200))
+
+
+class AdminActive(InputSchema):
+    active = fields.Boolean(required=True)
+
+
+class PasswordChange(InputSchema):
+    current_password = fields.String(required=True, validate=validate.Length(max=1000))
+    new_password = fields.String(required=True, validate=validate.Length(max=1000))
+
+
+class ApiTokenCreate(InputSchema):
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=100), validate.Predicate("strip", error="Must not be blank.")])
+    grants = fields.List(fields.Nested(GrantInput), required=True, validate=validate.Length(min=1, max=200))
+    expires_in_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5 * 366))
+
+
+class SsoRuleCreate(InputSchema):
+    provider = fields.String(required=True, validate=validate.OneOf(["feide", "entra"]))
+    claim_value = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role]))
+    school = fields.String(load_default=None, validate=_CODE)
+
+
+class GroupCreate(InputSchema):
+    school = fields.String(required=True, validate=_CODE)
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=100), validate.Predicate("strip", error="Must not be blank.")])
+    kind = fields.String(load_default=GroupKind.CLASS.value, validate=validate.OneOf([kind.value for kind in GroupKind]))
+
+
+class DeviceMove(InputSchema):
+    group_id = fields.Integer(required=True, allow_none=True, strict=True)
+
+
+class CommandSubmit(InputSchema):
+    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{1,64}$", error="Not a command name."))
+    device_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=100_000))
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+    reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class DeviceRemoval(InputSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ApprovalDecision(InputSchema):
+    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class ApprovalRejection(InputSchema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class DeviceQuery(InputSchema):
+    school = fields.String(load_default=None, validate=_CODE)
+    group_id = fields.Integer(load_default=None)
+    platform = fields.String(load_default=None, validate=validate.OneOf([p.value for p in Platform]))
+    state = fields.String(load_default=None, validate=validate.OneOf([s.value for s in EnrollmentState]))
+    search = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class SchoolQuery(InputSchema):
+    school = fields.String(load_default=None, validate=_CODE)
+
+
+class CommandQuery(InputSchema):
+    school = fields.String(load_default=None, validate=_CODE)
+    device_id = fields.Integer(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in CommandStatus]))
+    request_type = fields.String(load_default=None, validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ApprovalQuery(InputSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in ApprovalStatus]))
+
+
+class AuditQuery(InputSchema):
+    school = fields.String(load_default=None, validate=_CODE)
+    since = AwareDateTime(load_default=None)
+    until = AwareDateTime(load_default=None)
+    action = fields.String(load_default=None, validate=validate.Length(max=64))
+    actor = fields.String(load_default=None, validate=validate.Length(max=255))
+    outcome = fields.String(load_default=None, validate=validate.OneOf(["success", "denied", "failure"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    before_id = fields.Integer(load_default=None)
+
+
+# --------------------------------------------------------------- output
+
+
+class GrantOut(Schema):
+    id = fields.Integer()
+    role = fields.String()
+    school = fields.Function(lambda grant: grant.school.code if grant.school else None)
+    source = fields.String()
+
+
+class AdminOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    display_name = fields.String(allow_none=True)
+    is_active = fields.Boolean()
+    must_change_password = fields.Boolean()
+    sso_provider = fields.String(allow_none=True)
+    last_login_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    grants = fields.List(fields.Nested(GrantOut))
+
+
+class ApiTokenOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    grants = fields.List(fields.Nested(GrantOut))
+
+
+class SchoolOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    organisation = fields.Function(lambda school: school.organisation.name)
+
+
+class GroupOut(Schema):
+    id = fields.Integer()
+    school_id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    created_at = fields.DateTime()
+
+
+class DeviceOut(Schema):
+    id = fields.Integer()
+    school = fields.Function(lambda device: device.school.code)
+    school_id = fields.Integer()
+    group_id = fields.Integer(allow_none=True)
+    group = fields.Function(lambda device: device.group.name if device.group else None)
+    platform = fields.String()
+    name = fields.String(allow_none=True)
+    serial_number = fields.String(allow_none=True)
+    udid = fields.String(allow_none=True)
+    model = fields.String(allow_none=True)
+    os_version = fields.String(allow_none=True)
+    enrollment_state = fields.String()
+    supervised = fields.Boolean()
+    enrolled_at = fields.DateTime(allow_none=True)
+    last_seen_at = fields.DateTime(allow_none=True)
+
+
+class CommandOut(Schema):
+    id = fields.Integer()
+    uuid = fields.String()
+    school_id = fields.Integer()
+    device_id = fields.Integer()
+    request_type = fields.String()
+    status = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    error_chain = fields.Raw(allow_none=True)
+
+
+class ApprovalOut(Schema):
+    id = fields.Integer()
+    school_id = fields.Integer(allow_none=True)
+    request_type = fields.String()
+    params = fields.Dict()
+    device_ids = fields.List(fields.Integer())
+    device_count = fields.Integer()
+    reason = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    requested_by = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_note = fields.String(allow_none=True)
+    queued_count = fields.Integer(allow_none=True)
+
+
+class EnrollmentTokenOut(Schema):
+    id = fields.Integer()
+    school = fields.Function(lambda token: token.school.code)
+    school_id = fields.Integer()
+    group_id = fields.Integer(allow_none=True)
+    label = fields.String(allow_none=True)
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    max_uses = fields.Integer(allow_none=True)
+    use_count = fields.Integer()
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class AuditEventOut(Schema):
+    id = fields.Integer()
+    occurred_at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    outcome = fields.String()
+    school_id = fields.Integer(allow_none=True)
+    target_type = fields.String(allow_none=True)
+    target_id = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class SsoRuleOut(Schema):
+    id = fields.Integer()
+    provider = fields.String()
+    claim_value = fields.String()
+    role = fields.String()
+    school = fields.Function(lambda rule: rule.school.code if rule.school else None)
+    created_by = fields.String()

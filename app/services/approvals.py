@@ -1,0 +1,196 @@
+"""Actions that need a second central admin: destructive commands, removing a device, and any
+command to many devices at once.
+
+``submit`` is the one way admins send commands: it queues a non-destructive
+command to a few devices at once, and turns a destructive or bulk one into an
+``ApprovalRequest`` (with a reason) that nothing is queued for until a central
+admin other than the requester approves it. Requests expire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import context
+from app.errors import Conflict, Forbidden, Gone, InvalidInput
+from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.base import utcnow
+from app.models.devices import Device
+from app.services import audit, commands, device_removal
+from app.services.device_removal import REMOVE_DEVICE
+from app.services.access import Permission, Principal, get_for, require_central, same_principal, scoped
+
+DESTRUCTIVE = "destructive"
+BULK = "bulk"
+MIN_REASON_LENGTH = 5
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """Either the commands were queued, or an approval request was made."""
+
+    queued: commands.Queued | None = None
+    approval: ApprovalRequest | None = None
+
+
+def needs_approval(session: Session, request_type: str, device_count: int) -> str | None:
+    if request_type in commands.DESTRUCTIVE_REQUEST_TYPES or request_type == REMOVE_DEVICE:
+        return DESTRUCTIVE
+    if device_count > context(session).settings.approval_bulk_threshold:
+        return BULK
+    return None
+
+
+def submit(
+    session: Session,
+    principal: Principal,
+    device_ids: Sequence[int],
+    request_type: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    reason: str | None = None,
+) -> Submitted:
+    params = dict(params or {})
+    wanted = list(dict.fromkeys(device_ids))
+    kind = needs_approval(session, request_type, len(wanted))
+    if kind is None:
+        return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params))
+    if request_type == REMOVE_DEVICE:
+        targets = [
+            (device.id, device.school_id)
+            for device in (get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE) for device_id in wanted)
+        ]
+    else:
+        commands.check_params(request_type, params)
+        permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
+        targets = commands.load_targets(session, principal, wanted, permission)
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        what = "a destructive command" if kind == DESTRUCTIVE else f"a command to {len(wanted)} devices"
+        raise InvalidInput(f"{what} needs a reason for the approver", details={"reason": ["Say why (at least 5 characters)."]})
+    schools = {school_id for _, school_id in targets}
+    request = ApprovalRequest(
+        school_id=schools.pop() if len(schools) == 1 else None,
+        request_type=request_type,
+        params=params,
+        device_ids=[device_id for device_id, _ in targets],
+        device_count=len(targets),
+        reason=reason,
+        kind=kind,
+        status=ApprovalStatus.PENDING,
+        requested_by=principal.label,
+        requester_kind=principal.kind,
+        requester_id=principal.id,
+        expires_at=utcnow() + dt.timedelta(hours=context(session).settings.approval_expiry_hours),
+    )
+    session.add(request)
+    session.flush()
+    audit.record(session, principal, "approval.request", school_id=request.school_id, target=request,
+                 details={"request_type": request_type, "devices": request.device_count, "kind": kind, "reason": reason})
+    return Submitted(approval=request)
+
+
+def submit_to_group(
+    session: Session,
+    principal: Principal,
+    group_id: int,
+    request_type: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    reason: str | None = None,
+) -> Submitted:
+    """The same command to every enrolled Apple device of a group (a class, a cart)."""
+    from app.models.devices import EnrollmentState, Platform
+    from app.models.tenancy import Group
+
+    group = get_for(session, Group, group_id, principal)
+    device_ids = list(
+        session.scalars(
+            scoped(Device, principal)
+            .with_only_columns(Device.id)
+            .where(
+                Device.group_id == group.id,
+                Device.enrollment_state != EnrollmentState.UNENROLLED,
+                Device.platform != Platform.CHROMEOS,
+            )
+            .order_by(Device.id)
+        )
+    )
+    if not device_ids:
+        raise InvalidInput(f"group {group.name} has no enrolled Apple devices")
+    return submit(session, principal, device_ids, request_type, params, reason=reason)
+
+
+def list_requests(session: Session, principal: Principal, *, status: str | None = None, limit: int = 200) -> list[ApprovalRequest]:
+    statement = scoped(ApprovalRequest, principal).order_by(ApprovalRequest.id.desc()).limit(limit)
+    if status:
+        statement = statement.where(ApprovalRequest.status == status)
+    return list(session.scalars(statement))
+
+
+def get_request(session: Session, principal: Principal, request_id: int) -> ApprovalRequest:
+    return get_for(session, ApprovalRequest, request_id, principal)
+
+
+def _pending_for_decision(session: Session, principal: Principal, request_id: int) -> ApprovalRequest:
+    require_central(principal, Permission.APPROVE)
+    request = get_for(session, ApprovalRequest, request_id, principal, lock=True)
+    if request.status != ApprovalStatus.PENDING:
+        raise Conflict(f"request {request_id} is {request.status}, not pending")
+    if request.expires_at <= utcnow():
+        raise Gone(f"request {request_id} has expired; ask for it again")
+    if same_principal(principal, request.requester_kind, request.requester_id, request.requested_by):
+        raise Forbidden("you cannot decide on your own request: another central admin must")
+    return request
+
+
+def approve(session: Session, principal: Principal, request_id: int, *, note: str | None = None) -> ApprovalRequest:
+    """Queue the requested commands now, as the approver (who holds the destructive right)."""
+    request = _pending_for_decision(session, principal, request_id)
+    details: dict[str, Any] = {"request_type": request.request_type, "requested_by": request.requested_by}
+    if request.request_type == REMOVE_DEVICE:
+        done = device_removal.remove(session, principal, request.device_ids, reason=request.reason)
+    else:
+        queued = commands.enqueue(session, principal, request.device_ids, request.request_type, request.params)
+        done = len(queued)
+        details["command_uuids"] = sorted(queued.command_uuids.values())[:100]
+    request.status = ApprovalStatus.APPROVED
+    request.decided_by, request.decided_at, request.decision_note = principal.label, utcnow(), note
+    request.queued_count = done
+    audit.record(session, principal, "approval.approve", school_id=request.school_id, target=request,
+                 details={**details, "devices": done})
+    return request
+
+
+def reject(session: Session, principal: Principal, request_id: int, *, note: str) -> ApprovalRequest:
+    request = _pending_for_decision(session, principal, request_id)
+    if len(note.strip()) < MIN_REASON_LENGTH:
+        raise InvalidInput("say why you reject the request", details={"note": ["At least 5 characters."]})
+    request.status = ApprovalStatus.REJECTED
+    request.decided_by, request.decided_at, request.decision_note = principal.label, utcnow(), note.strip()
+    audit.record(session, principal, "approval.reject", school_id=request.school_id, target=request,
+                 details={"request_type": request.request_type, "requested_by": request.requested_by, "note": note.strip()})
+    return request
+
+
+def expire_due(session: Session) -> int:
+    """Scheduler job: mark undecided requests past their expiry."""
+    now = utcnow()
+    due = list(
+        session.scalars(
+            select(ApprovalRequest)
+            .where(ApprovalRequest.status == ApprovalStatus.PENDING, ApprovalRequest.expires_at <= now)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for request in due:
+        request.status = ApprovalStatus.EXPIRED
+        audit.record(session, "system:approvals", "approval.expire", school_id=request.school_id, target=request,
+                     details={"request_type": request.request_type, "requested_by": request.requested_by})
+    return len(due)

@@ -1,0 +1,171 @@
+"""Benchmark: one baseline default changes for 50,000 iPads; how long until every command is queued?
+
+Builds a municipality on PostgreSQL (a fresh schema, dropped afterwards):
+100 schools of 5 classes, 100 supervised iPads per class, a baseline with a
+locked restriction, a passcode default, a web filter and a Wi-Fi network, and
+10 schools that override the passcode length. Every device starts converged
+(its ProfileList matches the policy). Then central IT changes the baseline
+passcode default, through the same service the CLI uses, in one unit of work:
+save, resolve, compile, reconcile, queue, commit.
+
+Expected: exactly one InstallProfile for each device in the 90 schools that
+do not override the default, nothing else; a second reconciliation queues
+nothing. Target: under 20 s.
+
+    python bench/policy_reconcile.py [--devices 50000] [--database-url postgresql://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import create_engine, func, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app import migrate  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.db import Database  # noqa: E402
+from app.models import Command, Device, Group, InstalledProfile, Organisation, School  # noqa: E402
+from app.models.base import utcnow  # noqa: E402
+from app.services import certificate_authority, policy  # noqa: E402
+from app.services.access import cli_principal  # noqa: E402
+from app.services.policy_effective import cache_for, situations, situations_query  # noqa: E402
+from app.services.policy_reconcile import Scope, reconcile_scope  # noqa: E402
+from profiles import Change  # noqa: E402
+
+SCHOOLS, CLASSES, OVERRIDING = 100, 5, 10
+
+
+def build(db: Database, devices: int) -> int:
+    per_class = devices // (SCHOOLS * CLASSES)
+    principal = cli_principal()
+    with db.unit_of_work() as session:
+        organisation = Organisation(name="Benchmark kommune")
+        session.add(organisation)
+        session.flush()
+        certificate_authority.ensure_ca(session, principal, organisation.name)  # profiles are signed with it
+        session.execute(insert(School), [
+            {"organisation_id": organisation.id, "name": f"Skole {n}", "code": f"s{n:03d}"} for n in range(SCHOOLS)
+        ])
+        school_ids = list(session.scalars(select(School.id).order_by(School.id)))
+        session.execute(insert(Group), [
+            {"school_id": school_id, "name": f"{grade}A", "kind": "class"} for school_id in school_ids for grade in range(CLASSES)
+        ])
+        groups = session.execute(select(Group.id, Group.school_id).order_by(Group.id)).all()
+        now = utcnow()
+        rows = [
+            {"school_id": school_id, "group_id": group_id, "platform": "ipados", "udid": f"UDID-{group_id:04d}-{n:04d}",
+             "serial_number": f"S{group_id:04d}{n:04d}", "enrollment_state": "enrolled", "supervised": True,
+             "enrolled_at": now, "inventory": {}}
+            for group_id, school_id in groups for n in range(per_class)
+        ]
+        for start in range(0, len(rows), 10_000):
+            session.execute(insert(Device), rows[start:start + 10_000])
+        policy.change(session, principal, "baseline", [
+            Change.set("restrictions", "allowCamera", False, lock=True),
+            Change.set("restrictions", "allowAppRemoval", False),
+            Change.set("passcode", "minLength", 6),
+            Change.set("passcode", "maxInactivity", 5),
+            Change.set("webfilter", "AutoFilterEnabled", True),
+            Change.lock_it("webfilter"),
+            Change.set("wifi:eduroam", "SSID_STR", "eduroam"),
+            Change.set("wifi:eduroam", "EncryptionType", "WPA2"),
+        ])
+        for n in range(OVERRIDING):
+            policy.change(session, principal, f"school:s{n:03d}", [Change.set("passcode", "minLength", 8)])
+        session.execute(Command.__table__.delete())
+        converge(session, organisation.id)
+    return per_class * SCHOOLS * CLASSES
+
+
+def converge(session, organisation_id: int) -> None:
+    """Every device reports exactly its desired profiles, as after a ProfileList."""
+    from app.models.policy import PolicyDelivery
+
+    session.execute(PolicyDelivery.__table__.delete())
+    cache = cache_for(session, organisation_id)
+    now = utcnow()
+    rows = []
+    for device in situations(session, situations_query()):
+        _, compiled = cache.policy(device)
+        rows.extend(
+            {"school_id": device.school_id, "device_id": device.id, "identifier": profile.identifier, "uuid": profile.uuid,
+             "removal_disallowed": profile.removal_disallowed, "is_managed": True, "reported_at": now}
+            for profile in compiled.artifacts
+        )
+    for start in range(0, len(rows), 20_000):
+        session.execute(insert(InstalledProfile), rows[start:start + 20_000])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=50_000)
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--profile", action="store_true", help="Print where the timed change spends its time.")
+    parser.add_argument("--keep", action="store_true", help="Keep the benchmark schema (prints its URL).")
+    args = parser.parse_args()
+
+    schema = f"flokk_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.database_url, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"?options=-csearch_path%3D{schema}"
+    try:
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        settings = Settings(data_dir=Path("/tmp/flokk-bench"), database_url=url, public_url="https://mdm.bench.example",
+                            secret_key="benchmark-secret-key-0123456789abcdef0123")
+        db = Database(settings)
+        started = time.perf_counter()
+        devices = build(db, args.devices)
+        print(f"set-up: {devices} devices converged in {time.perf_counter() - started:.1f} s")
+
+        principal = cli_principal()
+        profiler = cProfile.Profile() if args.profile else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        with db.unit_of_work() as session:
+            result = policy.change(session, principal, "baseline", [Change.set("passcode", "minLength", 7)])
+        elapsed = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        report = result.report
+        expected = devices * (SCHOOLS - OVERRIDING) // SCHOOLS
+        with db.session() as session:
+            installs = session.scalar(select(func.count()).select_from(Command).where(Command.request_type == "InstallProfile"))
+            others = session.scalar(select(func.count()).select_from(Command).where(Command.request_type != "InstallProfile"))
+        print(f"baseline default changed for {devices} devices: {elapsed:.1f} s "
+              f"({report.compilations} compilations, {report.queued} commands queued, {report.up_to_date} devices untouched)")
+        print("  phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings.items())
+              + f"; save and commit {elapsed - sum(report.timings.values()):.1f} s")
+        print(f"InstallProfile commands: {installs} (expected {expected}); other commands: {others} (expected 0)")
+
+        started = time.perf_counter()
+        with db.unit_of_work() as session:
+            again = reconcile_scope(session, principal, Scope())
+        print(f"second reconciliation of {again.devices} devices: {time.perf_counter() - started:.1f} s, "
+              f"{again.queued} commands queued (expected 0)")
+        db.dispose()
+        ok = installs == expected and others == 0 and again.queued == 0
+        print("OK" if ok else "MISMATCH")
+        sys.exit(0 if ok else 1)
+    finally:
+        if args.keep:
+            print(f"kept: {url}")
+        else:
+            with psycopg.connect(args.database_url, autocommit=True) as connection:
+                connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""What Flokk knows about one supported payload type, beyond Apple's schema.
+
+Apple's schema (``mdm_protocol.apple_schema``) gives every key, its type,
+allowed values, ranges and platforms. A ``PayloadKind`` adds the few things the
+schema cannot say: a short alias for admins, whether a device holds one or
+many of the payload, which keys name other payloads in the policy (a Wi-Fi
+network trusting a root certificate), how to read friendly input (a PEM
+certificate) and rules that span several keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from mdm_protocol import apple_schema
+
+#: Checks one key's value; returns the reasons it is wrong (empty: fine).
+ValueCheck = Callable[[str, Any], list[str]]
+#: Turns friendly input for one key into the schema's type (or returns it unchanged).
+Coercion = Callable[[str, Any], Any]
+#: Checks a merged payload as a whole; returns (key, reason) pairs.
+PayloadCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A key whose value names other payload instances of this policy.
+
+    Admins write instance names (``["radius-ca"]``); the compiler puts the
+    named payloads into the same profile and writes their PayloadUUIDs, as
+    Apple requires for ``PayloadCertificateAnchorUUID`` and its kin.
+    ``path`` walks into dictionaries; the last key holds a name or a list.
+    """
+
+    path: tuple[str, ...]
+    targets: tuple[str, ...]
+    many: bool = True
+
+    @property
+    def top_key(self) -> str:
+        return self.path[0]
+
+    def names(self, payload: Mapping[str, Any]) -> list[str]:
+        """The instance names this reference holds in a payload (none if absent)."""
+        found = _walk(payload, self.path)
+        if found is None:
+            return []
+        if self.many:
+            return [item for item in found if isinstance(item, str)] if isinstance(found, list) else []
+        return [found] if isinstance(found, str) else []
+
+    def replace(self, payload: Mapping[str, Any], mapping: Callable[[str], str]) -> dict[str, Any]:
+        """A copy of the payload with every name replaced by ``mapping(name)``."""
+        return _replace(dict(payload), self.path, mapping, self.many)
+
+
+def _walk(value: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        if not isinstance(value, Mapping) or step not in value:
+            return None
+        value = value[step]
+    return value
+
+
+def _replace(payload: dict[str, Any], path: tuple[str, ...], mapping: Callable[[str], str], many: bool) -> dict[str, Any]:
+    head, rest = path[0], path[1:]
+    if head not in payload:
+        return payload
+    if rest:
+        inner = payload[head]
+        if isinstance(inner, Mapping):
+            payload[head] = _replace(dict(inner), rest, mapping, many)
+        return payload
+    current = payload[head]
+    if many and isinstance(current, list):
+        payload[head] = [mapping(item) if isinstance(item, str) else item for item in current]
+    elif not many and isinstance(current, str):
+        payload[head] = mapping(current)
+    return payload
+
+
+def _no_reasons(key: str, value: Any) -> list[str]:
+    return []
+
+
+def _unchanged(key: str, value: Any) -> Any:
+    return value
+
+
+def _no_payload_problems(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return []
+
+
+@dataclass(frozen=True)
+class PayloadKind:
+    """One payload type Flokk's policy supports (one small module each)."""
+
+    payload_type: str
+    alias: str
+    title: str
+    repeatable: bool = False
+    references: tuple[Reference, ...] = ()
+    #: Keys Apple marks required that Flokk's use of the payload does not need.
+    optional_keys: frozenset[str] = frozenset()
+    #: Keys admins may not set, with the reason (Flokk fills them or does not support them).
+    forbidden_keys: Mapping[str, str] = field(default_factory=dict)
+    check_value: ValueCheck = _no_reasons
+    coerce: Coercion = _unchanged
+    check_payload: PayloadCheck = _no_payload_problems
+    #: Values Flokk adds when the admin left the key unset, from the instance name.
+    defaults: Callable[[str], Mapping[str, Any]] = lambda instance: {}
+
+    @cached_property
+    def spec(self) -> apple_schema.Spec:
+        return apple_schema.profile_payload(self.payload_type)
+
+    def key_spec(self, key: str) -> apple_schema.KeySpec | None:
+        try:
+            return self.spec.key(key)
+        except KeyError:
+            return None
+
+    def reference_for(self, key: str) -> tuple[Reference, ...]:
+        return tuple(ref for ref in self.references if ref.top_key == key)
+
+    def __hash__(self) -> int:
+        return hash(self.payload_type)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PayloadKind) and other.payload_type == self.payload_type

@@ -1,0 +1,248 @@
+"""Norwegian Bokmål for the dashboard; `make translations` writes app/translations/nb from it.
+
+One source of truth that a reviewer can read as a table; the .po and .mo files are generated.
+"""
+
+NB = {
+    "Choose a new password first.": "Velg et nytt passord først.",
+    "The form has expired or did not come from Flokk. Go back, reload the page and try again.":
+        "Skjemaet er utløpt eller kom ikke fra Flokk. Gå tilbake, last siden på nytt og prøv igjen.",
+    "Please sign in again.": "Logg inn på nytt.",
+    "Admin %(email)s created": "Administrator %(email)s er opprettet",
+    "One-time password (shown only now; it must be changed at the first sign-in)":
+        "Engangspassord (vises bare nå; det må byttes ved første innlogging)",
+    "The grant is added.": "Rettigheten er lagt til.",
+    "The grant is removed.": "Rettigheten er fjernet.",
+    "The account is activated.": "Kontoen er aktivert.",
+    "The account is deactivated.": "Kontoen er deaktivert.",
+    "New one-time password for %(email)s": "Nytt engangspassord for %(email)s",
+    "API token %(name)s created": "API-nøkkelen %(name)s er opprettet",
+    "The token (shown only now; send it as Authorization: Bearer ...)":
+        "Nøkkelen (vises bare nå; send den som Authorization: Bearer ...)",
+    "The API token is revoked.": "API-nøkkelen er trukket tilbake.",
+    "Sign-in was refused.": "Innloggingen ble avvist.",
+    "The two new passwords differ.": "De to nye passordene er ikke like.",
+    "Your password is changed.": "Passordet ditt er endret.",
+    "School %(name)s added.": "Skolen %(name)s er lagt til.",
+    "The device is moved.": "Enheten er flyttet.",
+    "%(command)s needs a central admin's approval: request %(id)s is waiting.":
+        "%(command)s må godkjennes av en sentral administrator: forespørsel %(id)s venter.",
+    "%(command)s is queued for %(count)s device(s).": "%(command)s er lagt i kø for %(count)s enhet(er).",
+    "Group %(name)s created.": "Gruppen %(name)s er opprettet.",
+    "The group is deleted.": "Gruppen er slettet.",
+    "The enrollment link is revoked: devices can no longer enrol with it.":
+        "Innrulleringslenken er trukket tilbake: enheter kan ikke lenger rulles inn med den.",
+    "Approved: %(count)s command(s) queued.": "Godkjent: %(count)s kommando(er) lagt i kø.",
+    "The request is rejected.": "Forespørselen er avvist.",
+    "Time": "Tid",
+    "Command": "Kommando",
+    "Device": "Enhet",
+    "Status": "Status",
+    "By": "Av",
+    "No commands.": "Ingen kommandoer.",
+    "Name": "Navn",
+    "Serial number": "Serienummer",
+    "School": "Skole",
+    "Group": "Gruppe",
+    "Platform": "Plattform",
+    "State": "Tilstand",
+    "Last seen": "Sist sett",
+    "Device %(id)s": "Enhet %(id)s",
+    "No devices.": "Ingen enheter.",
+    "Role": "Rolle",
+    "central admin": "sentral administrator",
+    "central helpdesk": "sentral brukerstøtte",
+    "school ICT contact": "IKT-kontakt på skolen",
+    "auditor": "revisor",
+    "All schools": "Alle skoler",
+    "active": "aktiv",
+    "deactivated": "deaktivert",
+    "last sign-in": "sist innlogget",
+    "never": "aldri",
+    "Rights": "Rettigheter",
+    "Source": "Kilde",
+    "all schools": "alle skoler",
+    "Remove": "Fjern",
+    "No rights.": "Ingen rettigheter.",
+    "Give a right": "Gi en rettighet",
+    "Add": "Legg til",
+    "Account": "Konto",
+    "Deactivate": "Deaktiver",
+    "Activate": "Aktiver",
+    "New one-time password": "Nytt engangspassord",
+    "Admins": "Administratorer",
+    "Email": "E-post",
+    "Sign-in": "Innlogging",
+    "Active": "Aktiv",
+    "password": "passord",
+    "yes": "ja",
+    "no": "nei",
+    "New admin": "Ny administrator",
+    "Create admin": "Opprett administrator",
+    "API tokens": "API-nøkler",
+    "Expires": "Utløper",
+    "Last used": "Sist brukt",
+    "Revoke": "Trekk tilbake",
+    "No API tokens.": "Ingen API-nøkler.",
+    "New API token": "Ny API-nøkkel",
+    "Days valid": "Gyldig i dager",
+    "Create token": "Opprett nøkkel",
+    "Approvals": "Godkjenninger",
+    "Pending": "Venter",
+    "All": "Alle",
+    "Devices": "Enheter",
+    "Reason": "Begrunnelse",
+    "Requested by": "Bedt om av",
+    "Approve": "Godkjenn",
+    "Why not?": "Hvorfor ikke?",
+    "Reject": "Avvis",
+    "No requests.": "Ingen forespørsler.",
+    "Audit log": "Revisjonslogg",
+    "From": "Fra",
+    "To": "Til",
+    "Action": "Handling",
+    "Outcome": "Utfall",
+    "Show": "Vis",
+    "Export CSV": "Eksporter CSV",
+    "Time (UTC)": "Tid (UTC)",
+    "Who": "Hvem",
+    "What": "Hva",
+    "Target": "Gjelder",
+    "Details": "Detaljer",
+    "No events.": "Ingen hendelser.",
+    "Older": "Eldre",
+    "Schools": "Skoler",
+    "Groups": "Grupper",
+    "Enrollment": "Innrullering",
+    "Commands": "Kommandoer",
+    "Password": "Passord",
+    "Sign out": "Logg ut",
+    "none": "ingen",
+    "Model": "Modell",
+    "supervised": "overvåket",
+    "Move to a group": "Flytt til en gruppe",
+    "No group": "Ingen gruppe",
+    "Move": "Flytt",
+    "Send a command": "Send en kommando",
+    "Erasing a device needs a reason and a central admin's approval before it is sent.":
+        "Sletting av en enhet krever en begrunnelse og godkjenning fra en sentral administrator før den sendes.",
+    "Send": "Send",
+    "Recent commands": "Siste kommandoer",
+    "Search": "Søk",
+    "name, serial number, UDID": "navn, serienummer, UDID",
+    "Next page": "Neste side",
+    "Enrollment link": "Innrulleringslenke",
+    "Enrollment link for %(school)s": "Innrulleringslenke for %(school)s",
+    "The enrollment link is created.": "Innrulleringslenken er opprettet.",
+    "Open this address in Safari on the iPad to enrol it:": "Åpne denne adressen i Safari på iPaden for å rulle den inn:",
+    "Label": "Merkelapp",
+    "Back to enrollment links": "Tilbake til innrulleringslenkene",
+    "Enrollment links": "Innrulleringslenker",
+    "Uses": "Bruk",
+    "Show link": "Vis lenke",
+    "No enrollment links yet.": "Ingen innrulleringslenker ennå.",
+    "New enrollment link": "Ny innrulleringslenke",
+    "Group (name)": "Gruppe (navn)",
+    "Expires after": "Utløper etter",
+    "Max uses": "Maks antall bruk",
+    "Create link": "Opprett lenke",
+    "Error": "Feil",
+    "That did not work": "Det gikk ikke",
+    "Sign in first": "Logg inn først",
+    "Not allowed": "Ikke tillatt",
+    "Not found": "Ikke funnet",
+    "Conflict": "Konflikt",
+    "Too late": "For sent",
+    "Please check the input": "Sjekk det du har fylt inn",
+    "Too many attempts": "For mange forsøk",
+    "Back": "Tilbake",
+    "Front page": "Forsiden",
+    "Kind": "Type",
+    "Delete": "Slett",
+    "No groups yet.": "Ingen grupper ennå.",
+    "New group": "Ny gruppe",
+    "class": "klasse",
+    "year group": "trinn",
+    "cart": "vogn",
+    "other": "annet",
+    "Create group": "Opprett gruppe",
+    "Code": "Kode",
+    "No schools yet.": "Ingen skoler ennå.",
+    "Add a school": "Legg til en skole",
+    "Add school": "Legg til skole",
+    "Sign in": "Logg inn",
+    "Sign in to Flokk": "Logg inn i Flokk",
+    "You are signed out.": "Du er logget ut.",
+    "Sign in with %(provider)s": "Logg inn med %(provider)s",
+    "Choose a new password": "Velg et nytt passord",
+    "You signed in with a one-time password. Choose your own password before you go on.":
+        "Du logget inn med et engangspassord. Velg ditt eget passord før du går videre.",
+    "Current password": "Nåværende passord",
+    "New password (at least 12 characters)": "Nytt passord (minst 12 tegn)",
+    "New password again": "Nytt passord en gang til",
+    "Save password": "Lagre passordet",
+    "All devices of the school": "Alle enhetene på skolen",
+    "(no label)": "(uten merkelapp)",
+    "Manage enrollment links": "Administrer innrulleringslenker",
+    "Done": "Ferdig",
+    "The single sign-on rule is added.": "Regelen for felles innlogging er lagt til.",
+    "The single sign-on rule is removed.": "Regelen for felles innlogging er fjernet.",
+    "Single sign-on rules": "Regler for felles innlogging",
+    "At every sign-in with Feide or Entra ID, a person gets the roles of the rules whose value is in their claim, and loses the others.":
+        "Ved hver innlogging med Feide eller Entra ID får personen rollene fra reglene med en verdi personen har, og mister de andre.",
+    "Provider": "Tjeneste",
+    "Claim value": "Verdi",
+    "No rules.": "Ingen regler.",
+    "Add rule": "Legg til regel",
+    "Send to the group": "Send til gruppen",
+    "Remove from Flokk": "Fjern fra Flokk",
+    "The device can no longer reach Flokk once a central admin approves: its certificate is revoked and its waiting commands are cancelled.":
+        "Enheten kommer ikke lenger i kontakt med Flokk når en sentral administrator har godkjent: sertifikatet trekkes tilbake og ventende kommandoer avbrytes.",
+    "Ask to remove": "Be om fjerning",
+    "A command to more than %(threshold)s devices at once, and any erase, needs a reason and a central admin's approval.":
+        "En kommando til flere enn %(threshold)s enheter samtidig, og all sletting, krever en begrunnelse og godkjenning fra en sentral administrator.",
+}
+
+
+def messages(root):
+    """Every translatable message of the dashboard (Python and templates), with where it is used."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    found: dict[str, list[tuple[str, int]]] = {}
+    for filename, line, message, _comments, _context in extract_from_dir(
+        str(root / "app"), method_map, keywords={**DEFAULT_KEYWORDS, "_": None}
+    ):
+        if isinstance(message, str):
+            found.setdefault(message, []).append((filename, line))
+    return found
+
+
+def main() -> None:
+    """Check every message has a translation, write the .po and compile the .mo."""
+    import sys
+    from pathlib import Path
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import write_po
+
+    root = Path(__file__).resolve().parents[1]
+    found = messages(root)
+    missing = [message for message in found if message not in NB]
+    if missing:
+        sys.exit("untranslated: " + "; ".join(missing))
+    catalog = Catalog(locale="nb", project="Flokk")
+    for message, locations in sorted(found.items()):
+        catalog.add(message, NB[message], locations=locations)
+    folder = root / "app" / "translations" / "nb" / "LC_MESSAGES"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "messages.po").open("wb") as handle:
+        write_po(handle, catalog, sort_output=True, no_location=True)
+    with (folder / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    print(f"wrote {len(catalog)} messages to {folder}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The dashboard in a real browser (Debian's chromium, headless) against a real `flokk serve`.
+
+Central IT signs in with the one-time password from `flokk init`, is made to
+choose a new one, adds a school and its ICT contact; the ICT contact signs in,
+creates a class, moves an iPad into it, sends a command, asks for an erase and
+creates an enrollment link; a central admin approves the erase; the audit log
+shows it all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import ssl
+
+import pytest
+from sqlalchemy import select
+
+from app.models import Command, School
+from tests.app.test_serve import free_port
+from tests.support import factories
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+NEW_ADMIN_PASSWORD = "central IT pass phrase 1"
+NEW_ICT_PASSWORD = "kari's own pass phrase"
+
+
+@pytest.fixture
+def served(backend, environment, db, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the browser walk-through runs once (SQLite); every rule it touches is tested on both databases")
+    env = {**os.environ, **environment}
+    init = subprocess.run([sys.executable, "-m", "app.cli", "init", "--admin-email", "it@bergvik.no", "--organisation", "Bergvik kommune"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    password = re.search(r"One-time password:\s+(\S+)", init.stdout).group(1)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"https://127.0.0.1:{port}"
+    context = ssl._create_unverified_context()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", context=context, timeout=5):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                process.terminate()
+                raise
+            time.sleep(0.3)
+    yield url, password
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is needed (make test installs it: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--headless=new"])
+        yield launched
+        launched.close()
+
+
+def new_page(browser, locale="en-GB"):
+    return browser.new_context(ignore_https_errors=True, locale=locale).new_page()
+
+
+def sign_in(page, url, email, password):
+    page.goto(f"{url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button[type=submit]")
+
+
+def choose_password(page, old, new):
+    assert page.url.endswith("/password")
+    page.fill("input[name=current_password]", old)
+    page.fill("input[name=new_password]", new)
+    page.fill("input[name=repeat_password]", new)
+    page.click("form[action='/password'] button[type=submit]")
+
+
+def flash(page) -> str:
+    return page.inner_text("p.flash")
+
+
+def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, browser, db, tmp_path):
+    url, one_time = served
+    with db.session() as session:
+        sorby = factories.school(session, "sorby", "Sørby skole")
+        factories.device(session, sorby).serial_number = "SORBY-0001"
+        session.commit()
+
+    # Central IT: first sign-in must replace the one-time password.
+    admin = new_page(browser)
+    sign_in(admin, url, "it@bergvik.no", one_time)
+    choose_password(admin, one_time, NEW_ADMIN_PASSWORD)
+    assert "Your password is changed." in flash(admin)
+    admin.fill("input[name=name]", "Nordby skole")
+    admin.fill("input[name=code]", "nordby")
+    admin.click("form[action='/schools'] button[type=submit]")
+    assert "School Nordby skole added." in flash(admin)
+    with db.session() as session:
+        nordby = session.scalar(select(School).where(School.code == "nordby"))
+        ipad = factories.device(session, nordby)
+        ipad.name, ipad.serial_number = "Cart 1 iPad 3", "NORDBY-0003"
+        session.commit()
+        ipad_id = ipad.id
+    admin.click("nav >> text=Admins")
+    admin.fill("form[action='/admins'] input[name=email]", "kari@nordby.no")
+    admin.select_option("form[action='/admins'] select[name=role]", "school_ict")
+    admin.select_option("form[action='/admins'] select[name=school]", "nordby")
+    admin.click("form[action='/admins'] button[type=submit]")
+    kari_one_time = admin.inner_text("#secret").strip()
+    admin.click("form[action='/logout'] button")
+    assert "/login" in admin.url
+
+    # The ICT contact of Nordby, in Norwegian.
+    kari = new_page(browser, locale="nb-NO")
+    sign_in(kari, url, "kari@nordby.no", kari_one_time)
+    kari.goto(f"{url}/devices")  # must choose a password first
+    choose_password(kari, kari_one_time, NEW_ICT_PASSWORD)
+    assert "Passordet ditt er endret." in flash(kari)
+    assert "Nordby skole" in kari.inner_text("main") and "Sørby" not in kari.inner_text("main")
+    kari.click("nav >> text=Grupper")
+    kari.fill("form[action='/groups'] input[name=name]", "7A")
+    kari.click("form[action='/groups'] button[type=submit]")
+    assert "Gruppen 7A er opprettet." in flash(kari)
+    kari.click("nav >> text=Enheter")
+    assert "NORDBY-0003" in kari.inner_text("table.devices") and "SORBY-0001" not in kari.content()
+    kari.click("text=Cart 1 iPad 3")
+    kari.select_option("select[name=group_id]", label="7A")
+    kari.click(f"form[action='/devices/{ipad_id}/group'] button")
+    assert "Enheten er flyttet." in flash(kari)
+    kari.select_option("select[name=request_type]", "ProfileList")
+    kari.click(f"form[action='/devices/{ipad_id}/commands'] button")
+    assert "ProfileList er lagt i kø for 1 enhet(er)." in flash(kari)
+    kari.select_option("select[name=request_type]", "EraseDevice")
+    kari.fill("input[name=reason]", "Stolen from the classroom")
+    kari.click(f"form[action='/devices/{ipad_id}/commands'] button")
+    assert "må godkjennes av en sentral administrator" in flash(kari)
+    assert "ProfileList" in kari.inner_text("table.commands") and "EraseDevice" not in kari.inner_text("table.commands")
+    kari.click("nav >> text=Innrullering")
+    kari.fill("form[action='/enrollment-tokens'] input[name=label]", "Vogn 1")
+    kari.fill("form[action='/enrollment-tokens'] input[name=expires]", "30d")
+    kari.click("form[action='/enrollment-tokens'] button[type=submit]")
+    assert "/enroll/" in kari.inner_text("#enrollment-url")
+    kari.click("text=Tilbake til innrulleringslenkene")
+    assert "Vogn 1" in kari.inner_text("main")
+    kari.click("header button[value=en]")
+    assert "/enrollment-tokens" in kari.url and "New enrollment link" in kari.inner_text("main")
+    kari.goto(f"{url}/audit")
+    assert "Not allowed" in kari.inner_text("main")
+    kari.screenshot(path=str(tmp_path / "ict.png"))
+
+    # Central IT approves the erase.
+    approver = new_page(browser)
+    sign_in(approver, url, "it@bergvik.no", NEW_ADMIN_PASSWORD)
+    approver.click("nav >> text=Approvals")
+    row = approver.locator("table.approvals tr", has_text="EraseDevice")
+    assert "Stolen from the classroom" in row.inner_text() and "kari@nordby.no" in row.inner_text()
+    row.locator("button", has_text="Approve").click()
+    assert "Approved: 1 command(s) queued." in flash(approver)
+    with db.session() as session:
+        assert sorted(session.scalars(select(Command.request_type).where(Command.device_id == ipad_id))) == ["EraseDevice", "ProfileList"]
+    approver.click("nav >> text=Audit log")
+    approver.select_option("select[name=school]", "nordby")
+    approver.click("form[action='/audit'] button[type=submit]")
+    trail = approver.inner_text("table.audit")
+    for action in ("approval.approve", "approval.request", "command.queue", "device.move", "group.create", "enrollment_token.create"):
+        assert action in trail, action
+    export = approver.get_attribute("text=Export CSV", "href")
+    assert export.startswith("/audit/export.csv?") and "school=nordby" in export
+    approver.screenshot(path=str(tmp_path / "audit.png"), full_page=True)

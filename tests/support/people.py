@@ -1,0 +1,79 @@
+"""Admins, API tokens and signed-in clients for tests."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from app.models.accounts import AdminUser, ApiToken, RoleGrant
+from app.services import passwords
+from app.services.access import Principal, Role, principal_for_admin
+from app.services.api_tokens import PREFIX, token_hash
+from app.services.sign_in import session_version
+
+_numbers = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+_HASH = None
+
+
+def _password_hash() -> str:
+    global _HASH
+    if _HASH is None:
+        _HASH = passwords.hash_password(PASSWORD)
+    return _HASH
+
+
+def admin(
+    session: Session,
+    grants: Iterable[tuple[Role | str, int | None]] = (),
+    *,
+    email: str | None = None,
+    password: bool = True,
+    must_change: bool = False,
+) -> AdminUser:
+    """An admin with ``PASSWORD`` (hashed once per run: argon2 is slow on purpose)."""
+    created = AdminUser(
+        email=email or f"admin{next(_numbers)}@skole.test",
+        password_hash=_password_hash() if password else None,
+        must_change_password=must_change,
+    )
+    for role, school_id in grants:
+        created.grants.append(RoleGrant(role=Role(role), school_id=school_id, created_by="test"))
+    session.add(created)
+    session.flush()
+    return created
+
+
+def api_token(session: Session, grants: Iterable[tuple[Role | str, int | None]], *, name: str | None = None) -> str:
+    raw = f"{PREFIX}test-{next(_numbers)}-{time.monotonic_ns()}"
+    token = ApiToken(name=name or "test token", token_hash=token_hash(raw), created_by="test")
+    for role, school_id in grants:
+        token.grants.append(RoleGrant(role=Role(role), school_id=school_id, created_by="test"))
+    session.add(token)
+    session.flush()
+    return raw
+
+
+def principal(admin_user: AdminUser) -> Principal:
+    return principal_for_admin(admin_user)
+
+
+def bearer(raw: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {raw}"}
+
+
+CSRF = "test-csrf-token"
+
+
+def sign_in(client, admin_user: AdminUser | None) -> None:
+    """Put a signed-in session (and a CSRF token) into a Flask test client's cookie."""
+    with client.session_transaction() as cookie:
+        cookie.clear()
+        cookie["csrf"] = CSRF
+        if admin_user is not None:
+            cookie["admin_id"] = admin_user.id
+            cookie["version"] = session_version(admin_user)
+            cookie["issued_at"] = int(time.time())
