@@ -68,11 +68,29 @@ def test_command_send_refuses_a_wrong_parameter_naming_it(cli, db, enrolled):
             "DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList"]
 
 
-def test_destructive_commands_need_confirm(cli, db, enrolled, fake_apns):
+def test_destructive_commands_wait_for_approval(cli, db, enrolled, fake_apns):
     refused = cli("command", "send", enrolled.udid, "EraseDevice")
-    assert refused.exit_code == 1 and "--confirm" in refused.output
-    sent = cli("command", "send", enrolled.udid, "EraseDevice", "--confirm", "--no-push")
-    assert sent.exit_code == 0, sent.output
+    assert refused.exit_code == 1 and "needs a reason" in refused.output
+    requested = cli("command", "send", enrolled.udid, "EraseDevice", "--reason", "stolen from the classroom")
+    assert requested.exit_code == 0, requested.output
+    assert "waits for a second central admin's approval (request" in requested.output
+    with db.session() as session:
+        assert session.scalar(select(Command).where(Command.request_type == "EraseDevice")) is None
+
+
+def test_an_approved_command_is_pushed_after_commit(db, enrolled, fake_apns):
+    from app.services import approvals, push
+    from app.services.access import Grant, Principal, Role, cli_principal
+
+    with db.unit_of_work() as session:
+        device_id = session.scalar(select(Device.id))
+        request = approvals.submit(session, cli_principal(), [device_id], "EraseDevice", {}, reason="lost on a trip")
+        request_id = request.approval.id
+    second = Principal("admin", 99, "admin:second@bergvik.no", (Grant(Role.CENTRAL_ADMIN, None),))
+    with db.session() as session:
+        approvals.approve(session, second, request_id)
+        assert push.take_wakes(session) == [device_id]  # the boundary pushes these after its commit
+        session.rollback()
 
 
 def test_command_send_to_a_school(cli, db, new_ipad, transport, fake_apns, world):
@@ -97,6 +115,6 @@ def test_no_push_certificate_still_queues(cli, db, enrolled):
             record.replaced_at = utcnow()
     result = cli("command", "send", enrolled.udid, "SecurityInfo")
     assert result.exit_code == 0
-    assert "Not pushed: no Apple push certificate" in result.output
+    assert "no Apple push certificate has been imported" in result.output and "Not pushed now" in result.output
     with db.session() as session:
         assert session.scalar(select(Device.last_push_at)) is not None  # from the enrolment push only

@@ -85,16 +85,20 @@ def test_due_for_push_follows_the_back_off_and_the_device(db, enrolled, transpor
         answer = enrolled.report(transport, "Acknowledged", answer.command_uuid)
     with db.session() as session:
         assert push.due_for_push(session, now=now + dt.timedelta(hours=1)) == []
-    with db.unit_of_work() as session:
-        session.execute(update(Device).values(push_attempts=push.MAX_ATTEMPTS))
-        from app.services import commands as queue
-        from app.services.access import cli_principal
+    from app.services import commands as queue
+    from app.services.access import cli_principal
 
+    with db.unit_of_work() as session:
         queue.enqueue(session, cli_principal(), [device_id], "SecurityInfo")
+        assert push.take_wakes(session) == [device_id]  # pushed after the commit, with a fresh back-off
+    with db.session() as session:
+        assert push.due_for_push(session, now=now) == [device_id]
+    with db.unit_of_work() as session:
+        session.execute(update(Device).values(push_attempts=push.MAX_ATTEMPTS, next_push_at=now))
     with db.session() as session:
         assert push.due_for_push(session, now=now + dt.timedelta(days=2)) == []  # given up ...
     with db.unit_of_work() as session:
-        push.reset_backoff(session, [device_id])  # ... until something new is queued
+        queue.enqueue(session, cli_principal(), [device_id], "ProfileList")  # ... until something new is queued
     with db.session() as session:
         assert push.due_for_push(session, now=now) == [device_id]
 
