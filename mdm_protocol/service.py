@@ -124,6 +124,9 @@ class EnrollmentStore(Protocol):
     def seen(self, enrollment: Enrollment) -> None:
         """The device connected (resets its push back-off)."""
 
+    def enrolled(self, enrollment: Enrollment) -> None:
+        """The device channel just enrolled and has its first commands: what else should follow."""
+
 
 class CommandQueue(Protocol):
     """The per-enrollment command queue."""
@@ -181,6 +184,7 @@ class MdmService:
         first = self.enrollments.token_update(message)
         if first and not message.enrollment.is_user_channel:
             self.queue.enqueue(message.enrollment, list(self.initial_commands()))
+            self.enrollments.enrolled(message.enrollment)
             return Reply(wake=message.enrollment)
         return Reply()
 

@@ -30,7 +30,7 @@ from app.models.base import UTCDateTime, utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.pki import IssuedCertificate
-from app.services import audit, certificates
+from app.services import audit, certificates, policy_reconcile
 from app.services import commands as command_queue
 from app.services.access import Principal, system_principal
 from app.services.certificates import CertificateIdentity
@@ -230,6 +230,10 @@ class SqlMdmStore:
             device.last_seen_at = now
             device.push_attempts, device.next_push_at = 0, None
 
+    def enrolled(self, enrollment: Enrollment) -> None:
+        """A new iPad: its school's and group's policy is queued right after its first inventory."""
+        policy_reconcile.reconcile_device(self.session, self._required_device(enrollment.device_id).id)
+
     # --- CommandQueue ----------------------------------------------------------------------
 
     def enqueue(self, enrollment: Enrollment, items: Sequence[mdm_commands.Command]) -> None:
@@ -295,6 +299,9 @@ class SqlMdmStore:
         if update_.profiles is not None:
             self._replace_installed_profiles(device, update_)
         self.session.flush()
+        if update_.profiles is not None and device.enrollment_state == EnrollmentState.ENROLLED:
+            # What is installed changed: the policy reconciler queues only the difference.
+            policy_reconcile.reconcile_device(self.session, device.id)
 
     def device(self, udid: str) -> Device | None:
         """The device row for a UDID (cached for the rest of the request)."""

@@ -58,6 +58,7 @@ def test_enrolment_binds_the_certificate_and_queues_the_initial_inventory(servic
     assert [row.request_type for row in store.rows(UDID)] == [
         "DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList"]
     assert reply.wake.device_id == UDID and reply.status == 200
+    assert store.devices[UDID].enrolled_hooks == 1
 
 
 def test_a_second_token_update_queues_nothing_more(service, store):

@@ -47,6 +47,7 @@ class DeviceRecord:
     inventory: dict[str, Any] = field(default_factory=dict)
     profiles: list[Any] = field(default_factory=list)
     seen: int = 0
+    enrolled_hooks: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,9 @@ class MemoryStore:
 
     def seen(self, enrollment: Enrollment) -> None:
         self.devices[enrollment.device_id].seen += 1
+
+    def enrolled(self, enrollment: Enrollment) -> None:
+        self.devices[enrollment.device_id].enrolled_hooks += 1
 
     # CommandQueue
     def enqueue(self, enrollment: Enrollment, items: Sequence[commands.Command]) -> list[str]:
