@@ -405,25 +405,56 @@ def load(stack: Stack, identities: list[Identity], *, mode: str, seconds: float,
     }
 
 
+def _database(stack: Stack):
+    os.environ.update({key: value for key, value in stack.env.items() if key.startswith("FLOKK_")})
+    from app.config import load_settings
+    from app.db import Database
+
+    return Database(load_settings())
+
+
+def _school_devices(session, code: str) -> list[int]:
+    from sqlalchemy import select
+
+    from app.models import Device
+    from app.models.tenancy import School
+
+    school_id = session.scalar(select(School.id).where(School.code == code))
+    return list(session.scalars(select(Device.id).where(Device.school_id == school_id).order_by(Device.id)))
+
+
 def queue_for_everyone(stack: Stack, per_device: int) -> None:
-    """Queue ``per_device`` DeviceInformation commands for every bench iPad (not pushed: they are connected)."""
-    for _ in range(per_device):
-        stack.flokk("command", "send", "school:bench", "DeviceInformation", "--no-push")
+    """Queue ``per_device`` DeviceInformation commands for every bench iPad (not pushed: the load generator
+    plays devices that are connecting anyway)."""
+    from app.services import commands
+    from app.services.access import cli_principal
+    from mdm_protocol import commands as mdm_commands
+
+    database = _database(stack)
+    with database.unit_of_work() as session:
+        device_ids = _school_devices(session, "bench")
+        for _ in range(per_device):
+            commands.enqueue(session, cli_principal(), device_ids, "DeviceInformation",
+                             {"Queries": list(mdm_commands.DEFAULT_DEVICE_QUERIES)})
+    database.dispose()
 
 
 def bulk_push(stack: Stack, count: int) -> dict:
-    """Queue one command for ``count`` devices and push them all, as `flokk command send school:bulk` does."""
-    os.environ.update({key: value for key, value in stack.env.items() if key.startswith("FLOKK_")})
+    """Queue one command for ``count`` devices and push them all.
+
+    This is what happens once a bulk command is approved (or `flokk command
+    send school:CODE` below the approval threshold): the enqueue in one unit
+    of work, then the push of every device after its commit.
+    """
     from sqlalchemy import insert, select
 
-    from app.config import load_settings
-    from app.db import Database
     from app.models import Device
     from app.models.tenancy import School
-    from app.services import devices, push
+    from app.services import commands, push
     from app.services.access import cli_principal
+    from mdm_protocol import commands as mdm_commands
 
-    database = Database(load_settings())
+    database = _database(stack)
     with database.unit_of_work() as session:
         school_id = session.scalar(select(School.id).where(School.code == "bulk"))
         rows = [
@@ -437,7 +468,10 @@ def bulk_push(stack: Stack, count: int) -> dict:
     already = int(stack.apns_count_file.read_text() or 0) if stack.apns_count_file.exists() else 0
     cpu0, wall0 = time.process_time(), time.monotonic()
     with database.unit_of_work() as session:
-        queued = devices.send_command(session, cli_principal(), [], "DeviceInformation", school_code="bulk")
+        device_ids = _school_devices(session, "bulk")
+        queued = commands.enqueue(session, cli_principal(), device_ids, "DeviceInformation",
+                                  {"Queries": list(mdm_commands.DEFAULT_DEVICE_QUERIES)})
+        push.take_wakes(session)  # pushed below, timed on their own
     enqueue_s = time.monotonic() - wall0
     enqueue_cpu = time.process_time() - cpu0
     apns_pid = stack.apns.pid
