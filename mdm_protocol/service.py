@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mdm_protocol import checkin, commands, plist, reports
-from mdm_protocol.checkin import CheckinMessage, Enrollment
+from mdm_protocol.checkin import Enrollment
 from mdm_protocol.reports import CommandReport, InventoryUpdate
 
 log = logging.getLogger("flokk.mdm")

@@ -178,10 +178,6 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def sha256(certificate: x509.Certificate) -> str:
-    return certificate.fingerprint(hashes.SHA256()).hex()
-
-
 # --- enrolling as an iPad does: profile URL, then SCEP ------------------------------------
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from app.models import AuditEvent, Command, Device, DeviceUser
 from app.models.pki import IssuedCertificate
-from tests.support.ipad import FlaskTransport
 
 INITIAL = ["DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList"]
 

@@ -18,7 +18,7 @@ from app.services import certificates
 from app.services.access import cli_principal
 from mdm_protocol import cms
 from mdm_protocol.ca import CertificateAuthority
-from tests.support.ipad import FlaskTransport, SimulatedIpad
+from tests.support.ipad import SimulatedIpad
 
 
 def snapshot(db):
