@@ -93,6 +93,20 @@ def _optional_path(value: str, env: Mapping[str, str]) -> Path | None:
     return _path(value, env) if value else None
 
 
+def _networks(value: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
 def _optional_issuer(value: str, env: Mapping[str, str]) -> str | None:
     if not value:
         return None
@@ -204,6 +218,25 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("TLS_CERT", "", _optional_path, "PEM certificate for `flokk serve`; default: self-signed, generated."),
     Setting("TLS_KEY", "", _optional_path, "PEM private key for `FLOKK_TLS_CERT`."),
+    Setting(
+        "APNS_URL",
+        "https://api.push.apple.com",
+        _https_url,
+        "Apple's push service (APNs) that wakes iPads; only tests and benchmarks point it elsewhere.",
+    ),
+    Setting(
+        "APNS_CA_FILE",
+        "",
+        _optional_path,
+        "PEM CA bundle to trust for `FLOKK_APNS_URL` instead of the system's (a fake APNs in tests).",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "",
+        _networks,
+        "Comma-separated addresses/networks of TLS-terminating proxies whose RFC 9440 `Client-Cert` header "
+        "names the device; empty: devices must sign with `Mdm-Signature`.",
+    ),
 )
 
 
@@ -229,6 +262,9 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    apns_url: str = "https://api.push.apple.com"
+    apns_ca_file: Path | None = None
+    trusted_proxies: tuple[str, ...] = ()
     session_hours: int = 12
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

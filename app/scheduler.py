@@ -40,12 +40,13 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    from app.services import approvals, audit_trail, enrollment
+    from app.services import approvals, audit_trail, enrollment, mdm_jobs
 
     return [
         Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600),
         Job("approvals.expire", approvals.expire_due, seconds=300),
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
+        *mdm_jobs.jobs(),
     ]
 
 
@@ -87,11 +88,15 @@ class SchedulerLock:
 
 def run_job(db: Database, job: Job) -> None:
     from app import request_context
+    from app.services import push
 
     with request_context.origin(source=f"scheduler:{job.name}"):
         try:
             with db.unit_of_work() as session:
                 job.run(session)
+                wakes = push.take_wakes(session)
+            if wakes:  # devices the job queued commands for
+                push.wake_committed(db, wakes)
         except Exception:
             log.exception("job %s failed", job.name)
 

@@ -31,6 +31,7 @@ class CliState:
 
     def __init__(self) -> None:
         self.create_secret = False
+        self.last_push = None
 
     @cached_property
     def settings(self) -> Settings:
@@ -51,8 +52,15 @@ class CliState:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
+        """One committed unit of work; devices it queued commands for are pushed after the commit
+        (the outcome is in ``last_push``)."""
+        from app.services import push
+
         with request_context.origin(source="cli"), self.db.unit_of_work() as session:
             yield session
+            wakes = push.take_wakes(session)
+        if wakes:
+            self.last_push = push.wake_committed(self.db, wakes)
 
 
 pass_state = click.make_pass_decorator(CliState, ensure=True)
@@ -97,10 +105,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, audit, enroll, pki, policy, schools, setup, tokens
+    from app.cli import admin, audit, commands, devices, enroll, pki, policy, schools, setup, tokens
 
-    commands = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
-    for group_or_command in (*commands, *policy.COMMANDS):
+    groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
+    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command):
         main.add_command(group_or_command)
 
 

@@ -10,13 +10,16 @@ import logging
 import re
 import time
 
-from flask import Flask, Response, g, jsonify, request
+from functools import partial
+
+from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import db as database
 from app import request_context
 from app.errors import FlokkError
+from app.services import push
 
 log = logging.getLogger("flokk.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -41,9 +44,13 @@ def _start() -> None:
 def _finish(response: Response) -> Response:
     session = g.pop("flokk_session", None)
     if session is not None:
+        wakes = push.take_wakes(session)
         if response.status_code < 400:
             try:
                 database.commit(session)
+                if wakes:  # devices with new commands: pushed once the response is on its way
+                    db = current_app.extensions["flokk"].db
+                    response.call_on_close(partial(push.wake_committed, db, wakes, limit=push.REQUEST_PUSH_LIMIT))
             except IntegrityError:
                 database.rollback(session)
                 log.info("conflicting concurrent change", exc_info=True)

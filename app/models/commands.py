@@ -33,7 +33,11 @@ FINAL_STATUSES = frozenset(
 
 class Command(CreatedAt, Base):
     __tablename__ = "commands"
-    __table_args__ = (Index("ix_commands_queue", "device_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_commands_queue", "device_id", "status", "id"),
+        # The expiry job: commands still open whose time ran out.
+        Index("ix_commands_status_expires_at", "status", "expires_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(64), unique=True)

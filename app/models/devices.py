@@ -45,13 +45,19 @@ class Device(CreatedAt, Base):
     supervised: Mapped[bool] = mapped_column(default=False)
     enrolled_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
-    #: The latest answers to inventory commands, by RequestType.
-    inventory: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The latest answers to inventory commands, by RequestType. Deferred: it can
+    #: be tens of kilobytes and the check-in hot path never reads it.
+    inventory: Mapped[dict[str, Any]] = mapped_column(default=dict, deferred=True)
     # APNs wake-up: the device's push token (hex) and PushMagic from TokenUpdate.
     push_topic: Mapped[str | None] = mapped_column(String(255))
     push_token: Mapped[str | None] = mapped_column(String(200))
     push_magic: Mapped[str | None] = mapped_column(String(100))
     push_token_invalid_at: Mapped[dt.datetime | None]
+    # Wake-up bookkeeping (app.services.push): when Flokk last pushed, how many
+    # pushes since the device last connected, and when the next retry is due.
+    last_push_at: Mapped[dt.datetime | None]
+    push_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_push_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     # Sealed with the secrets box (app.crypto): never stored in the clear.
     unlock_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     bootstrap_token: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -75,6 +81,7 @@ class DeviceUser(CreatedAt, Base):
     long_name: Mapped[str | None] = mapped_column(String(200))
     push_token: Mapped[str | None] = mapped_column(String(200))
     push_magic: Mapped[str | None] = mapped_column(String(100))
+    push_token_invalid_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
 
     device: Mapped[Device] = relationship()

@@ -22,9 +22,10 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
-from app.services import audit
+from app.services import audit, push
 from app.services.access import Permission, Principal, restrict
 from mdm_protocol import apple_schema
+from mdm_protocol import commands as mdm_commands
 
 DEFAULT_LIFETIME = dt.timedelta(days=14)
 #: Commands that destroy data or lock a pupil out: they need the destructive right.
@@ -49,8 +50,21 @@ def command_body(command_uuid: str, request_type: str, params: Mapping[str, Any]
     )
 
 
+
 def check_params(request_type: str, params: Mapping[str, Any]) -> None:
-    """Refuse an unknown command or a wrong parameter, naming the key."""
+    """Refuse an unknown command or a wrong parameter, naming the key.
+
+    Commands of Flokk's catalogue go through their typed builder (iPadOS
+    availability, Settings items, DeviceInformation queries, delivery-time
+    secrets); others are checked against Apple's schema alone.
+    """
+    if request_type in mdm_commands.CATALOGUE:
+        try:
+            mdm_commands.build(request_type, params)
+        except mdm_commands.CommandError as error:
+            details = {error.key: [error.reason]} if error.key else None
+            raise InvalidInput(f"invalid parameters for {request_type}: {error}", details=details) from None
+        return
     try:
         spec = apple_schema.command(request_type)
     except apple_schema.UnknownSchema:
@@ -72,17 +86,21 @@ def enqueue(
     *,
     lifetime: dt.timedelta = DEFAULT_LIFETIME,
     check: bool = True,
+    device_user_id: int | None = None,
 ) -> Queued:
     """Queue one command for each device; all or nothing.
 
     ``check=False`` is for callers that built ``params`` from a typed builder
-    already checked against the schema.
+    already checked against the schema. ``device_user_id`` queues on a user
+    channel (Shared iPad) of the single device given.
     """
     params = dict(params or {})
     if check:
         check_params(request_type, params)
     permission = Permission.DESTRUCTIVE if request_type in DESTRUCTIVE_REQUEST_TYPES else Permission.COMMAND
     targets = load_targets(session, principal, device_ids, permission)
+    if device_user_id is not None and len(targets) != 1:
+        raise InvalidInput("a user channel belongs to one device")
     now = utcnow()
     expires_at = now + lifetime
     uuids: dict[int, str] = {}
@@ -98,6 +116,7 @@ def enqueue(
                 "uuid": command_uuid,
                 "school_id": school_id,
                 "device_id": device_id,
+                "device_user_id": device_user_id,
                 "request_type": request_type,
                 "body": template.replace(placeholder.encode("ascii"), command_uuid.encode("ascii"), 1),
                 "status": CommandStatus.QUEUED,
@@ -109,6 +128,9 @@ def enqueue(
     for start in range(0, len(rows), _BATCH):
         # A Core insert: the ORM's bulk path costs twice the time for nothing here.
         session.execute(Command.__table__.insert(), rows[start : start + _BATCH])
+    # Wake the devices once this unit of work commits, with a fresh push back-off.
+    push.reset_backoff(session, list(uuids))
+    push.wake_after_commit(session, uuids)
     per_school = Counter(school_id for _, school_id in targets)
     for school_id, count in sorted(per_school.items()):
         audit.record(
@@ -120,6 +142,22 @@ def enqueue(
             details={"request_type": request_type, "devices": count},
         )
     return Queued(request_type, uuids)
+
+
+def enqueue_commands(
+    session: Session,
+    principal: Principal,
+    device_ids: Sequence[int],
+    items: Sequence[mdm_commands.Command],
+    *,
+    device_user_id: int | None = None,
+) -> list[Queued]:
+    """Queue several built (already checked) commands, in order, for each device."""
+    return [
+        enqueue(session, principal, device_ids, item.request_type, item.params, check=False,
+                device_user_id=device_user_id)
+        for item in items
+    ]
 
 
 def load_targets(

@@ -1,19 +1,29 @@
-"""Devices as admins see them: search within the principal's schools, details, moving between groups."""
+"""Devices as admins see them: search within the principal's schools, details, moving between groups,
+and sending them MDM commands.
+
+Every read goes through the tenancy choke point (``access.scoped``): an ICT
+contact finds only their own school's devices; another school's device is
+"not found". Sending a command queues it (``app.services.commands``); the
+devices are pushed once the unit of work has committed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.models.commands import Command
-from app.models.devices import Device
-from app.models.tenancy import Group
-from app.services import audit, policy_reconcile
+from app.models.devices import Device, InstalledProfile
+from app.models.tenancy import Group, School
+from app.services import approvals, audit, policy_reconcile
 from app.services.access import Permission, Principal, get_for, scoped
+from app.services.mdm_store import OPEN_STATUSES
 from app.services.schools import get_school_by_code
+from mdm_protocol import commands as mdm_commands
 
 MAX_PAGE = 500
 
@@ -98,3 +108,103 @@ def recent_commands(session: Session, principal: Principal, device_id: int, limi
     return list(
         session.scalars(scoped(Command, principal).where(Command.device_id == device.id).order_by(Command.id.desc()).limit(limit))
     )
+
+
+@dataclass(frozen=True)
+class DeviceDetail:
+    device: Device
+    school_code: str
+    installed_profiles: list[InstalledProfile]
+    open_commands: int
+
+
+def find_device(session: Session, principal: Principal, ref: str) -> Device:
+    """A device by database id, UDID or serial number, within the principal's schools."""
+    ref = ref.strip()
+    if not ref:
+        raise InvalidInput("name a device by its id, UDID or serial number")
+    matches = [Device.udid == ref, func.upper(Device.serial_number) == ref.upper()]
+    if ref.isdigit():
+        matches.append(Device.id == int(ref))
+    found = session.scalars(scoped(Device, principal).where(or_(*matches)).limit(2)).all()
+    if not found:
+        raise NotFound(f"no device {ref}")
+    if len(found) > 1:
+        raise InvalidInput(f"{ref!r} names more than one device; use its UDID")
+    return found[0]
+
+
+def list_devices(session: Session, principal: Principal, *, school_code: str | None = None) -> list[tuple[Device, str]]:
+    statement = (
+        scoped(Device, principal)
+        .join(School, School.id == Device.school_id)
+        .add_columns(School.code)
+        .order_by(School.code, Device.id)
+    )
+    if school_code is not None:
+        school = get_school_by_code(session, principal, school_code)
+        statement = statement.where(Device.school_id == school.id)
+    return [(device, code) for device, code in session.execute(statement)]
+
+
+def describe(session: Session, principal: Principal, ref: str) -> DeviceDetail:
+    device = find_device(session, principal, ref)
+    profiles = list(
+        session.scalars(
+            select(InstalledProfile).where(InstalledProfile.device_id == device.id).order_by(InstalledProfile.identifier)
+        )
+    )
+    open_commands = session.scalar(
+        select(func.count()).select_from(Command).where(Command.device_id == device.id, Command.status.in_(OPEN_STATUSES))
+    )
+    return DeviceDetail(device, device.school.code, profiles, open_commands or 0)
+
+
+def command_history(session: Session, principal: Principal, ref: str, *, limit: int = 50) -> list[Command]:
+    """A device's latest commands, oldest first (by id, UDID or serial number)."""
+    return recent_commands(session, principal, find_device(session, principal, ref).id, limit)[::-1]
+
+
+def target_devices(
+    session: Session, principal: Principal, refs: Sequence[str], *, school_code: str | None = None
+) -> list[int]:
+    """Device ids named by id/UDID/serial, plus every enrolled iPad of a school (``school_code``)."""
+    device_ids = [find_device(session, principal, ref).id for ref in refs]
+    if school_code is not None:
+        school = get_school_by_code(session, principal, school_code)
+        device_ids.extend(
+            session.scalars(
+                scoped(Device, principal, Permission.COMMAND)
+                .with_only_columns(Device.id)
+                .where(Device.school_id == school.id, Device.enrollment_state == "enrolled", Device.udid.is_not(None))
+                .order_by(Device.id)
+            )
+        )
+    if not device_ids:
+        raise InvalidInput("no devices to send to")
+    return list(dict.fromkeys(device_ids))
+
+
+def build_command(request_type: str, params: Sequence[str] = ()) -> mdm_commands.Command:
+    """A command from ``KEY=VALUE`` strings, typed per Apple's schema; InvalidInput names a wrong key."""
+    try:
+        return mdm_commands.build_from_strings(request_type, params)
+    except mdm_commands.CommandError as error:
+        details = {error.key: [error.reason]} if error.key else None
+        raise InvalidInput(f"cannot send {request_type}: {error}", details=details) from None
+
+
+def send_command(
+    session: Session,
+    principal: Principal,
+    refs: Sequence[str],
+    request_type: str,
+    params: Sequence[str] = (),
+    *,
+    school_code: str | None = None,
+    reason: str | None = None,
+) -> approvals.Submitted:
+    """Queue a command for devices or a whole school, or ask for approval when it is destructive or bulk."""
+    built = build_command(request_type, params)
+    device_ids = target_devices(session, principal, refs, school_code=school_code)
+    return approvals.submit(session, principal, device_ids, built.request_type, dict(built.params), reason=reason)

@@ -1,4 +1,5 @@
-"""Keys and certificates shared by the mdm_protocol tests (RSA generation is slow: made once)."""
+"""Shared by the mdm_protocol tests: captured device messages, and keys and
+certificates (RSA generation is slow: made once)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ from cryptography.x509.oid import NameOID
 from tests.support.pki import openssl_runner
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mdm-fixtures"
+
+
+def fixture_bytes(relative: str) -> bytes:
+    return (FIXTURES / relative).read_bytes()
+
+
+@pytest.fixture
+def capture():
+    """Read one captured message by its path under tests/fixtures/mdm-fixtures."""
+    return fixture_bytes
 
 
 def self_signed(key, common_name: str, *, ca: bool = True, days: int = 30) -> x509.Certificate:

@@ -1,0 +1,96 @@
+"""The MDM scheduler jobs: expire old commands, push again, refresh inventory daily.
+
+Each job is one bounded unit of work and safe while gunicorn workers serve
+devices: expiry and inventory changes are single conditional statements that
+only touch rows still in the state they expect, and the scheduler runs them
+in its one process (``flokk scheduler``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.errors import NotReady
+from app.models.base import utcnow
+from app.models.commands import Command, CommandStatus
+from app.models.devices import Device, EnrollmentState, Platform
+from app.scheduler import Job
+from app.services import commands as command_queue
+from app.services import push
+from app.services.access import system_principal
+from app.services.mdm_store import OPEN_STATUSES
+from mdm_protocol import commands as mdm_commands
+
+log = logging.getLogger("flokk.scheduler")
+
+INVENTORY_INTERVAL = dt.timedelta(days=1)
+#: Devices given a fresh inventory per run; the hourly job spreads a city's fleet over the day.
+INVENTORY_BATCH = 10_000
+_APPLE = (Platform.IPADOS, Platform.IOS, Platform.MACOS)
+
+
+def expire_commands(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Mark commands whose time ran out before the device answered as expired."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Command)
+        .where(Command.status.in_(OPEN_STATUSES), Command.expires_at.is_not(None), Command.expires_at <= now)
+        .values(status=CommandStatus.EXPIRED, completed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = result.rowcount or 0
+    if count:
+        log.info("expired %d command(s)", count)
+    return count
+
+
+def push_waiting_devices(session: Session, *, now: dt.datetime | None = None) -> push.PushReport:
+    """Push again the devices that have queued commands and have not connected since."""
+    due = push.due_for_push(session, now=now)
+    if not due:
+        return push.PushReport()
+    try:
+        return push.wake(session, due)
+    except NotReady as error:  # no push certificate yet: nothing to do until central IT imports one
+        log.warning("%d device(s) wait for a push: %s", len(due), error.message)
+        return push.PushReport(skipped=len(due))
+
+
+def refresh_inventory(session: Session, *, now: dt.datetime | None = None, limit: int = INVENTORY_BATCH) -> int:
+    """Queue the inventory queries for enrolled iPads not asked in the last day (pushed by the next job)."""
+    now = now or utcnow()
+    recent = exists().where(
+        Command.device_id == Device.id,
+        Command.request_type == "DeviceInformation",
+        Command.device_user_id.is_(None),
+        or_(Command.created_at > now - INVENTORY_INTERVAL, Command.status.in_(OPEN_STATUSES)),
+    )
+    device_ids = list(
+        session.scalars(
+            select(Device.id)
+            .where(Device.enrollment_state == EnrollmentState.ENROLLED, Device.platform.in_(_APPLE), ~recent)
+            .order_by(Device.id)
+            .limit(limit)
+        )
+    )
+    if not device_ids:
+        return 0
+    command_queue.enqueue_commands(
+        session, system_principal("inventory"), device_ids, mdm_commands.initial_inventory()
+    )
+    push.reset_backoff(session, device_ids)
+    log.info("queued the daily inventory for %d device(s)", len(device_ids))
+    return len(device_ids)
+
+
+def jobs() -> list[Job]:
+    return [
+        Job("mdm.expire_commands", expire_commands, seconds=300),
+        Job("mdm.push_waiting_devices", push_waiting_devices, seconds=60),
+        Job("mdm.refresh_inventory", refresh_inventory, seconds=3600),
+    ]
+

@@ -1,0 +1,497 @@
+"""The MDM service's storage Protocols over SQLAlchemy, for one request's unit of work.
+
+``SqlMdmStore`` is the IdentityStore, EnrollmentStore and CommandQueue of
+:mod:`mdm_protocol.service`. The queue's two hot statements are single
+conditional UPDATEs:
+
+- taking the next command marks it sent in the same statement, choosing the
+  row with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two workers serving
+  the same device at once never hand out the same command (SQLite serialises
+  writers, which gives the same guarantee);
+- recording a report only changes a command that is still open, so a
+  repeated report for the same CommandUUID changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import plistlib
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import LargeBinary, bindparam, delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.db import context
+from app.errors import NotFound
+from app.models.base import UTCDateTime, utcnow
+from app.models.commands import Command, CommandStatus
+from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
+from app.models.pki import IssuedCertificate
+from app.services import audit, certificates, policy_reconcile
+from app.services import commands as command_queue
+from app.services.access import Principal, system_principal
+from app.services.certificates import CertificateIdentity
+from mdm_protocol import checkin
+from mdm_protocol import commands as mdm_commands
+from mdm_protocol.checkin import Enrollment
+from mdm_protocol.reports import CommandReport, InventoryUpdate, Status
+from mdm_protocol.service import PendingCommand, RecordOutcome, Recorded
+
+UNLOCK_TOKEN_LABEL = "unlock-token"
+BOOTSTRAP_TOKEN_LABEL = "bootstrap-token"
+#: A command sent this long ago without any answer is offered again when the
+#: device next connects (the answer was lost with the connection).
+REDELIVER_AFTER = dt.timedelta(minutes=10)
+#: last_seen_at is written at most this often per device on the hot path.
+SEEN_RESOLUTION = dt.timedelta(seconds=60)
+#: Statuses in which a command still waits for the device's answer.
+OPEN_STATUSES = (CommandStatus.QUEUED, CommandStatus.SENT, CommandStatus.NOT_NOW)
+_RENEWAL_HOPS = 5
+
+
+class SqlMdmStore:
+    """IdentityStore, EnrollmentStore and CommandQueue over one session."""
+
+    def __init__(self, session: Session, principal: Principal | None = None) -> None:
+        self.session = session
+        self.principal = principal or system_principal("mdm")
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self._devices: dict[str, Device] = {}
+        self._users: dict[tuple[int, str], DeviceUser] = {}
+        self._pending_binding: tuple[CertificateIdentity, str] | None = None
+
+    # --- IdentityStore ------------------------------------------------------------------
+
+    def bound_device(self, identity: CertificateIdentity) -> str | None:
+        if identity.device_id is None:
+            return None
+        device = self.session.get(Device, identity.device_id)
+        if device is None or device.udid is None:
+            return None
+        self._devices[device.udid] = device
+        return device.udid
+
+    def renews_certificate_of(self, identity: CertificateIdentity, device_id: str) -> bool:
+        device = self._device(device_id)
+        if device is None:
+            return False
+        record = self.session.get(IssuedCertificate, identity.certificate_id)
+        for _ in range(_RENEWAL_HOPS):
+            if record is None or record.renewed_from_id is None:
+                return False
+            record = self.session.get(IssuedCertificate, record.renewed_from_id)
+            if record is not None and record.device_id == device.id:
+                return record.revoked_at is None
+        return False
+
+    def bind(self, identity: CertificateIdentity, device_id: str) -> None:
+        device = self._device(device_id)
+        if device is None:  # first Authenticate: bound once the device row exists
+            self._pending_binding = (identity, device_id)
+            return
+        self._bind(identity, device)
+
+    def _bind(self, identity: CertificateIdentity, device: Device) -> None:
+        certificates.bind_device(self.session, identity, device.id)
+        superseded = self.session.scalars(
+            select(IssuedCertificate).where(
+                IssuedCertificate.device_id == device.id,
+                IssuedCertificate.id != identity.certificate_id,
+                IssuedCertificate.revoked_at.is_(None),
+            )
+        ).all()
+        for old in superseded:
+            certificates.revoke(self.session, self.principal, old.serial, reason="superseded by a newer identity")
+        audit.record(
+            self.session,
+            _device_actor(device.udid),
+            "device.identity_bound",
+            school_id=device.school_id,
+            target=device,
+            details={"certificate": identity.serial, "superseded": [old.serial for old in superseded]},
+        )
+
+    # --- EnrollmentStore -----------------------------------------------------------------
+
+    def authenticate(self, message: checkin.Authenticate, identity: CertificateIdentity) -> None:
+        udid = message.enrollment.device_id
+        device = self._device(udid)
+        details: dict[str, Any] = {"serial_number": message.serial_number, "product": message.product_name}
+        if device is None:
+            device = Device(
+                school_id=identity.school_id,
+                group_id=identity.group_id,
+                platform=_platform(message.product_name, message.model),
+                udid=udid,
+                enrollment_state=EnrollmentState.PENDING,
+            )
+            self.session.add(device)
+            self._devices[udid] = device
+        else:
+            if device.school_id != identity.school_id:
+                details["moved_from_school_id"] = device.school_id
+                device.school_id, device.group_id = identity.school_id, identity.group_id
+            if device.enrollment_state == EnrollmentState.ENROLLED:
+                details["reenrolled"] = True
+            details["cancelled_commands"] = self._cancel_open_commands(device)
+            device.enrollment_state = EnrollmentState.PENDING
+        device.serial_number = _fit(message.serial_number, 64) or device.serial_number
+        device.model = _fit(message.product_name or message.model, 64) or device.model
+        device.os_version = _fit(message.os_version, 32) or device.os_version
+        device.name = _fit(message.device_name, 200) or device.name
+        device.push_topic = message.topic
+        device.last_seen_at = utcnow()
+        self.session.flush()
+        if self._pending_binding is not None and self._pending_binding[1] == udid:
+            self._bind(self._pending_binding[0], device)
+            self._pending_binding = None
+        audit.record(
+            self.session, _device_actor(udid), "device.authenticate", school_id=device.school_id, target=device,
+            details=details,
+        )
+
+    def token_update(self, message: checkin.TokenUpdate) -> bool:
+        device = self._required_device(message.enrollment.device_id)
+        now = utcnow()
+        if message.enrollment.is_user_channel:
+            user = self._user(device, message.enrollment, create=True)
+            assert user is not None
+            first = user.push_token is None
+            user.short_name = _fit(message.enrollment.user_short_name, 200)
+            user.long_name = _fit(message.enrollment.user_long_name, 200)
+            user.push_token, user.push_magic = message.token.hex(), message.push_magic
+            user.push_token_invalid_at, user.last_seen_at = None, now
+            return first
+        first = device.enrollment_state != EnrollmentState.ENROLLED
+        device.push_topic = message.topic
+        device.push_token, device.push_magic = message.token.hex(), message.push_magic
+        device.push_token_invalid_at = None
+        device.push_attempts, device.next_push_at, device.last_seen_at = 0, None, now
+        if message.unlock_token:
+            device.unlock_token = self._seal(message.unlock_token, UNLOCK_TOKEN_LABEL)
+        if first:
+            device.enrollment_state, device.enrolled_at = EnrollmentState.ENROLLED, now
+            audit.record(self.session, _device_actor(device.udid), "device.enrol", school_id=device.school_id,
+                         target=device)
+        self.session.flush()
+        return first
+
+    def check_out(self, message: checkin.CheckOut) -> None:
+        device = self._required_device(message.enrollment.device_id)
+        cancelled = self._cancel_open_commands(device)
+        device.enrollment_state = EnrollmentState.UNENROLLED
+        device.push_token = device.push_magic = None
+        device.unlock_token = device.bootstrap_token = None
+        device.next_push_at = None
+        revoked = []
+        for record in self.session.scalars(
+            select(IssuedCertificate).where(IssuedCertificate.device_id == device.id, IssuedCertificate.revoked_at.is_(None))
+        ).all():
+            certificates.revoke(self.session, self.principal, record.serial, reason="device checked out of MDM")
+            revoked.append(record.serial)
+        audit.record(
+            self.session, _device_actor(device.udid), "device.checkout", school_id=device.school_id, target=device,
+            details={"cancelled_commands": cancelled, "revoked_certificates": revoked},
+        )
+
+    def set_bootstrap_token(self, message: checkin.SetBootstrapToken) -> None:
+        device = self._required_device(message.enrollment.device_id)
+        token = message.bootstrap_token
+        device.bootstrap_token = self._seal(token, BOOTSTRAP_TOKEN_LABEL) if token else None
+        audit.record(self.session, _device_actor(device.udid), "device.bootstrap_token_set",
+                     school_id=device.school_id, target=device, details={"cleared": token is None})
+
+    def bootstrap_token(self, enrollment: Enrollment) -> bytes | None:
+        device = self._required_device(enrollment.device_id)
+        if device.bootstrap_token is None:
+            return None
+        return context(self.session).secrets.open(device.bootstrap_token, label=BOOTSTRAP_TOKEN_LABEL)
+
+    def user_authenticate(self, message: checkin.UserAuthenticate) -> None:
+        self._required_device(message.enrollment.device_id)
+
+    def delivery_secrets(self, enrollment: Enrollment) -> Mapping[str, Any]:
+        device = self._required_device(enrollment.device_id)
+        if device.unlock_token is None:
+            return {}
+        return {"unlock_token": context(self.session).secrets.open(device.unlock_token, label=UNLOCK_TOKEN_LABEL)}
+
+    def seen(self, enrollment: Enrollment) -> None:
+        device = self._required_device(enrollment.device_id)
+        now = utcnow()
+        if enrollment.is_user_channel:
+            user = self._user(device, enrollment)
+            if user is not None and _stale(user.last_seen_at, now):
+                user.last_seen_at = now
+        if _stale(device.last_seen_at, now) or device.push_attempts or device.next_push_at is not None:
+            device.last_seen_at = now
+            device.push_attempts, device.next_push_at = 0, None
+
+    def enrolled(self, enrollment: Enrollment) -> None:
+        """A new iPad: its school's and group's policy is queued right after its first inventory."""
+        policy_reconcile.reconcile_device(self.session, self._required_device(enrollment.device_id).id)
+
+    # --- CommandQueue ----------------------------------------------------------------------
+
+    def enqueue(self, enrollment: Enrollment, items: Sequence[mdm_commands.Command]) -> None:
+        device = self._required_device(enrollment.device_id)
+        user = self._user(device, enrollment) if enrollment.is_user_channel else None
+        command_queue.enqueue_commands(
+            self.session, self.principal, [device.id], items, device_user_id=user.id if user else None
+        )
+
+    def next_command(self, enrollment: Enrollment, *, include_not_now: bool) -> PendingCommand | None:
+        device = self._required_device(enrollment.device_id)
+        now = utcnow()
+        user = self._user(device, enrollment) if enrollment.is_user_channel else None
+        row = self.session.execute(
+            _take_next(self.postgres, include_not_now, enrollment.is_user_channel),
+            {"b_device_id": device.id, "b_user_id": user.id if user else -1, "b_now": now,
+             "b_redeliver_before": now - REDELIVER_AFTER},
+        ).first()
+        return PendingCommand(row.uuid, row.request_type, row.body) if row else None
+
+    def record(self, enrollment: Enrollment, report: CommandReport) -> Recorded:
+        device = self._required_device(enrollment.device_id)
+        user = self._user(device, enrollment) if enrollment.is_user_channel else None
+        values: dict[str, Any] = {
+            "b_uuid": report.command_uuid, "b_device_id": device.id, "b_user_id": user.id if user else -1,
+        }
+        if report.status is Status.NOT_NOW:
+            statement = _record_not_now(enrollment.is_user_channel)
+        else:
+            statement = _record_answer(enrollment.is_user_channel)
+            values.update(
+                b_status=CommandStatus.ACKNOWLEDGED if report.status is Status.ACKNOWLEDGED else CommandStatus.ERROR,
+                b_completed_at=utcnow(),
+                b_result=plistlib.dumps(dict(report.raw), fmt=plistlib.FMT_BINARY),
+                b_error_chain=[item.as_json() for item in report.error_chain] if report.is_error else None,
+            )
+        row = self.session.execute(statement, values).first()
+        if row is not None:
+            return Recorded(RecordOutcome.APPLIED, row.request_type)
+        known = self.session.scalar(
+            select(Command.request_type).where(
+                Command.uuid == report.command_uuid, Command.device_id == device.id, self._channel(device, enrollment)
+            )
+        )
+        return Recorded(RecordOutcome.REPEATED, known) if known else Recorded(RecordOutcome.UNKNOWN)
+
+    def store_inventory(self, enrollment: Enrollment, update_: InventoryUpdate) -> None:
+        device = self._required_device(enrollment.device_id)
+        # Lock the row so two answers merging into the inventory at once do not lose one.
+        self.session.refresh(device, with_for_update=True)
+        device.inventory = {**(device.inventory or {}), update_.section: update_.value}
+        fields = update_.device_fields
+        if "serial_number" in fields:
+            device.serial_number = _fit(fields["serial_number"], 64)
+        if "product_name" in fields:
+            device.model = _fit(fields["product_name"], 64)
+        if "os_version" in fields:
+            device.os_version = _fit(fields["os_version"], 32)
+        if "device_name" in fields:
+            device.name = _fit(fields["device_name"], 200)
+        if "is_supervised" in fields:
+            device.supervised = bool(fields["is_supervised"])
+        if update_.profiles is not None:
+            self._replace_installed_profiles(device, update_)
+        self.session.flush()
+        if update_.profiles is not None and device.enrollment_state == EnrollmentState.ENROLLED:
+            # What is installed changed: the policy reconciler queues only the difference.
+            policy_reconcile.reconcile_device(self.session, device.id)
+
+    def device(self, udid: str) -> Device | None:
+        """The device row for a UDID (cached for the rest of the request)."""
+        return self._device(udid)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _replace_installed_profiles(self, device: Device, update_: InventoryUpdate) -> None:
+        now = utcnow()
+        self.session.execute(delete(InstalledProfile).where(InstalledProfile.device_id == device.id))
+        organisations = {
+            item.get("PayloadIdentifier"): item.get("PayloadOrganization")
+            for item in update_.value or ()
+            if isinstance(item, dict)
+        }
+        rows = {
+            profile.identifier: {
+                "school_id": device.school_id,
+                "device_id": device.id,
+                "identifier": profile.identifier[:255],
+                "uuid": profile.uuid[:64],
+                "display_name": (profile.display_name or "")[:255] or None,
+                "organization": (organisations.get(profile.identifier) or "")[:255] or None,
+                "removal_disallowed": bool(profile.removal_disallowed),
+                "is_managed": bool(profile.is_managed) if profile.is_managed is not None else True,
+                "reported_at": now,
+            }
+            for profile in update_.profiles or ()
+        }
+        if rows:
+            self.session.execute(insert(InstalledProfile), list(rows.values()))
+
+    def _cancel_open_commands(self, device: Device) -> int:
+        result = self.session.execute(
+            update(Command)
+            .where(Command.device_id == device.id, Command.status.in_(OPEN_STATUSES))
+            .values(status=CommandStatus.CANCELLED, completed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount or 0
+
+    def _channel(self, device: Device, enrollment: Enrollment) -> Any:
+        if not enrollment.is_user_channel:
+            return Command.device_user_id.is_(None)
+        user = self._user(device, enrollment)
+        return Command.device_user_id == (user.id if user else -1)
+
+    def _device(self, udid: str) -> Device | None:
+        device = self._devices.get(udid)
+        if device is None:
+            device = self.session.scalar(select(Device).where(Device.udid == udid))
+            if device is not None:
+                self._devices[udid] = device
+        return device
+
+    def _required_device(self, udid: str) -> Device:
+        device = self._device(udid)
+        if device is None:
+            raise NotFound(f"no device {udid}")
+        return device
+
+    def _user(self, device: Device, enrollment: Enrollment, *, create: bool = False) -> DeviceUser | None:
+        key = (device.id, _user_key(str(enrollment.user_id)))
+        user = self._users.get(key)
+        if user is None:
+            user = self.session.scalar(
+                select(DeviceUser).where(DeviceUser.device_id == device.id, DeviceUser.user_id == key[1])
+            )
+        if user is None and create:
+            user = DeviceUser(school_id=device.school_id, device_id=device.id, user_id=key[1])
+            self.session.add(user)
+            self.session.flush()
+        if user is not None:
+            self._users[key] = user
+        return user
+
+    def _seal(self, secret: bytes, label: str) -> bytes:
+        return context(self.session).secrets.seal(secret, label=label)
+
+
+# --- the hot statements, built once per shape (SQLAlchemy then reuses their compiled form) ---
+
+
+def _channel_of(user_channel: bool) -> Any:
+    if user_channel:
+        return Command.device_user_id == bindparam("b_user_id")
+    return Command.device_user_id.is_(None)
+
+
+@lru_cache(maxsize=None)
+def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any:
+    """UPDATE … RETURNING that takes the oldest deliverable command and marks it sent."""
+    now = bindparam("b_now", type_=UTCDateTime())
+    deliverable = Command.status == CommandStatus.QUEUED
+    if include_not_now:
+        deliverable = or_(
+            deliverable,
+            Command.status == CommandStatus.NOT_NOW,
+            (Command.status == CommandStatus.SENT)
+            & (Command.sent_at < bindparam("b_redeliver_before", type_=UTCDateTime())),
+        )
+    candidate = (
+        select(Command.id)
+        .where(
+            Command.device_id == bindparam("b_device_id"),
+            _channel_of(user_channel),
+            deliverable,
+            or_(Command.expires_at.is_(None), Command.expires_at > now),
+        )
+        .order_by(Command.id)
+        .limit(1)
+    )
+    if postgres:
+        candidate = candidate.with_for_update(skip_locked=True)
+    return (
+        update(Command)
+        .where(Command.id == candidate.scalar_subquery())
+        .values(status=CommandStatus.SENT, sent_at=now, delivery_count=Command.delivery_count + 1)
+        .returning(Command.uuid, Command.request_type, Command.body)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _answerable(user_channel: bool) -> Any:
+    """Still waiting for an answer; a late answer to a command that expired after
+    it was sent is still the truth about the device."""
+    return (
+        Command.uuid == bindparam("b_uuid"),
+        Command.device_id == bindparam("b_device_id"),
+        _channel_of(user_channel),
+        or_(
+            Command.status.in_((CommandStatus.SENT, CommandStatus.NOT_NOW)),
+            (Command.status == CommandStatus.EXPIRED) & Command.sent_at.is_not(None),
+        ),
+    )
+
+
+@lru_cache(maxsize=None)
+def _record_not_now(user_channel: bool) -> Any:
+    return (
+        update(Command)
+        .where(*_answerable(user_channel))
+        .values(status=CommandStatus.NOT_NOW, not_now_count=Command.not_now_count + 1)
+        .returning(Command.request_type)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@lru_cache(maxsize=None)
+def _record_answer(user_channel: bool) -> Any:
+    return (
+        update(Command)
+        .where(*_answerable(user_channel))
+        .values(
+            status=bindparam("b_status"),
+            completed_at=bindparam("b_completed_at", type_=UTCDateTime()),
+            result=bindparam("b_result", type_=LargeBinary()),
+            error_chain=bindparam("b_error_chain", type_=Command.__table__.c.error_chain.type),
+        )
+        .returning(Command.request_type)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _fit(text: str | None, length: int) -> str | None:
+    """A device-reported text cut to its column (a device's word is not worth a 500)."""
+    return text[:length] if isinstance(text, str) else None
+
+
+def _user_key(user_id: str) -> str:
+    """The user channel's key as stored (64 characters at most; a longer Managed Apple ID is hashed)."""
+    if len(user_id) <= 64:
+        return user_id
+    return "sha256:" + hashlib.sha256(user_id.encode()).hexdigest()[:57]
+
+
+def _stale(moment: dt.datetime | None, now: dt.datetime) -> bool:
+    return moment is None or now - moment >= SEEN_RESOLUTION
+
+
+def _device_actor(udid: str | None) -> str:
+    return f"device:{udid}"
+
+
+def _platform(product_name: str | None, model: str | None) -> str:
+    """Apple's ProductName says what the device is: iPad…, iPhone…/iPod…, or a Mac."""
+    name = (product_name or model or "").lower()
+    if name.startswith(("iphone", "ipod")):
+        return Platform.IOS
+    if "mac" in name:
+        return Platform.MACOS
+    return Platform.IPADOS
+
