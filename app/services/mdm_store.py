@@ -272,6 +272,8 @@ class SqlMdmStore:
             )
         row = self.session.execute(statement, values).first()
         if row is not None:
+            if report.status is not Status.NOT_NOW:
+                _audit_result(self.session, device, report, row)
             return Recorded(RecordOutcome.APPLIED, row.request_type)
         known = self.session.scalar(
             select(Command.request_type).where(
@@ -461,8 +463,27 @@ def _record_answer(user_channel: bool) -> Any:
             result=bindparam("b_result", type_=LargeBinary()),
             error_chain=bindparam("b_error_chain", type_=Command.__table__.c.error_chain.type),
         )
-        .returning(Command.request_type)
+        .returning(Command.request_type, Command.created_by, Command.school_id)
         .execution_options(synchronize_session=False)
+    )
+
+
+def _audit_result(session: Session, device: Device, report: CommandReport, row: Any) -> None:
+    """A person's command (or an approved one) gets its outcome in the audit log.
+
+    Flokk's own routine commands (inventory, policy) are left to the command
+    table: a row per device per day would drown the trail.
+    """
+    if row.created_by.startswith("system:"):
+        return
+    audit.record(
+        session,
+        _device_actor(device.udid),
+        "command.result",
+        outcome=audit.SUCCESS if report.status is Status.ACKNOWLEDGED else audit.FAILURE,
+        school_id=row.school_id,
+        target=("command", report.command_uuid),
+        details={"request_type": row.request_type, "status": report.status.value, "queued_by": row.created_by},
     )
 
 

@@ -193,7 +193,7 @@ def test_token_create_list_url_revoke(cli, db, initialised):
     assert json.loads(cli("enroll", "token", "list", "--json").output)[0]["state"] == "revoked"
     fails(cli("enroll", "token", "revoke", str(listed[0]["id"])), "already revoked")
     with db.session() as session:
-        actions = [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.action.like("enrollment_token.%")))]
+        actions = [e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.action.like("enrollment_token.%")).order_by(AuditEvent.id))]
         assert actions == ["enrollment_token.create", "enrollment_token.revoke"]
         token_row = session.scalars(select(AuditEvent).where(AuditEvent.action == "enrollment_token.create")).one()
         assert url.rsplit("/", 1)[1] not in json.dumps(token_row.details)
