@@ -31,6 +31,7 @@ def install(app: Flask) -> None:
     app.teardown_request(_close)
     app.register_error_handler(FlokkError, _flokk_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -109,6 +110,12 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 def _flokk_error(error: FlokkError) -> Response:
     return error_response(error.status, error.code, error.message, error.details or None)
+
+
+def _integrity_error(error: IntegrityError) -> Response:
+    """Two requests created the same thing at once: the loser is told to try again (the session rolls back)."""
+    log.info("conflicting concurrent change", exc_info=True)
+    return error_response(409, "conflict", "the change conflicts with another one; try again")
 
 
 def _http_error(error: HTTPException) -> Response:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import context
@@ -65,15 +66,23 @@ def compile_options(session: Session, organisation_id: int) -> CompileOptions:
     """The organisation's profile naming; the identifier prefix is fixed the first time it is needed."""
     organisation = session.get(Organisation, organisation_id)
     assert organisation is not None
-    stored = session.get(PolicyNamespace, organisation_id)
-    if stored is None:
-        stored = PolicyNamespace(
-            organisation_id=organisation_id,
-            identifier_prefix=prefix_from_url(context(session).settings.public_url),
-        )
-        session.add(stored)
-        session.flush()
+    stored = session.get(PolicyNamespace, organisation_id) or _fix_namespace(session, organisation_id)
     return CompileOptions(identifier_prefix=stored.identifier_prefix, organisation=organisation.name)
+
+
+def _fix_namespace(session: Session, organisation_id: int) -> PolicyNamespace:
+    """Store the prefix; when two devices enrol at once, the first writer wins and both use its row."""
+    candidate = PolicyNamespace(
+        organisation_id=organisation_id, identifier_prefix=prefix_from_url(context(session).settings.public_url)
+    )
+    try:
+        with session.begin_nested():
+            session.add(candidate)
+        return candidate
+    except IntegrityError:
+        stored = session.get(PolicyNamespace, organisation_id)
+        assert stored is not None
+        return stored
 
 
 def prefix_from_url(public_url: str) -> str:

@@ -37,3 +37,24 @@ def test_an_offered_request_id_is_kept_and_a_hostile_one_replaced(client):
     assert client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
     replaced = client.get("/healthz", headers={"X-Request-Id": "a b;<script>"}).headers["X-Request-Id"]
     assert replaced != "a b;<script>" and len(replaced) == 32
+
+
+def test_a_unique_clash_inside_a_view_is_a_409_and_rolls_back(app, db):
+    from sqlalchemy import func, select
+
+    from app.http import db_session
+    from app.models import Organisation
+
+    def clash():
+        session = db_session()
+        session.add(Organisation(name="Same"))
+        session.flush()
+        session.add(Organisation(name="Same"))
+        session.flush()
+        return "unreachable"
+
+    app.add_url_rule("/clash", "clash", clash, methods=["POST"])
+    response = app.test_client().post("/clash")
+    assert response.status_code == 409 and response.json["error"] == "conflict"
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Organisation)) == 0
