@@ -186,7 +186,17 @@ def verify(signed_der: bytes, *, content: bytes | None = None) -> SignedMessage:
     both are present they must be equal. The signer certificate must be in the
     SignedData. Exactly one signer is accepted: Flokk never needs more.
     """
-    signed_data = _load_signed_data(signed_der)
+    try:
+        return _verify(_load_content_info(signed_der, "signed_data", InvalidSignature, eager=False), content)
+    except CMSError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        # Parsing is lazy on this hot path (every MDM request): a structure that
+        # breaks half-way is as invalid as one that breaks at once.
+        raise InvalidSignature(f"not a valid CMS signed_data structure: {_short(exc)}") from None
+
+
+def _verify(signed_data: Any, content: bytes | None) -> SignedMessage:
     encap = signed_data["encap_content_info"]
     embedded = _embedded_content(encap)
     if content is not None and embedded is not None and not hmac.compare_digest(content, embedded):
@@ -420,7 +430,12 @@ def _tlvs(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
 
 
 def _load_content_info(
-    der: bytes, expected: str, error: type[CMSError], spec: type[core.Sequence] = asn1_cms.ContentInfo
+    der: bytes,
+    expected: str,
+    error: type[CMSError],
+    spec: type[core.Sequence] = asn1_cms.ContentInfo,
+    *,
+    eager: bool = True,
 ) -> Any:
     if not der:
         raise error("empty CMS message")
@@ -430,7 +445,7 @@ def _load_content_info(
         if content_type != expected:
             raise error(f"expected CMS {expected}, got {content_type}")
         content = info["content"]
-        if spec is asn1_cms.ContentInfo:
+        if eager and spec is asn1_cms.ContentInfo:
             content.native  # parse everything now so later access cannot fail half-way
         return content
     except CMSError:
@@ -466,11 +481,18 @@ def _find_signer(sid: Any, certificates: list[asn1_x509.Certificate]) -> asn1_x5
     for certificate in certificates:
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
-            if certificate.serial_number == wanted["serial_number"].native and certificate.issuer == wanted["issuer"]:
+            if certificate.serial_number == wanted["serial_number"].native and _same_name(
+                certificate.issuer, wanted["issuer"]
+            ):
                 return certificate
         elif certificate.key_identifier is not None and certificate.key_identifier == sid.chosen.native:
             return certificate
     raise InvalidSignature("the signer's certificate is not included in the SignedData")
+
+
+def _same_name(ours: asn1_x509.Name, theirs: asn1_x509.Name) -> bool:
+    """Byte equality first (the usual case, and cheap); RFC 5280 name comparison otherwise."""
+    return ours.dump() == theirs.dump() or ours == theirs
 
 
 def _find_recipient(recipient_infos: Any, ours: asn1_x509.Certificate) -> Any:

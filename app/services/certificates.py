@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.errors import Conflict, FlokkError, InvalidInput, NotFound
 from app.models.base import utcnow
@@ -57,7 +57,12 @@ def identify(session: Session, certificate: x509.Certificate, *, now: dt.datetim
     The lookup is by SHA-256 fingerprint of the whole certificate, so only the
     exact certificate Flokk issued matches. Raises :class:`UntrustedCertificate`.
     """
-    record = session.scalar(select(IssuedCertificate).where(IssuedCertificate.fingerprint == fingerprint(certificate)))
+    record = session.scalar(
+        select(IssuedCertificate)
+        # One query on the hot path: the MDM endpoints need the token (group) and the bound device next.
+        .options(joinedload(IssuedCertificate.enrollment_token), joinedload(IssuedCertificate.device))
+        .where(IssuedCertificate.fingerprint == fingerprint(certificate))
+    )
     if record is None:
         raise UntrustedCertificate("the certificate was not issued by Flokk")
     moment = now or utcnow()

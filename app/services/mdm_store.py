@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import plistlib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import LargeBinary, bindparam, delete, insert, or_, select, update
+from sqlalchemy import LargeBinary, bindparam, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app.db import context
@@ -284,23 +286,21 @@ class SqlMdmStore:
 
     def store_inventory(self, enrollment: Enrollment, update_: InventoryUpdate) -> None:
         device = self._required_device(enrollment.device_id)
-        # Lock the row so two answers merging into the inventory at once do not lose one.
-        self.session.refresh(device, with_for_update=True)
-        device.inventory = {**(device.inventory or {}), update_.section: update_.value}
+        values: dict[str, Any] = {"inventory": _merged_section(self.postgres, update_.section, update_.value)}
         fields = update_.device_fields
-        if "serial_number" in fields:
-            device.serial_number = _fit(fields["serial_number"], 64)
-        if "product_name" in fields:
-            device.model = _fit(fields["product_name"], 64)
-        if "os_version" in fields:
-            device.os_version = _fit(fields["os_version"], 32)
-        if "device_name" in fields:
-            device.name = _fit(fields["device_name"], 200)
+        for field_name, column, length in _PROMOTED_FIELDS:
+            if field_name in fields:
+                values[column] = _fit(fields[field_name], length)
         if "is_supervised" in fields:
-            device.supervised = bool(fields["is_supervised"])
+            values["supervised"] = bool(fields["is_supervised"])
+        # One UPDATE merges the section in the database: two answers arriving at
+        # once both land, without reading (or locking) the whole inventory first.
+        self.session.execute(
+            update(Device).where(Device.id == device.id).values(**values).execution_options(synchronize_session=False)
+        )
+        self.session.expire(device, list(values))
         if update_.profiles is not None:
             self._replace_installed_profiles(device, update_)
-        self.session.flush()
         if update_.profiles is not None and device.enrollment_state == EnrollmentState.ENROLLED:
             # What is installed changed: the policy reconciler queues only the difference.
             policy_reconcile.reconcile_device(self.session, device.id)
@@ -485,6 +485,25 @@ def _audit_result(session: Session, device: Device, report: CommandReport, row: 
         target=("command", report.command_uuid),
         details={"request_type": row.request_type, "status": report.status.value, "queued_by": row.created_by},
     )
+
+
+#: DeviceInformation values promoted to device columns: (field, column, column length).
+_PROMOTED_FIELDS = (
+    ("serial_number", "serial_number", 64),
+    ("product_name", "model", 64),
+    ("os_version", "os_version", 32),
+    ("device_name", "name", 200),
+)
+
+
+def _merged_section(postgres: bool, section: str, value: Any) -> Any:
+    """SQL that sets one section of the inventory document, leaving the others as they are."""
+    document = json.dumps(value, default=str)
+    column = Device.__table__.c.inventory
+    if postgres:
+        current = func.coalesce(column, cast(literal("{}"), JSONB))
+        return current.op("||", return_type=JSONB)(func.jsonb_build_object(section, cast(literal(document), JSONB)))
+    return func.json_set(func.coalesce(column, "{}"), f"$.{section}", func.json(literal(document)))
 
 
 def _fit(text: str | None, length: int) -> str | None:
