@@ -105,6 +105,7 @@ def run_scheduler(db: Database, job_list: list[Job] | None = None) -> None:
     job_list = jobs() if job_list is None else job_list
     lock = SchedulerLock(db)
     lock.acquire()
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)  # Flokk says what it starts, once
     scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
     for job in job_list:
         scheduler.add_job(run_job, "interval", seconds=job.seconds, args=(db, job), id=job.name, name=job.name, **job.options)
