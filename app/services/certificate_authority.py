@@ -48,12 +48,19 @@ def active_record(session: Session) -> CertificateAuthorityRecord | None:
     )
 
 
+def ca_name(organisation: str) -> str:
+    """The generated CA's common name, as iPads show it under the trusted certificates."""
+    if "flokk" in organisation.lower():
+        return f"{organisation} CA"
+    return f"{organisation} Flokk CA"
+
+
 def ensure_ca(session: Session, principal: Principal, organisation: str, *, key_size: int = DEFAULT_CA_KEY_SIZE) -> bool:
     """Create the CA when there is none (`flokk init`); True when one was created."""
     require_central(principal)
     if active_record(session) is not None:
         return False
-    authority = CertificateAuthority.create(f"{organisation} Flokk CA", organization=organisation, key_size=key_size)
+    authority = CertificateAuthority.create(ca_name(organisation), organization=organisation, key_size=key_size)
     _store(session, principal, authority, origin="generated")
     return True
 

@@ -59,6 +59,15 @@ def test_init_creates_the_ca_once_with_its_key_sealed(cli, db):
         assert certificate.public_key().public_numbers() == key.public_key().public_numbers()
 
 
+@pytest.mark.parametrize(("organisation", "name"), [
+    ("Bergvik kommune", "Bergvik kommune Flokk CA"),
+    ("Flokk", "Flokk CA"),
+    ("Flokk Vestland", "Flokk Vestland CA"),
+])
+def test_the_generated_ca_is_named_after_the_organisation_once(organisation, name):
+    assert certificate_authority.ca_name(organisation) == name
+
+
 def test_ca_show(cli, initialised):
     shown = cli("ca", "show")
     assert shown.exit_code == 0
