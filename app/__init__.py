@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from app.config import Settings, load_settings
 from app.crypto import derive_key
 from app.db import Database
+from app.schemas import MAX_ROW_ID
 
 __version__ = "0.1.0"
 
@@ -19,6 +21,14 @@ class Flokk:
 
     settings: Settings
     db: Database
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a URL: a number beyond any row id matches no route (404), not the database."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -35,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=settings.session_hours * 3600,
     )
     flask_app.extensions["flokk"] = Flokk(settings=settings, db=Database(settings))
+    flask_app.url_map.converters["int"] = RowIdConverter
 
     from flask_babel import Babel
 

@@ -5,16 +5,46 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from app.errors import InvalidInput
 
+#: Row ids are 32-bit integers in both databases; a larger number names no row.
+MAX_ROW_ID = 2**31 - 1
+NUL_MESSAGE = "Must not contain NUL characters."
+
+
+def row_id(**kwargs: Any) -> fields.Integer:
+    """An integer field for a row id: a number beyond any id is refused here, not by the database."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ROW_ID, error="Not an id."), **kwargs)
+
 
 class InputSchema(Schema):
-    """Admin input: unknown keys are an error, every message names its field."""
+    """Admin input: unknown keys are an error, every message names its field, no text holds NUL
+    (PostgreSQL cannot store it, and nothing a person types contains it)."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _refuse_nul(self, data: Any, **_: Any) -> Any:
+        errors = {path or "input": [NUL_MESSAGE] for path in _paths_with_nul(data)}
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+def _paths_with_nul(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, Mapping):
+        found = [path or "input" for key in value if isinstance(key, str) and "\x00" in key]
+        for key, item in value.items():
+            found.extend(_paths_with_nul(item, f"{path}.{key}" if path else str(key)))
+        return found
+    if isinstance(value, (list, tuple)):
+        return [found for item in value for found in _paths_with_nul(item, path)]
+    return []
 
 
 def load(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:

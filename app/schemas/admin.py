@@ -12,7 +12,7 @@ from app.models.approvals import ApprovalStatus
 from app.models.commands import CommandStatus
 from app.models.devices import EnrollmentState, Platform
 from app.models.tenancy import GroupKind
-from app.schemas import InputSchema
+from app.schemas import MAX_ROW_ID, InputSchema, row_id
 from app.schemas.schools import SCHOOL_CODE
 from app.services.access import Role
 
@@ -76,14 +76,19 @@ class GroupCreate(InputSchema):
 
 
 class DeviceMove(InputSchema):
-    group_id = fields.Integer(required=True, allow_none=True, strict=True)
+    group_id = row_id(required=True, allow_none=True, strict=True)
 
 
-class CommandSubmit(InputSchema):
+class GroupCommandSubmit(InputSchema):
+    """A command for every device of a group (the group is in the URL)."""
+
     request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{1,64}$", error="Not a command name."))
-    device_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(min=1, max=100_000))
     params = fields.Dict(keys=fields.String(), load_default=dict)
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class CommandSubmit(GroupCommandSubmit):
+    device_ids = fields.List(row_id(strict=True), required=True, validate=validate.Length(min=1, max=100_000))
 
 
 class DeviceRemoval(InputSchema):
@@ -100,12 +105,12 @@ class ApprovalRejection(InputSchema):
 
 class DeviceQuery(InputSchema):
     school = fields.String(load_default=None, validate=_CODE)
-    group_id = fields.Integer(load_default=None)
+    group_id = row_id(load_default=None)
     platform = fields.String(load_default=None, validate=validate.OneOf([p.value for p in Platform]))
     state = fields.String(load_default=None, validate=validate.OneOf([s.value for s in EnrollmentState]))
     search = fields.String(load_default=None, validate=validate.Length(max=100))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ROW_ID))
 
 
 class SchoolQuery(InputSchema):
@@ -114,7 +119,7 @@ class SchoolQuery(InputSchema):
 
 class CommandQuery(InputSchema):
     school = fields.String(load_default=None, validate=_CODE)
-    device_id = fields.Integer(load_default=None)
+    device_id = row_id(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in CommandStatus]))
     request_type = fields.String(load_default=None, validate=validate.Length(max=64))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -132,7 +137,7 @@ class AuditQuery(InputSchema):
     actor = fields.String(load_default=None, validate=validate.Length(max=255))
     outcome = fields.String(load_default=None, validate=validate.OneOf(["success", "denied", "failure"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    before_id = fields.Integer(load_default=None)
+    before_id = row_id(load_default=None)
 
 
 # --------------------------------------------------------------- output

@@ -9,7 +9,7 @@ from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
 from app.schemas.enrollment import TokenCreate
-from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCreate
+from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
 from app.schemas.schools import SchoolCreate
 from app.services import approvals, devices, groups, schools
 from app.services import enrollment
@@ -141,7 +141,7 @@ def create_group():
 @blueprint.post("/groups/<int:group_id>/commands")
 @requires(Permission.COMMAND)
 def send_group_command(group_id: int):
-    data = load(CommandSubmit(), {"device_ids": [0], **form_data("request_type", "reason")})
+    data = load(GroupCommandSubmit(), form_data("request_type", "reason"))
     submitted = approvals.submit_to_group(db_session(), current_principal(), group_id, data["request_type"], data["params"],
                                           reason=data["reason"])
     _notice_submitted(data["request_type"], submitted)
