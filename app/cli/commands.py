@@ -21,8 +21,11 @@ def command() -> None:
               help="A command parameter, Apple's key name; repeat as needed. Data: base64 or @file.")
 @click.option("--reason", help="Why: needed when the command waits for a second central admin's approval "
                                "(destructive commands, and commands to many devices).")
+@click.option("--user", metavar="USER", help="Send it on this user's channel of a Shared iPad (user id or short "
+                                             "name, as `flokk device show` lists them) instead of the device's.")
 @pass_state
-def send(state: CliState, target: str, request_type: str, params: tuple[str, ...], reason: str | None) -> None:
+def send(state: CliState, target: str, request_type: str, params: tuple[str, ...], reason: str | None,
+         user: str | None) -> None:
     """Queue REQUEST_TYPE for DEVICE (id, UDID, serial, or school:CODE for a school's iPads) and push it.
 
     Destructive commands (EraseDevice, ClearPasscode, DeleteUser) and commands
@@ -32,7 +35,7 @@ def send(state: CliState, target: str, request_type: str, params: tuple[str, ...
     refs, school = ([], target.split(":", 1)[1]) if target.startswith("school:") else ([target], None)
     with state.unit_of_work() as session:
         submitted = devices.send_command(
-            session, state.principal, refs, request_type, params, school_code=school, reason=reason
+            session, state.principal, refs, request_type, params, school_code=school, reason=reason, user=user
         )
         approval = submitted.approval
         if approval is not None:

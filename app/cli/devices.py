@@ -72,19 +72,29 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
                 {"identifier": p.identifier, "name": p.display_name, "managed": p.is_managed}
                 for p in detail.installed_profiles
             ],
+            "users": [
+                {"user_id": u.user_id, "short_name": u.short_name, "last_seen": _when(u.last_seen_at),
+                 "push_token": "invalid" if u.push_token_invalid_at else ("set" if u.push_token else "none")}
+                for u in detail.users
+            ],
         }
         inventory = dict(item.inventory or {})
     if as_json:
         click.echo(json.dumps({**facts, "inventory": inventory}, indent=2, default=str))
         return
     for key, value in facts.items():
-        if key == "installed_profiles":
+        if key in ("installed_profiles", "users"):
             continue
         click.echo(f"{key.replace('_', ' ').capitalize() + ':':<18}{'' if value is None else value}")
     click.echo(f"Installed profiles ({len(facts['installed_profiles'])}):")
     for profile in facts["installed_profiles"]:
         managed = "" if profile["managed"] else " (installed by the user, not by MDM)"
         click.echo(f"  {profile['identifier']}  {profile['name'] or ''}{managed}")
+    if facts["users"]:
+        click.echo(f"Users (Shared iPad user channels, {len(facts['users'])}):")
+        for user in facts["users"]:
+            click.echo(f"  {user['short_name'] or user['user_id']}  last seen {user['last_seen'] or 'never'}, "
+                       f"push token {user['push_token']}")
     apps = inventory.get("applications") or []
     if apps:
         click.echo(f"Installed apps: {len(apps)}")

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.errors import InvalidInput, NotFound
 from app.models.commands import Command
-from app.models.devices import Device, InstalledProfile
+from app.models.devices import Device, DeviceUser, InstalledProfile
 from app.models.tenancy import Group, School
-from app.services import approvals, audit, policy_reconcile
+from app.services import approvals, audit, commands, policy_reconcile
 from app.services.access import Permission, Principal, get_for, scoped
 from app.services.mdm_store import OPEN_STATUSES
 from app.services.schools import get_school_by_code
@@ -116,6 +116,7 @@ class DeviceDetail:
     school_code: str
     installed_profiles: list[InstalledProfile]
     open_commands: int
+    users: list[DeviceUser]
 
 
 def find_device(session: Session, principal: Principal, ref: str) -> Device:
@@ -157,7 +158,23 @@ def describe(session: Session, principal: Principal, ref: str) -> DeviceDetail:
     open_commands = session.scalar(
         select(func.count()).select_from(Command).where(Command.device_id == device.id, Command.status.in_(OPEN_STATUSES))
     )
-    return DeviceDetail(device, device.school.code, profiles, open_commands or 0)
+    users = list(session.scalars(select(DeviceUser).where(DeviceUser.device_id == device.id).order_by(DeviceUser.id)))
+    return DeviceDetail(device, device.school.code, profiles, open_commands or 0, users)
+
+
+def find_device_user(session: Session, device: Device, ref: str) -> DeviceUser:
+    """A user channel of ``device`` (Shared iPad) by its user id or short name (e.g. the Managed Apple ID)."""
+    ref = ref.strip()
+    found = session.scalars(
+        select(DeviceUser)
+        .where(DeviceUser.device_id == device.id, or_(DeviceUser.user_id == ref, DeviceUser.short_name == ref))
+        .limit(2)
+    ).all()
+    if not found:
+        raise NotFound(f"device {device.serial_number or device.udid} has no user {ref!r}")
+    if len(found) > 1:
+        raise InvalidInput(f"{ref!r} names more than one user of this device; use the user id")
+    return found[0]
 
 
 def command_history(session: Session, principal: Principal, ref: str, *, limit: int = 50) -> list[Command]:
@@ -203,8 +220,34 @@ def send_command(
     *,
     school_code: str | None = None,
     reason: str | None = None,
+    user: str | None = None,
 ) -> approvals.Submitted:
-    """Queue a command for devices or a whole school, or ask for approval when it is destructive or bulk."""
+    """Queue a command for devices or a whole school, or ask for approval when it is destructive or bulk.
+
+    ``user`` sends it on one device's user channel instead (a Shared iPad's
+    signed-in user, by user id or short name): that queue is the user's own.
+    """
     built = build_command(request_type, params)
+    if user is not None:
+        return _send_to_user(session, principal, refs, school_code, built, user)
     device_ids = target_devices(session, principal, refs, school_code=school_code)
     return approvals.submit(session, principal, device_ids, built.request_type, dict(built.params), reason=reason)
+
+
+def _send_to_user(
+    session: Session,
+    principal: Principal,
+    refs: Sequence[str],
+    school_code: str | None,
+    built: mdm_commands.Command,
+    user: str,
+) -> approvals.Submitted:
+    if school_code is not None or len(refs) != 1:
+        raise InvalidInput("a user channel belongs to one device: name exactly one device with the user")
+    if approvals.needs_approval(session, built.request_type, 1) is not None:
+        raise InvalidInput(f"{built.request_type} goes to the device, not to a user channel")
+    device = find_device(session, principal, refs[0])
+    channel = find_device_user(session, device, user)
+    queued = commands.enqueue(session, principal, [device.id], built.request_type, dict(built.params),
+                              device_user_id=channel.id)
+    return approvals.Submitted(queued=queued)

@@ -29,7 +29,7 @@ from app.db import context
 from app.errors import NotReady
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
-from app.models.devices import Device, EnrollmentState
+from app.models.devices import Device, DeviceUser, EnrollmentState
 from app.services import audit, push_certificates
 from app.services.bulk import id_in
 from mdm_protocol import apns
@@ -136,23 +136,75 @@ def wake(session: Session, device_ids: Iterable[int], *, sender=apns.send) -> Pu
         ).all()
         targets.extend((row.id, row.push_token, row.push_magic, row.push_attempts, row.school_id) for row in rows)
     report.skipped = len(wanted) - len(targets)
+    users = _user_channels_waiting(session, [target[0] for target in targets])
     if not targets:
         return report
     settings = apns_settings(session)
     pushes = [apns.Push(bytes.fromhex(token), magic, ref=(device_id, attempts, school_id))
               for device_id, token, magic, attempts, school_id in targets]
+    pushes.extend(apns.Push(bytes.fromhex(token), magic, ref=(USER_CHANNEL, user_id, school_id))
+                  for user_id, token, magic, school_id in users)
     results = sender(settings, pushes)
-    _record(session, results, report)
-    log.info("pushed %d device(s): %s", len(targets), report.summary())
+    _record(session, [r for r in results if r.push.ref[0] != USER_CHANNEL], report)
+    _record_users(session, [r for r in results if r.push.ref[0] == USER_CHANNEL], report)
+    log.info("pushed %d device(s) and %d user channel(s): %s", len(targets), len(users), report.summary())
     return report
 
 
+#: Marks a push for a user channel (Shared iPad) in ``Push.ref``.
+USER_CHANNEL = "user"
+
+
+def _user_channels_waiting(session: Session, device_ids: Sequence[int]) -> list[tuple[int, str, str, int]]:
+    """User channels of these devices with a valid token and queued commands of their own.
+
+    A user channel connects only when its own token is pushed; it is pushed
+    together with its device (no back-off of its own: the device's governs).
+    """
+    found: list[tuple[int, str, str, int]] = []
+    now = utcnow()
+    for start in range(0, len(device_ids), _CHUNK):
+        waiting = exists().where(
+            Command.device_user_id == DeviceUser.id,
+            Command.status == CommandStatus.QUEUED,
+            or_(Command.expires_at.is_(None), Command.expires_at > now),
+        )
+        rows = session.execute(
+            select(DeviceUser.id, DeviceUser.push_token, DeviceUser.push_magic, DeviceUser.school_id).where(
+                id_in(session, DeviceUser.device_id, device_ids[start : start + _CHUNK]),
+                DeviceUser.push_token.is_not(None),
+                DeviceUser.push_magic.is_not(None),
+                DeviceUser.push_token_invalid_at.is_(None),
+                waiting,
+            )
+        ).all()
+        found.extend((row.id, row.push_token, row.push_magic, row.school_id) for row in rows)
+    return found
+
+
+def _record_users(session: Session, results: Sequence[apns.PushResult], report: PushReport) -> None:
+    """Count user-channel pushes; a token APNs calls invalid is marked until the next TokenUpdate."""
+    now = utcnow()
+    for result in results:
+        _, user_id, school_id = result.push.ref  # type: ignore[misc]
+        report.outcomes[result.outcome] += 1
+        if result.outcome is apns.Outcome.INVALID_TOKEN:
+            session.execute(
+                update(DeviceUser)
+                .where(DeviceUser.id == user_id, DeviceUser.push_token_invalid_at.is_(None))
+                .values(push_token_invalid_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            audit.record(session, "system:push", "device_user.push_token_invalid", outcome=audit.FAILURE,
+                         school_id=school_id, target=("device_user", user_id), details={"reason": result.reason})
+
+
 def due_for_push(session: Session, *, now: dt.datetime | None = None, limit: int = 50_000) -> list[int]:
-    """Devices with queued commands they have not connected for since, whose next push is due."""
+    """Devices with queued commands (on any of their channels) they have not connected for since,
+    whose next push is due."""
     now = now or utcnow()
     waiting = exists().where(
         Command.device_id == Device.id,
-        Command.device_user_id.is_(None),
         Command.status == CommandStatus.QUEUED,
         or_(Command.expires_at.is_(None), Command.expires_at > now),
         or_(Device.last_seen_at.is_(None), Command.created_at > Device.last_seen_at),
