@@ -191,6 +191,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "Audit events older than this are deleted by the scheduler (the only deletion the database allows).",
     ),
+    Setting(
+        "COMMAND_RETENTION_DAYS",
+        "90",
+        _positive_int,
+        "Finished MDM commands (answered, failed, expired, cancelled) older than this are deleted with their "
+        "results by the scheduler; the audit log keeps who sent what.",
+    ),
     Setting("API_TOKEN_DAYS", "90", _positive_int, "Default lifetime of a new API token."),
     *(
         setting
@@ -272,6 +279,7 @@ class Settings:
     approval_bulk_threshold: int = 50
     approval_expiry_hours: int = 72
     audit_retention_days: int = 1825
+    command_retention_days: int = 90
     api_token_days: int = 90
     oidc_feide_issuer: str | None = None
     oidc_feide_client_id: str | None = None

@@ -37,6 +37,8 @@ class Command(CreatedAt, Base):
         Index("ix_commands_queue", "device_id", "status", "id"),
         # The expiry job: commands still open whose time ran out.
         Index("ix_commands_status_expires_at", "status", "expires_at"),
+        # The retention job: finished commands older than FLOKK_COMMAND_RETENTION_DAYS.
+        Index("ix_commands_completed_at", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
-"""The MDM scheduler jobs: expire old commands, push again, refresh inventory daily.
+"""The MDM scheduler jobs: expire old commands, push again, refresh inventory daily, purge
+finished commands after the retention period.
 
 Each job is one bounded unit of work and safe while gunicorn workers serve
 devices: expiry and inventory changes are single conditional statements that
@@ -11,16 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.db import context
 from app.errors import NotReady
 from app.models.base import utcnow
-from app.models.commands import Command, CommandStatus
+from app.models.commands import FINAL_STATUSES, Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
 from app.scheduler import Job
 from app.services import commands as command_queue
-from app.services import push
+from app.services import audit, push
+from app.services.bulk import id_in
 from app.services.access import system_principal
 from app.services.mdm_store import OPEN_STATUSES
 from mdm_protocol import commands as mdm_commands
@@ -31,6 +34,9 @@ INVENTORY_INTERVAL = dt.timedelta(days=1)
 #: Devices given a fresh inventory per run; the hourly job spreads a city's fleet over the day.
 INVENTORY_BATCH = 10_000
 _APPLE = (Platform.IPADOS, Platform.IOS, Platform.MACOS)
+#: Finished commands deleted per statement, and at most per run (short transactions, bounded work).
+PURGE_BATCH = 10_000
+PURGE_MAX_PER_RUN = 500_000
 
 
 def expire_commands(session: Session, *, now: dt.datetime | None = None) -> int:
@@ -87,9 +93,40 @@ def refresh_inventory(session: Session, *, now: dt.datetime | None = None, limit
     return len(device_ids)
 
 
+def purge_finished_commands(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Delete finished commands (with their bodies and results) older than the retention period.
+
+    A city's daily inventory alone queues four commands per iPad per day; kept
+    for ever, their answers would grow the database by gigabytes a month. What
+    a command changed lives on in the device's inventory and the audit log.
+    """
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=context(session).settings.command_retention_days)
+    deleted = 0
+    while deleted < PURGE_MAX_PER_RUN:
+        ids = list(
+            session.scalars(
+                select(Command.id)
+                .where(Command.completed_at < cutoff, Command.status.in_(FINAL_STATUSES))
+                .order_by(Command.completed_at)
+                .limit(PURGE_BATCH)
+            )
+        )
+        if not ids:
+            break
+        session.execute(delete(Command).where(id_in(session, Command.id, ids)).execution_options(synchronize_session=False))
+        deleted += len(ids)
+    if deleted:
+        log.info("deleted %d finished command(s) older than %s", deleted, cutoff.date())
+        audit.record(session, "system:command-retention", "command.purge",
+                     details={"deleted": deleted, "before": cutoff.isoformat()})
+    return deleted
+
+
 def jobs() -> list[Job]:
     return [
         Job("mdm.expire_commands", expire_commands, seconds=300),
+        Job("mdm.purge_finished_commands", purge_finished_commands, seconds=6 * 3600),
         Job("mdm.push_waiting_devices", push_waiting_devices, seconds=60),
         Job("mdm.refresh_inventory", refresh_inventory, seconds=3600),
     ]

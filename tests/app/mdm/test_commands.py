@@ -147,6 +147,34 @@ def test_a_late_answer_to_an_expired_command_is_still_recorded(db, enrolled, tra
     assert rows(db, enrolled.udid)[1].status == "expired"  # never sent: stays expired
 
 
+def test_finished_commands_are_purged_after_the_retention_period_and_open_ones_kept(db, enrolled, transport):
+    from app.models import AuditEvent
+    from app.services import mdm_jobs
+
+    answer = enrolled.idle(transport)
+    while answer.command:
+        answer = enrolled.send(transport, answer_for(enrolled, answer.command_uuid, answer.request_type))
+    long_ago, lately = utcnow() - dt.timedelta(days=100), utcnow() - dt.timedelta(days=10)
+    with db.unit_of_work() as session:
+        device = session.scalar(select(Device).where(Device.udid == enrolled.udid))
+        queue.enqueue(session, cli_principal(), [device.id], "SecurityInfo")
+        done = session.scalars(select(Command).where(Command.status == "acknowledged").order_by(Command.id)).all()
+        for command, completed in zip(done, (long_ago, long_ago, lately, lately)):
+            command.completed_at = completed
+        session.execute(update(Command).where(Command.status == "queued").values(created_at=long_ago))
+    with db.unit_of_work() as session:
+        assert mdm_jobs.purge_finished_commands(session) == 2
+    left = rows(db, enrolled.udid)
+    assert [(row.request_type, row.status) for row in left] == [
+        ("ProfileList", "acknowledged"), ("InstalledApplicationList", "acknowledged"), ("SecurityInfo", "queued")]
+    assert device_of(db, enrolled.udid).inventory["device_information"]["SerialNumber"] == "C00000000004"
+    with db.session() as session:
+        purge = session.scalar(select(AuditEvent).where(AuditEvent.action == "command.purge"))
+        assert purge.details["deleted"] == 2
+    with db.unit_of_work() as session:
+        assert mdm_jobs.purge_finished_commands(session) == 0
+
+
 def test_a_lost_answer_is_redelivered_on_a_later_connection(db, enrolled, transport):
     first = enrolled.idle(transport)
     assert enrolled.idle(transport).command_uuid != first.command_uuid  # recently sent: not again

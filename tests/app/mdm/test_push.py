@@ -148,4 +148,5 @@ def test_the_inventory_job_asks_each_enrolled_ipad_once_a_day(db, enrolled, tran
 def test_jobs_are_registered_with_the_scheduler():
     from app.scheduler import jobs
 
-    assert {job.name for job in jobs()} >= {"mdm.expire_commands", "mdm.push_waiting_devices", "mdm.refresh_inventory"}
+    assert {job.name for job in jobs()} >= {"mdm.expire_commands", "mdm.push_waiting_devices", "mdm.refresh_inventory",
+                                           "mdm.purge_finished_commands"}
