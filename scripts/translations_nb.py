@@ -1,4 +1,4 @@
-"""Norwegian Bokmål for the dashboard; `make translations` writes app/translations/nb from it.
+"""Norwegian Bokmål for the dashboard; `python scripts/translations_nb.py` writes app/translations/nb from it.
 
 One source of truth that a reviewer can read as a table; the .po and .mo files are generated.
 """
@@ -25,9 +25,9 @@ NB = {
     "Your password is changed.": "Passordet ditt er endret.",
     "School %(name)s added.": "Skolen %(name)s er lagt til.",
     "The device is moved.": "Enheten er flyttet.",
-    "%(command)s needs a central admin's approval: request %(id)s is waiting.":
-        "%(command)s må godkjennes av en sentral administrator: forespørsel %(id)s venter.",
-    "%(command)s is queued for %(count)s device(s).": "%(command)s er lagt i kø for %(count)s enhet(er).",
+    "“%(command)s” needs a central admin's approval: request %(id)s is waiting.":
+        "«%(command)s» må godkjennes av en sentral administrator: forespørsel %(id)s venter.",
+    "“%(command)s” is queued for %(count)s device(s).": "«%(command)s» er lagt i kø for %(count)s enhet(er).",
     "Group %(name)s created.": "Gruppen %(name)s er opprettet.",
     "The group is deleted.": "Gruppen er slettet.",
     "The enrollment link is revoked: devices can no longer enrol with it.":
@@ -201,6 +201,54 @@ NB = {
     "Ask to remove": "Be om fjerning",
     "A command to more than %(threshold)s devices at once, and any erase, needs a reason and a central admin's approval.":
         "En kommando til flere enn %(threshold)s enheter samtidig, og all sletting, krever en begrunnelse og godkjenning fra en sentral administrator.",
+    # The device page: commands in words, what the inventory says.
+    "Refresh device information": "Oppdater enhetsinformasjonen",
+    "Check passcode and encryption": "Sjekk kode og kryptering",
+    "Refresh installed profiles": "Oppdater listen over profiler",
+    "Refresh installed apps": "Oppdater listen over apper",
+    "Lock the screen": "Lås skjermen",
+    "Turn on Lost Mode": "Slå på modus for mistet enhet",
+    "Turn off Lost Mode": "Slå av modus for mistet enhet",
+    "Restart": "Start på nytt",
+    "Shut down": "Slå av",
+    "Remove the passcode (needs approval)": "Fjern koden (må godkjennes)",
+    "Erase all content (needs approval)": "Slett alt innhold (må godkjennes)",
+    "Storage": "Lagring",
+    "%(free)s of %(total)s GB free": "%(free)s av %(total)s GB ledig",
+    "Battery": "Batteri",
+    "Passcode": "Kode",
+    "set": "satt",
+    "not set": "ikke satt",
+    "does not meet the policy": "oppfyller ikke reglene",
+    "Push": "Varsling",
+    "Apple refused the push token: the device must check in again":
+        "Apple avviste varslingsnøkkelen: enheten må koble seg til på nytt",
+    "Message on the screen": "Melding på skjermen",
+    "Phone number": "Telefonnummer",
+    "The message and phone number are shown by Lock the screen and Lost Mode (Lost Mode needs one of them and a supervised device).":
+        "Meldingen og telefonnummeret vises av Lås skjermen og modus for mistet enhet (som trenger ett av dem og en "
+        "overvåket enhet).",
+    "Installed profiles": "Installerte profiler",
+    "Identifier": "Identifikator",
+    "Installed by": "Installert av",
+    "Flokk or another MDM": "Flokk eller en annen MDM",
+    "the user, by hand": "brukeren, for hånd",
+    "Not reported yet.": "Ikke rapportert ennå.",
+    "Installed apps": "Installerte apper",
+    "Show the apps": "Vis appene",
+    "Version": "Versjon",
+    "Install a profile": "Installer en profil",
+    "Remove a profile": "Fjern en profil",
+    "waiting": "venter",
+    "sent": "sendt",
+    "done": "utført",
+    "failed": "feilet",
+    "device busy, will retry": "enheten var opptatt, prøver igjen",
+    "expired": "utløpt",
+    "cancelled": "avbrutt",
+    "enrolling": "rulles inn",
+    "enrolled": "innrullert",
+    "not enrolled": "ikke innrullert",
 }
 
 

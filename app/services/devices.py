@@ -148,13 +148,19 @@ def list_devices(session: Session, principal: Principal, *, school_code: str | N
     return [(device, code) for device, code in session.execute(statement)]
 
 
-def describe(session: Session, principal: Principal, ref: str) -> DeviceDetail:
-    device = find_device(session, principal, ref)
-    profiles = list(
+def installed_profiles(session: Session, principal: Principal, device_id: int) -> list[InstalledProfile]:
+    """The profiles the device reported in its latest ProfileList."""
+    device = get_for(session, Device, device_id, principal)
+    return list(
         session.scalars(
             select(InstalledProfile).where(InstalledProfile.device_id == device.id).order_by(InstalledProfile.identifier)
         )
     )
+
+
+def describe(session: Session, principal: Principal, ref: str) -> DeviceDetail:
+    device = find_device(session, principal, ref)
+    profiles = installed_profiles(session, principal, device.id)
     open_commands = session.scalar(
         select(func.count()).select_from(Command).where(Command.device_id == device.id, Command.status.in_(OPEN_STATUSES))
     )

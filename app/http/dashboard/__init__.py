@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from app.errors import FlokkError, InvalidInput, RateLimited, Unauthenticated
 from app.http import db_session, settings
+from app.http.dashboard import labels
 from app.http.rules import set_principal
 from app.services import sign_in
 from app.services.access import Permission, principal_for_admin
@@ -127,6 +128,9 @@ def _template_helpers() -> dict[str, Any]:
         "Permission": Permission,
         "current_admin": lambda: g.get("admin"),
         "get_locale": get_locale,
+        "command_label": lambda request_type: _(labels.label(request_type)),
+        "status_label": lambda status: _(labels.status_label(status)),
+        "enrollment_state_label": lambda state: _(labels.enrollment_state_label(state)),
     }
 
 

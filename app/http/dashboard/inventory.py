@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from app.http import db_session, settings
-from app.http.dashboard import blueprint, form_data, notice
+from app.http.dashboard import blueprint, labels, device_health, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
 from app.schemas.enrollment import TokenCreate
@@ -16,8 +16,6 @@ from app.services import enrollment
 from app.services.access import Permission
 from app.services.device_removal import REMOVE_DEVICE
 
-#: Commands offered in the device page; destructive ones become approval requests.
-COMMAND_CHOICES = ("ProfileList", "SecurityInfo", "InstalledApplicationList", "DeviceLock", "RestartDevice", "ShutDownDevice", "EraseDevice")
 
 
 @blueprint.get("/")
@@ -74,7 +72,10 @@ def device(device_id: int):
         device=found,
         groups=groups.list_groups(session, principal, school_code=found.school.code),
         commands=devices.recent_commands(session, principal, device_id, limit=20),
-        choices=COMMAND_CHOICES,
+        profiles=devices.installed_profiles(session, principal, device_id),
+        health=device_health.read(found.inventory),
+        choices=labels.COMMANDS,
+        with_message=labels.WITH_MESSAGE,
     )
 
 
@@ -91,7 +92,9 @@ def move_device(device_id: int):
 @blueprint.post("/devices/<int:device_id>/commands")
 @requires(Permission.COMMAND)
 def send_command(device_id: int):
-    data = load(CommandSubmit(), {"device_ids": [device_id], **form_data("request_type", "reason")})
+    fields = form_data("request_type", "reason")
+    params = labels.screen_text(fields.get("request_type", ""), request.form)
+    data = load(CommandSubmit(), {"device_ids": [device_id], **fields, "params": params})
     submitted = approvals.submit(db_session(), current_principal(), data["device_ids"], data["request_type"], data["params"],
                                  reason=data["reason"])
     _notice_submitted(data["request_type"], submitted)
@@ -99,11 +102,12 @@ def send_command(device_id: int):
 
 
 def _notice_submitted(request_type: str, submitted: approvals.Submitted) -> None:
+    what = _(labels.label(request_type))
     if submitted.approval is not None:
-        notice(_("%(command)s needs a central admin's approval: request %(id)s is waiting.",
-                 command=request_type, id=submitted.approval.id))
+        notice(_("“%(command)s” needs a central admin's approval: request %(id)s is waiting.",
+                 command=what, id=submitted.approval.id))
     else:
-        notice(_("%(command)s is queued for %(count)s device(s).", command=request_type, count=len(submitted.queued)))
+        notice(_("“%(command)s” is queued for %(count)s device(s).", command=what, count=len(submitted.queued)))
 
 
 @blueprint.post("/devices/<int:device_id>/remove")
@@ -124,7 +128,7 @@ def group_list():
         groups=groups.list_groups(session, principal),
         counts=groups.device_counts(session, principal),
         schools=schools.list_schools(session, principal),
-        choices=COMMAND_CHOICES,
+        choices=labels.COMMANDS,
         threshold=settings().approval_bulk_threshold,
     )
 

@@ -1,0 +1,77 @@
+"""Words the dashboard shows for Apple's and Flokk's codes, and the commands it offers.
+
+Apple's names (DeviceLock, EraseDevice) and Flokk's states stay the values
+sent and stored; people see these labels, translated at render time (``N_``
+only marks them for the translation catalogue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from app.services.device_removal import REMOVE_DEVICE
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+    return message
+
+
+#: Offered on a device's page and a group's row, in this order.
+COMMANDS: dict[str, str] = {
+    "DeviceInformation": N_("Refresh device information"),
+    "SecurityInfo": N_("Check passcode and encryption"),
+    "ProfileList": N_("Refresh installed profiles"),
+    "InstalledApplicationList": N_("Refresh installed apps"),
+    "DeviceLock": N_("Lock the screen"),
+    "EnableLostMode": N_("Turn on Lost Mode"),
+    "DisableLostMode": N_("Turn off Lost Mode"),
+    "RestartDevice": N_("Restart"),
+    "ShutDownDevice": N_("Shut down"),
+    "ClearPasscode": N_("Remove the passcode (needs approval)"),
+    "EraseDevice": N_("Erase all content (needs approval)"),
+}
+OTHER_ACTIONS = {REMOVE_DEVICE: N_("Remove from Flokk"), "InstallProfile": N_("Install a profile"),
+                 "RemoveProfile": N_("Remove a profile")}
+#: Where a command is in its lifecycle (DESIGN.md), as the command tables say it.
+STATUSES = {
+    "queued": N_("waiting"),
+    "sent": N_("sent"),
+    "acknowledged": N_("done"),
+    "error": N_("failed"),
+    "not_now": N_("device busy, will retry"),
+    "expired": N_("expired"),
+    "cancelled": N_("cancelled"),
+}
+#: Commands that show the form's message and phone number on the device's screen.
+WITH_MESSAGE = frozenset({"DeviceLock", "EnableLostMode"})
+
+
+def label(request_type: str) -> str:
+    """The untranslated label of a command (its Apple name when it has none)."""
+    return COMMANDS.get(request_type) or OTHER_ACTIONS.get(request_type) or request_type
+
+
+#: A device's enrollment state.
+ENROLLMENT_STATES = {
+    "pending": N_("enrolling"),
+    "enrolled": N_("enrolled"),
+    "unenrolled": N_("not enrolled"),
+}
+
+
+def enrollment_state_label(state: str) -> str:
+    """The untranslated label of an enrollment state."""
+    return ENROLLMENT_STATES.get(state, state)
+
+
+def status_label(status: str) -> str:
+    """The untranslated label of a command status."""
+    return STATUSES.get(status, status)
+
+
+def screen_text(request_type: str, form: Mapping[str, str]) -> dict[str, str]:
+    """Message and PhoneNumber from the form, for the commands that show them; nothing for the rest."""
+    if request_type not in WITH_MESSAGE:
+        return {}
+    params = {"Message": form.get("message", "").strip(), "PhoneNumber": form.get("phone", "").strip()}
+    return {key: value for key, value in params.items() if value}
