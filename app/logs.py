@@ -39,6 +39,9 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+#: Protocol libraries that log every HTTP/2 frame and header at DEBUG (an APNs path holds the
+#: device's push token): kept at WARNING whatever the level, like the access log.
+QUIET_LOGGERS = ("h2", "hpack", "httpx", "httpcore")
 
 
 def configure_logging(log_format: str = "text", level: str = "INFO", stream=None) -> None:
@@ -55,6 +58,8 @@ def configure_logging(log_format: str = "text", level: str = "INFO", stream=None
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def dict_config(log_format: str, level: str) -> dict:
@@ -78,5 +83,6 @@ def dict_config(log_format: str, level: str) -> dict:
             "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
             # Flokk logs each request itself (with its request id and secrets redacted).
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            **{name: {"level": "WARNING", "handlers": [], "propagate": True} for name in QUIET_LOGGERS},
         },
     }

@@ -44,6 +44,10 @@ class RunningFlokk:
     base_url: str
     trust: ssl.SSLContext
     enrollment_url: str
+    log_path: object  # the server's log, at DEBUG
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     def fetch(self, method: str, url: str, body: bytes | None = None) -> bytes:
         request = urllib.request.Request(url, data=body, method=method,
@@ -59,7 +63,9 @@ class RunningFlokk:
 def flokk(environment, cli, tmp_path, apns_tls, fake_apns):
     port = free_port()
     base_url = f"https://localhost:{port}"
-    env = {**os.environ, **environment, "FLOKK_PUBLIC_URL": base_url}
+    env = {**os.environ, **environment, "FLOKK_PUBLIC_URL": base_url, "FLOKK_LOG_LEVEL": "DEBUG",
+           "FLOKK_LOG_FORMAT": "json"}
+    log_path = tmp_path / "flokk.log"
     cli.env = {**cli.env, "FLOKK_PUBLIC_URL": base_url}
 
     def run(*args: str) -> str:
@@ -76,7 +82,7 @@ def flokk(environment, cli, tmp_path, apns_tls, fake_apns):
     enrollment_url = re.search(r"https://localhost:\d+/enroll/\S+", created).group(0)
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("wb"),
     )
     ca_pem = tmp_path / "flokk-ca.pem"
     ca_pem.write_text(run("ca", "show", "--pem"))
@@ -95,12 +101,13 @@ def flokk(environment, cli, tmp_path, apns_tls, fake_apns):
                 process.terminate()
                 raise
             time.sleep(0.3)
-    yield RunningFlokk(run, base_url, trust, enrollment_url)
+    yield RunningFlokk(run, base_url, trust, enrollment_url, log_path)
     process.terminate()
     process.wait(timeout=30)
 
 
-def test_an_ipad_enrols_is_pushed_and_reports_its_inventory(flokk, fake_apns):
+def live_an_ipads_life(flokk, fake_apns):
+    """Profile, SCEP, Authenticate, TokenUpdate, push, inventory: what every enrolled iPad does."""
     ipad = SimulatedIpad()
     payloads = read_profile(flokk.fetch("GET", flokk.enrollment_url))
     assert payloads.mdm["Topic"] == PUSH_TOPIC
@@ -121,12 +128,38 @@ def test_an_ipad_enrols_is_pushed_and_reports_its_inventory(flokk, fake_apns):
         delivered.append(answer.request_type)
         answer = ipad.send(transport, answer_for(ipad, answer.command_uuid, answer.request_type))
     assert answer.status == 200 and delivered == list(ANSWERS)
+    return ipad, payloads
 
+
+def test_an_ipad_enrols_is_pushed_and_reports_its_inventory(flokk, fake_apns):
+    ipad, _ = live_an_ipads_life(flokk, fake_apns)
     shown = flokk.run("device", "show", ipad.udid)
     for label, value in (("School", "nordby"), ("Model", "iPad4,1"), ("Os version", "11.3.1"),
                          ("Serial", "C00000000004"), ("State", "enrolled"), ("Open commands", "0")):
         assert re.search(rf"^{label}:\s+{re.escape(value)}$", shown, re.MULTILINE), (label, shown)
     assert "Installed profiles (1):\n  dev.commandment.enroll  Commandment Enrollment Profile" in shown
+
+
+def test_no_secret_reaches_the_servers_log_even_at_debug(flokk, fake_apns, environment):
+    ipad, payloads = live_an_ipads_life(flokk, fake_apns)
+    api_token = re.search(r"Token:\s+(\S+)", flokk.run("token", "create", "sync", "--role", "auditor")).group(1)
+    request = urllib.request.Request(f"{flokk.base_url}/api/v1/devices", headers={"Authorization": f"Bearer {api_token}"})
+    with urllib.request.urlopen(request, context=flokk.trust, timeout=30) as response:
+        assert ipad.udid in response.read().decode()
+    log = flokk.log()
+    assert "GET /api/v1/devices 200" in log and "PUT /mdm/checkin 200" in log  # the log is there and at work
+    secrets = {
+        "enrollment token": flokk.enrollment_url.rsplit("/", 1)[1],
+        "SCEP challenge": payloads.scep["Challenge"],
+        "push token": ipad.push_token.hex(),
+        "PushMagic": ipad.push_magic,
+        "UnlockToken": ipad.unlock_token.hex(),
+        "API token": api_token,
+        "FLOKK_SECRET_KEY": environment["FLOKK_SECRET_KEY"],
+        "a private key": "PRIVATE KEY",
+    }
+    leaked = [name for name, secret in secrets.items() if secret.lower() in log.lower()]
+    assert not leaked, f"in the server's log: {leaked}"
 
 
 def test_two_workers_serve_one_device_exactly_once(flokk, db):
