@@ -201,6 +201,50 @@ NB = {
     "Ask to remove": "Be om fjerning",
     "A command to more than %(threshold)s devices at once, and any erase, needs a reason and a central admin's approval.":
         "En kommando til flere enn %(threshold)s enheter samtidig, og all sletting, krever en begrunnelse og godkjenning fra en sentral administrator.",
+    # Policy
+    "Nothing changed: the layer already says so.": "Ingenting ble endret: laget sier dette allerede.",
+    "Saved as version %(number)s; %(count)s device(s) get the change.":
+        "Lagret som versjon %(number)s; %(count)s enhet(er) får endringen.",
+    "Policy of %(school)s": "Regelverk for %(school)s",
+    "Baseline policy": "Grunnregelverk",
+    "Policy": "Regelverk",
+    "Settings of the school: what the baseline says, and what the school changes where central IT has not locked it.":
+        "Skolens innstillinger: det grunnregelverket sier, og det skolen endrer der sentral IT ikke har låst det.",
+    "Back to the school": "Tilbake til skolen",
+    "The organisation's baseline: every school gets it. A locked setting cannot be changed by any school.":
+        "Organisasjonens grunnregelverk: alle skoler får det. En låst innstilling kan ingen skole endre.",
+    "Schools:": "Skoler:",
+    "Version %(number)s": "Versjon %(number)s",
+    "last changed by %(who)s": "sist endret av %(who)s",
+    "Preview (nothing saved)": "Forhåndsvisning (ingenting er lagret)",
+    "Nothing would change: the layer already says so.": "Ingenting ville blitt endret: laget sier dette allerede.",
+    "%(devices)s device(s): %(current)s up to date.": "%(devices)s enhet(er): %(current)s er oppdatert.",
+    "Profile": "Profil",
+    "install": "installere",
+    "remove": "fjerne",
+    "No device needs a new profile.": "Ingen enhet trenger en ny profil.",
+    "Left out in %(school)s on %(count)s device(s):": "Utelatt i %(school)s på %(count)s enhet(er):",
+    "Settings": "Innstillinger",
+    "Payload": "Nyttelast",
+    "Key": "Nøkkel",
+    "Value": "Verdi",
+    "Set in": "Satt i",
+    "Set by": "Satt av",
+    "Lock": "Lås",
+    "this layer": "dette laget",
+    "Locked": "Låst",
+    "Locked in %(layer)s by %(who)s": "Låst i %(layer)s av %(who)s",
+    "No settings yet.": "Ingen innstillinger ennå.",
+    "Change a setting": "Endre en innstilling",
+    "Payloads by name (passcode, restrictions, wifi:NAME ...), keys as in Apple's schema. Values: true/false, numbers, text, JSON for lists. Preview first to see which devices get which profile.":
+        "Nyttelast ved navn (passcode, restrictions, wifi:NAVN ...), nøkler som i Apples skjema. Verdier: true/false, tall, tekst, JSON for lister. Forhåndsvis først for å se hvilke enheter som får hvilken profil.",
+    "Change": "Endring",
+    "set the value": "sett verdien",
+    "unset (inherit again)": "fjern (arv igjen)",
+    "Lock: no school may change it": "Lås: ingen skole kan endre den",
+    "Preview": "Forhåndsvis",
+    "Save": "Lagre",
+    "Policy of the school": "Skolens regelverk",
 }
 
 
