@@ -10,6 +10,7 @@ names the key the same way everywhere.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -67,8 +68,42 @@ class ChangeInput(InputSchema):
     def _change(self, data: dict[str, Any], **kwargs: Any) -> Change:
         action = Action(data["action"])
         ref = setting_ref(data["payload"], data["key"])
-        value = from_json(data["value"]) if action in _VALUED else None
+        value = value_from_json(data["value"]) if action in _VALUED else None
         return Change(ref, action, value, data["lock"] if action in _LOCKABLE else None)
+
+
+def value_from_json(value: Any) -> Any:
+    """A setting value from JSON: ``{"$data": base64}`` for bytes, ``{"$date": ISO 8601}`` for dates.
+
+    Flokk's own markers (``$flokk``: removed, lock-only) are not values: the
+    actions ``remove`` and ``lock`` say that.
+    """
+    problem = _structure_problem(value)
+    if problem:
+        raise ValidationError(problem, field_name="value")
+    try:
+        return from_json(value)
+    except (ValueError, TypeError) as error:  # bad base64 or date
+        raise ValidationError(f"{{\"$data\": base64}} or {{\"$date\": ISO 8601}} expected ({error}).", field_name="value") from None
+
+
+MAX_DEPTH = 16
+
+
+def _structure_problem(value: Any) -> str | None:
+    """Flokk's markers anywhere in the value, or nesting deeper than any Apple payload key needs."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"Nested deeper than {MAX_DEPTH} levels."
+        if isinstance(item, dict):
+            if "$flokk" in item:
+                return "$flokk is not a value; use the actions remove or lock."
+            stack.extend((sub, depth + 1) for sub in item.values())
+        elif isinstance(item, list):
+            stack.extend((sub, depth + 1) for sub in item)
+    return None
 
 
 class LayerChange(InputSchema):
@@ -113,6 +148,11 @@ def value_from_text(ref: SettingRef, text: str) -> Any:
     spec = kind(ref.payload.payload_type).key_spec(ref.key)
     if spec is None or spec.type == "data":
         return text
+    if spec.type in ("array", "dictionary"):
+        try:
+            return value_from_json(json.loads(text))
+        except (json.JSONDecodeError, RecursionError):
+            raise ValidationError(f"{ref.key} must be JSON.", field_name="value") from None
     try:
         return parse_text(spec, text)
     except BadText as error:

@@ -143,6 +143,10 @@ BAD_CHANGES = [
     ("unknown field", [{**SET, "value": 8, "colour": "red"}], "changes.0.colour", "Unknown field"),
     ("no changes", [], "changes", "Length must be between 1 and 200"),
     ("too many changes", [{**SET, "value": 8}] * 201, "changes", "Length must be between 1 and 200"),
+    ("Flokk's own marker as a value", [{**SET, "value": {"$flokk": "removed"}}], "changes.0.value", "use the actions remove or lock"),
+    ("bad base64", [{**SET, "key": "minLength", "value": {"$data": "not base64!!"}}], "changes.0.value", "base64"),
+    ("nested too deeply", [{**SET, "payload": "homescreen", "key": "Pages", "value": [[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]}],
+     "changes.0.value", "Nested deeper than 16 levels"),
     ("bad instance name", [{"action": "set", "payload": "wifi:Eduroam Net!", "key": "SSID_STR", "value": "x"}],
      "com.apple.wifi.managed:Eduroam Net!", "instance names are 1-63 lowercase letters"),
 ]
@@ -165,6 +169,8 @@ def test_malformed_and_huge_bodies_are_refused_and_save_nothing(client, app, db,
     malformed = client.post(url, data='{"changes": [', headers=headers)
     assert malformed.status_code == 422 and "JSON object" in malformed.json["message"]
     assert client.post(url, data="[1, 2]", headers=headers).status_code == 422
+    deep = client.post(url, data='{"changes": ' + "[" * 5000 + "]" * 5000 + "}", headers=headers)
+    assert deep.status_code == 422 and "nested too deeply" in deep.json["message"]
     assert client.post(url, json={"changes": "all of them"}, headers=world["ict"]).status_code == 422
     assert client.post(url, json={"changes": [SET | {"value": 8}], "dry_run": "maybe"}, headers=world["ict"]).status_code == 422
     huge = b'{"changes": [], "note": "' + b"x" * (app.extensions["flokk"].settings.max_body_bytes + 1) + b'"}'

@@ -87,6 +87,9 @@ def test_the_ict_contact_sees_the_lock_previews_and_saves(client, db, world):
         ({"payload": "passcode", "key": "minLenght", "value": "8"}, "is not a key Apple"),
         ({"payload": "teleporter", "key": "minLength", "value": "8"}, "teleporter"),
         ({"payload": "passcode", "key": "minLength"}, "Give the value to set."),
+        ({"payload": "homescreen", "key": "Pages", "value": "[[{"}, "Pages must be JSON."),
+        ({"payload": "homescreen", "key": "Pages", "value": '[{"$flokk": "bogus"}]'}, "use the actions remove or lock"),
+        ({"payload": "homescreen", "key": "Pages", "value": "[" * 50_000}, "Pages must be JSON."),
     ],
 )
 def test_refusals_show_on_the_page_and_save_nothing(client, db, world, fields, shown):

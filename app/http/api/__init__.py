@@ -43,7 +43,10 @@ def _unauthenticated(error: Unauthenticated) -> Response:
 
 def body(schema: Schema) -> dict[str, Any]:
     """The JSON object of the request, loaded by ``schema`` (unknown keys refused)."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # JSON nested deeper than Python parses
+        raise InvalidInput("the JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("send a JSON object (Content-Type: application/json)")
     return load(schema, data)
