@@ -232,6 +232,7 @@ NB = {
     "Set by": "Satt av",
     "Lock": "Lås",
     "this layer": "dette laget",
+    "(whole payload)": "(hele nyttelasten)",
     "Locked in %(layer)s by %(who)s": "Låst i %(layer)s av %(who)s",
     "No settings yet.": "Ingen innstillinger ennå.",
     "Change a setting": "Endre en innstilling",

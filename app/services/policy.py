@@ -22,7 +22,7 @@ from app.models.devices import Device
 from app.models.policy import LayerLevel, PolicyVersion
 from app.models.tenancy import School
 from app.services import audit, policy_layers
-from app.services.access import Permission, Principal, require, require_central
+from app.services.access import Permission, Principal, require, require_central, restrict
 from app.services.policy_effective import cache_for, situations, situations_query
 from app.services.policy_layers import LayerTarget
 from app.services.policy_reconcile import DeviceStatus, ReconcileReport, Scope, device_status, reconcile_scope
@@ -242,12 +242,13 @@ def _layer_view(session: Session, target: LayerTarget) -> LayerView:
     return LayerView(target.label, policy_layers.load(session, row, target), row.version if row else 0, row.updated_by if row else None)
 
 
-def school_codes(session: Session, school_ids: Iterable[int]) -> dict[int, str]:
-    """School codes for a report's school ids (the report only counts schools the principal sees)."""
+def school_codes(session: Session, principal: Principal, school_ids: Iterable[int]) -> dict[int, str]:
+    """School codes for a report's school ids, of the schools the principal sees."""
     wanted = sorted(set(school_ids))
     if not wanted:
         return {}
-    return dict(session.execute(select(School.id, School.code).where(School.id.in_(wanted))).all())
+    statement = restrict(select(School.id, School.code).where(School.id.in_(wanted)), principal, Permission.VIEW, School.id)
+    return dict(session.execute(statement).all())
 
 
 def effective(session: Session, principal: Principal, device_reference: str) -> EffectiveView:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.models import PolicyVersion
-from app.services import certificate_authority
-from app.services.access import Role, cli_principal
+from app.models import AdminUser, PolicyVersion
+from app.services import certificate_authority, policy
+from app.services.access import Role, cli_principal, principal_for_admin
+from profiles import Change
 from tests.support import factories, people
 from tests.support.pki import shared_ca
 
@@ -113,6 +114,20 @@ def test_only_central_it_changes_the_baseline_and_forms_need_csrf(client, db, wo
     no_csrf = client.post("/schools/nordby/policy", data={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save"})
     assert no_csrf.status_code == 400
     assert versions(db) == 1
+
+
+def test_whole_payload_locks_and_removals_are_listed(client, db, world):
+    """They set no value, so they are not among the effective values; the school must still see them."""
+    with db.session() as session:
+        central = principal_for_admin(session.get(AdminUser, world["central"].id))
+        policy.change(session, central, "baseline", [Change.lock_it("webfilter")])
+        policy.change(session, central, "school:nordby", [Change.remove("wifi:guest")])
+        session.commit()
+    people.sign_in(client, world["ict"])
+    page = client.get("/schools/nordby/policy").get_data(as_text=True)
+    assert ("<td>webfilter</td><td>(whole payload)</td><td><code>(locked)</code></td>\n<td>baseline</td>\n"
+            "<td>admin:it@bergvik.no</td>\n<td><span class=\"lock\">Locked in baseline by admin:it@bergvik.no") in page
+    assert "<td>wifi:guest</td><td>(whole payload)</td><td><code>(removed)</code></td>\n<td>school:nordby <small>(this layer)" in page
 
 
 def test_secrets_are_masked_on_the_page(client, world):

@@ -32,7 +32,7 @@ def change_policy_layer(layer: str):
     data = body(LayerChange())
     session = db_session()
     result = policy.change(session, current_principal(), layer, data["changes"], note=data["note"], dry_run=data["dry_run"])
-    return jsonify(change_out(result, policy.school_codes(session, result.report.school_ids())))
+    return jsonify(change_out(result, policy.school_codes(session, current_principal(), result.report.school_ids())))
 
 
 @blueprint.get("/policy/layers/<layer:layer>/versions")
@@ -48,7 +48,7 @@ def restore_policy_layer(layer: str, number: int):
     """The old version becomes current again as a new version, through the usual checks and locks."""
     session = db_session()
     result = policy.restore(session, current_principal(), layer, number)
-    return jsonify(change_out(result, policy.school_codes(session, result.report.school_ids())))
+    return jsonify(change_out(result, policy.school_codes(session, current_principal(), result.report.school_ids())))
 
 
 @blueprint.get("/devices/<int:device_id>/policy")

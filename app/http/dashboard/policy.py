@@ -21,6 +21,7 @@ from app.schemas import load
 from app.schemas.policy import SettingForm, payload_name, report_out
 from app.services import policy, schools
 from app.services.access import Permission
+from profiles import LOCK_ONLY, REMOVED, LayerId, SettingRef
 from profiles.payloads import all_kinds
 from profiles.secrets import mask
 from profiles.values import show
@@ -62,7 +63,7 @@ def _change(layer: str, code: str | None, *, lockable: bool = False):
     except InvalidInput as refused:
         return _page(layer, code, refused=refused, form=fields), 422
     if data["dry_run"]:
-        codes = policy.school_codes(db_session(), result.report.school_ids())
+        codes = policy.school_codes(db_session(), current_principal(), result.report.school_ids())
         return _page(layer, code, preview=result, report=report_out(result.report, codes), form=fields)
     if result.version is None:
         notice(_("Nothing changed: the layer already says so."))
@@ -72,28 +73,45 @@ def _change(layer: str, code: str | None, *, lockable: bool = False):
     return redirect(url_for("dashboard.school_policy", code=code) if code else url_for("dashboard.baseline_policy"))
 
 
+def _rows(stack: policy.LayerStack) -> list[dict[str, Any]]:
+    """The values the stack gives this layer, then what a layer removed or locked as a whole
+    (those set no value, yet a school must see them)."""
+    rows = [
+        _row(stack, ref, show(mask(ref, item.value)), item.provenance.layer, item.provenance.set_by,
+             item.provenance.locked_in, item.provenance.locked_by)
+        for ref, item in stack.settings.items()
+    ]
+    for view in [*stack.above, stack.target]:
+        for ref, entry in sorted(view.layer.entries.items()):
+            if entry.value is REMOVED or entry.value is LOCK_ONLY:
+                rows.append(_row(stack, ref, show(entry.value), view.layer.id, entry.set_by,
+                                 view.layer.id if entry.locked else None, entry.locked_by))
+    return rows
+
+
+def _row(stack: policy.LayerStack, ref: SettingRef, value: str, layer: LayerId, set_by: str,
+         locked_in: LayerId | None, locked_by: str | None) -> dict[str, Any]:
+    return {
+        "payload": payload_name(ref),
+        "key": None if ref.whole_payload else ref.key,
+        "value": value,
+        "layer": stack.label(layer),
+        "own": layer == stack.target.layer.id,
+        "set_by": set_by,
+        "locked_in": stack.label(locked_in),
+        "locked_by": locked_by,
+    }
+
+
 def _page(layer: str, code: str | None, **more: Any) -> str:
     session, principal = db_session(), current_principal()
     stack = policy.show_layer(session, principal, layer)
     school = schools.get_school_by_code(session, principal, code) if code else None
-    rows = [
-        {
-            "payload": payload_name(ref),
-            "key": ref.key,
-            "value": show(mask(ref, item.value)),
-            "layer": stack.label(item.provenance.layer),
-            "own": item.provenance.layer == stack.target.layer.id,
-            "set_by": item.provenance.set_by,
-            "locked_in": stack.label(item.provenance.locked_in),
-            "locked_by": item.provenance.locked_by,
-        }
-        for ref, item in stack.settings.items()
-    ]
     return render_template(
         "policy.html",
         title=_("Policy of %(school)s", school=school.name) if school else _("Baseline policy"),
         stack=stack,
-        rows=rows,
+        rows=_rows(stack),
         school=school,
         schools=schools.list_schools(session, principal) if school is None else [],
         payloads=[kind.alias for kind in all_kinds()],
