@@ -14,7 +14,8 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body
 from app.http.rules import current_principal, requires
-from app.schemas.policy import LayerChange, LayerStackOut, VersionOut, change_out, effective_out
+from app.schemas.policy import LayerChange
+from app.schemas.policy_views import LayerStackOut, VersionOut, change_out, effective_out
 from app.services import policy
 from app.services.access import Permission
 

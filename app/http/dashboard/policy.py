@@ -18,7 +18,8 @@ from app.http import db_session
 from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
-from app.schemas.policy import SettingForm, payload_name, report_out
+from app.schemas.policy import SettingForm
+from app.schemas.policy_views import payload_name, report_out
 from app.services import policy, schools
 from app.services.access import Permission
 from profiles import LOCK_ONLY, REMOVED, LayerId, SettingRef
