@@ -51,8 +51,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from app.http import api, boundary, dashboard, enroll, health, mdm, scep
     from app.http.dashboard import auth, oidc
+    from app.http.converters import LayerConverter
     from app.http.rules import public_endpoint
 
+    flask_app.url_map.converters["layer"] = LayerConverter
     boundary.install(flask_app)
     Babel(flask_app, locale_selector=auth.select_locale, default_locale="nb")
     oidc.install(flask_app, settings)

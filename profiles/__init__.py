@@ -25,7 +25,7 @@ from profiles.model import (
     PayloadRef,
     SettingRef,
 )
-from profiles.resolve import EffectivePayload, EffectivePolicy, EffectiveValue, LeftOut, Provenance, resolve
+from profiles.resolve import EffectivePayload, EffectivePolicy, EffectiveValue, LeftOut, Provenance, merge, resolve
 
 __all__ = [
     "Action",
@@ -50,5 +50,6 @@ __all__ = [
     "WHOLE_PAYLOAD",
     "apply_changes",
     "diff",
+    "merge",
     "resolve",
 ]

@@ -120,6 +120,22 @@ def resolve(layers: Iterable[Layer], facts: DeviceFacts) -> EffectivePolicy:
     )
 
 
+def merge(layers: Iterable[Layer]) -> tuple[dict[SettingRef, EffectiveValue], tuple[LeftOut, ...]]:
+    """What a stack of layers says before any device is considered: each key with its provenance.
+
+    Shows a school or group layer in context (what it inherits, what is locked
+    above it); ``resolve`` then leaves out what does not fit a given device.
+    """
+    stack = sorted(layers, key=lambda layer: layer.level)
+    merged, whole_locks, notes = _merge(stack)
+    values = {
+        SettingRef(ref, key): _with_whole_lock(item, whole_locks.get(ref))
+        for ref, keys in sorted(merged.items())
+        for key, item in sorted(keys.items())
+    }
+    return values, tuple(notes)
+
+
 def _chrome_stack(stack: list[Layer]) -> tuple[list[Layer], list[LeftOut]]:
     """Chrome policies apply per organisational unit: a device layer cannot be honoured."""
     kept, notes = [], []

@@ -11,7 +11,7 @@ the refusal audited.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -20,12 +20,25 @@ from sqlalchemy.orm import Session
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.models.devices import Device
 from app.models.policy import LayerLevel, PolicyVersion
+from app.models.tenancy import School
 from app.services import audit, policy_layers
-from app.services.access import Permission, Principal, require, require_central
+from app.services.access import Permission, Principal, require, require_central, restrict
 from app.services.policy_effective import cache_for, situations, situations_query
 from app.services.policy_layers import LayerTarget
 from app.services.policy_reconcile import DeviceStatus, ReconcileReport, Scope, device_status, reconcile_scope
-from profiles import PLATFORMS, Change, EffectivePolicy, Layer, Refused, apply_changes, diff
+from profiles import (
+    PLATFORMS,
+    Change,
+    EffectivePolicy,
+    EffectiveValue,
+    Layer,
+    LayerId,
+    Refused,
+    SettingRef,
+    apply_changes,
+    diff,
+    merge,
+)
 from profiles.compile import CompiledPolicy, compiler_for
 from profiles.layers import changes_to
 from profiles.model import DeviceFacts
@@ -74,8 +87,8 @@ def _authorize(principal: Principal, target: LayerTarget, *, write: bool) -> Non
     require(principal, Permission.MANAGE if write else Permission.VIEW, target.school_id)
 
 
-def _layers_above(session: Session, target: LayerTarget) -> list[Layer]:
-    """The stored layers more general than ``target`` that apply to it."""
+def _targets_above(target: LayerTarget) -> list[LayerTarget]:
+    """The layers more general than ``target`` that apply to it, most general first."""
     if target.level is LayerLevel.BASELINE:
         return []
     wanted = [LayerTarget(LayerLevel.BASELINE, target.organisation_id)]
@@ -83,7 +96,12 @@ def _layers_above(session: Session, target: LayerTarget) -> list[Layer]:
         wanted.append(LayerTarget(LayerLevel.SCHOOL, target.organisation_id, school=target.school))
     if target.level is LayerLevel.DEVICE and target.device is not None and target.device.group is not None:
         wanted.append(LayerTarget(LayerLevel.GROUP, target.organisation_id, school=target.school, group=target.device.group))
-    return [policy_layers.load(session, policy_layers.find_row(session, item), item) for item in wanted]
+    return wanted
+
+
+def _layers_above(session: Session, target: LayerTarget) -> list[Layer]:
+    """The stored layers more general than ``target`` that apply to it."""
+    return [policy_layers.load(session, policy_layers.find_row(session, item), item) for item in _targets_above(target)]
 
 
 def _platforms(target: LayerTarget) -> tuple[str, ...]:
@@ -191,10 +209,46 @@ def show_layers(
     views = []
     for target in targets:
         _authorize(principal, target, write=False)
-        row = policy_layers.find_row(session, target)
-        layer = policy_layers.load(session, row, target)
-        views.append(LayerView(target.label, layer, row.version if row else 0, row.updated_by if row else None))
+        views.append(_layer_view(session, target))
     return views
+
+
+@dataclass
+class LayerStack:
+    """One layer in context: the layers above it, and what the stack says at this layer with provenance."""
+
+    target: LayerView
+    above: list[LayerView]
+    #: Every key the stack sets at this layer, with the layer that set it and any lock.
+    settings: dict[SettingRef, EffectiveValue]
+    labels: dict[LayerId, str]
+
+    def label(self, layer_id: LayerId | None) -> str | None:
+        return None if layer_id is None else self.labels.get(layer_id, str(layer_id))
+
+
+def show_layer(session: Session, principal: Principal, layer: str, *, organisation: str | None = None) -> LayerStack:
+    """A layer as stored, the layers above it, and their merge (what a school sees it inherits and may not change)."""
+    target = policy_layers.parse_target(session, principal, layer, organisation=organisation)
+    _authorize(principal, target, write=False)
+    views = [_layer_view(session, item) for item in [*_targets_above(target), target]]
+    settings, _ = merge([view.layer for view in views])
+    ids = [view.layer.id for view in views] + [value.provenance.locked_in for value in settings.values() if value.provenance.locked_in]
+    return LayerStack(views[-1], views[:-1], settings, policy_layers.labels(session, ids))
+
+
+def _layer_view(session: Session, target: LayerTarget) -> LayerView:
+    row = policy_layers.find_row(session, target)
+    return LayerView(target.label, policy_layers.load(session, row, target), row.version if row else 0, row.updated_by if row else None)
+
+
+def school_codes(session: Session, principal: Principal, school_ids: Iterable[int]) -> dict[int, str]:
+    """School codes for a report's school ids, of the schools the principal sees."""
+    wanted = sorted(set(school_ids))
+    if not wanted:
+        return {}
+    statement = restrict(select(School.id, School.code).where(School.id.in_(wanted)), principal, Permission.VIEW, School.id)
+    return dict(session.execute(statement).all())
 
 
 def effective(session: Session, principal: Principal, device_reference: str) -> EffectiveView:

@@ -1,10 +1,11 @@
 """The dashboard in a real browser (Debian's chromium, headless) against a real `flokk serve`.
 
 Central IT signs in with the one-time password from `flokk init`, is made to
-choose a new one, adds a school and its ICT contact; the ICT contact signs in,
-creates a class, moves an iPad into it, sends a command, asks for an erase and
-creates an enrollment link; a central admin approves the erase; the audit log
-shows it all.
+choose a new one, adds a school and its ICT contact and locks the camera in the
+baseline policy; the ICT contact signs in, creates a class, moves an iPad into
+it, sends a command, asks for an erase, creates an enrollment link, previews
+and saves the school's passcode length and is refused the locked camera; a
+central admin approves the erase; the audit log shows it all.
 """
 
 from __future__ import annotations
@@ -124,6 +125,14 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     admin.select_option("form[action='/admins'] select[name=school]", "nordby")
     admin.click("form[action='/admins'] button[type=submit]")
     kari_one_time = admin.inner_text("#secret").strip()
+    admin.click("nav >> text=Policy")
+    admin.fill("form.policy-change input[name=payload]", "restrictions")
+    admin.fill("form.policy-change input[name=key]", "allowCamera")
+    admin.fill("form.policy-change input[name=value]", "false")
+    admin.check("form.policy-change input[name=lock]")
+    admin.click("form.policy-change button[value=save]")
+    assert "Saved as version 1" in flash(admin)
+    assert "Locked in baseline by admin:it@bergvik.no" in admin.inner_text("table.policy")
     admin.click("form[action='/logout'] button")
     assert "/login" in admin.url
 
@@ -159,6 +168,29 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     assert "/enroll/" in kari.inner_text("#enrollment-url")
     kari.click("text=Tilbake til innrulleringslenkene")
     assert "Vogn 1" in kari.inner_text("main")
+    # The school's policy: the camera is locked by central IT, the passcode length is the school's to set.
+    kari.click("nav >> text=Skoler")
+    kari.click("text=Nordby skole")
+    kari.click("text=Skolens regelverk")
+    camera = kari.locator("table.policy tr", has_text="allowCamera").inner_text()
+    assert "Låst i baseline av admin:it@bergvik.no" in camera
+    kari.fill("form.policy-change input[name=payload]", "passcode")
+    kari.fill("form.policy-change input[name=key]", "minLength")
+    kari.fill("form.policy-change input[name=value]", "8")
+    kari.click("form.policy-change button[value=preview]")
+    preview = kari.inner_text("section.preview")
+    assert "Forhåndsvisning (ingenting er lagret)" in preview and "minLength = 8" in preview
+    assert "nordby" in kari.inner_text("table.preview") and "installere" in kari.inner_text("table.preview")
+    kari.click("form.policy-change button[value=save]")
+    assert "Lagret som versjon 1" in flash(kari)
+    assert "8" in kari.locator("table.policy tr", has_text="minLength").inner_text()
+    kari.fill("form.policy-change input[name=payload]", "restrictions")
+    kari.fill("form.policy-change input[name=key]", "allowCamera")
+    kari.fill("form.policy-change input[name=value]", "true")
+    kari.click("form.policy-change button[value=save]")
+    refusal = kari.inner_text("section.refusal")
+    assert "allowCamera" in refusal and "is locked in baseline by admin:it@bergvik.no" in refusal
+    kari.goto(f"{url}/enrollment-tokens")
     kari.click("header button[value=en]")
     assert "/enrollment-tokens" in kari.url and "New enrollment link" in kari.inner_text("main")
     kari.goto(f"{url}/audit")
@@ -174,12 +206,14 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     row.locator("button", has_text="Approve").click()
     assert "Approved: 1 command(s) queued." in flash(approver)
     with db.session() as session:
-        assert sorted(session.scalars(select(Command.request_type).where(Command.device_id == ipad_id))) == ["EraseDevice", "ProfileList"]
+        sent = session.scalars(select(Command.request_type).where(Command.device_id == ipad_id))
+        assert sorted(kind for kind in sent if kind != "InstallProfile") == ["EraseDevice", "ProfileList"]
     approver.click("nav >> text=Audit log")
     approver.select_option("select[name=school]", "nordby")
     approver.click("form[action='/audit'] button[type=submit]")
     trail = approver.inner_text("table.audit")
-    for action in ("approval.approve", "approval.request", "command.queue", "device.move", "group.create", "enrollment_token.create"):
+    for action in ("approval.approve", "approval.request", "command.queue", "device.move", "group.create", "enrollment_token.create",
+                   "policy.change"):
         assert action in trail, action
     export = approver.get_attribute("text=Export CSV", "href")
     assert export.startswith("/audit/export.csv?") and "school=nordby" in export

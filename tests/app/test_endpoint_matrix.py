@@ -6,6 +6,9 @@ sample request fails here with a message saying what to add. Each cell expects
 what the endpoint's rule and the role's rights say: success (2xx/3xx), 403 for
 a missing right on a visible object, 404 for an object of a school the role
 cannot see; anonymous callers get 401 (API) or the sign-in page (dashboard).
+An endpoint with a policy ``layer`` in its path is checked once per kind of
+layer (baseline, school, group, device): the baseline belongs to no school, so
+everyone who sees a school may read it and only central IT may change it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from app.config import Settings
 from app.models import ApprovalRequest, Command, School
 from app.models.accounts import SsoGrantRule
 from app.models.base import utcnow
-from app.http.rules import ADMIN, DEVICE, PUBLIC, SIGNED_IN, rule_of
+from app.http.rules import ADMIN, DEVICE, PUBLIC, SIGNED_IN, AccessRule, rule_of
 from app.services import commands
 from app.services.access import Grant, Permission, Principal, Role, system_principal
 from app.services import enrollment
@@ -94,7 +97,7 @@ class World:
 _unique = itertools.count(1)
 
 
-def build_world(session: Session) -> World:
+def build_world(session: Session, *, with_policy: bool = False) -> World:
     world = World()
     for side in (OWN, OTHER):
         school = factories.school(session, f"m{next(_unique)}-{uuid.uuid4().hex[:6]}")
@@ -128,7 +131,24 @@ def build_world(session: Session) -> World:
         world.tokens[name] = people.api_token(session, resolved, name=name)
     session.flush()
     world.central["sso_rule"] = rule
+    if with_policy:
+        _policy(session, world)
     return world
+
+
+def _policy(session: Session, world: World) -> None:
+    """Version 1 of every layer the policy endpoints address, and a key central IT locked."""
+    from app.services import certificate_authority, policy
+    from profiles import Change
+    from tests.support.pki import shared_ca
+
+    if certificate_authority.active_record(session) is None:
+        certificate_authority.import_ca(session, system_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
+    policy.change(session, system_principal(), "baseline", [Change.set("restrictions", "allowCamera", False, lock=True)])
+    for side in (OWN, OTHER):
+        for variant in ("school", "group", "device"):
+            layer = LAYER_VARIANTS[variant](world, side)
+            policy.change(session, system_principal(), layer, [Change.set("passcode", "minLength", 6)])
 
 
 def _approval(session: Session, school: School, device) -> ApprovalRequest:
@@ -163,11 +183,41 @@ URL_ARGUMENTS = {
     "grant_id": "central:grant",
     "api_token_id": "central:api_token",
     "rule_id": "central:sso_rule",
+    "layer": "policy_layer",
+    "number": "policy_version",
 }
 
+#: The policy layers a ``layer`` argument names; each endpoint with one is checked for every kind.
+#: The baseline belongs to no school: everyone who sees a school reads it, only central IT changes it.
+LAYER_VARIANTS = {
+    "baseline": lambda w, s: "baseline",
+    "school": lambda w, s: f"school:{w.school(s).code}",
+    "group": lambda w, s: f"group:{w.school(s).code}/{w.objects[('group', s)].name}",
+    "device": lambda w, s: f"device:{w.objects[('device', s)].serial_number}",
+}
+SCHOOLLESS_VARIANTS = {"baseline"}
+#: Every layer in the world has this version (restore).
+POLICY_VERSION = 1
 
-def url_value(world: World, argument: str, side: str) -> Any:
+
+def variants_of(endpoint: str) -> list[str | None]:
+    rule = next(r for r in _url_map_app().url_map.iter_rules() if r.endpoint == endpoint)
+    return list(LAYER_VARIANTS) if "layer" in rule.arguments else [None]
+
+
+def rule_for(rule, method: str, variant: str | None):
+    """Changing the baseline (or restoring it) is central IT's: the service requires ADMINISTER over every school."""
+    if variant in SCHOOLLESS_VARIANTS and method != "GET":
+        return AccessRule(ADMIN, Permission.ADMINISTER, central=True)
+    return rule
+
+
+def url_value(world: World, argument: str, side: str, variant: str | None = None) -> Any:
     kind = URL_ARGUMENTS[argument]
+    if kind == "policy_layer":
+        return LAYER_VARIANTS[variant](world, side)
+    if kind == "policy_version":
+        return POLICY_VERSION
     if kind == "school_code":
         return world.school(side).code
     if kind.startswith("central:"):
@@ -242,7 +292,22 @@ SAMPLES = {
         form={"provider": "feide", "claim_value": _new(), "role": "school_ict", "school": w.school(s).code}
     ),
     ("dashboard.delete_sso_rule", "POST"): lambda w, s: Sample(form={}),
+    ("api.change_policy_layer", "POST"): lambda w, s: Sample(
+        json={"changes": [{"action": "set", "payload": "passcode", "key": "minLength", "value": 8}]}
+    ),
+    ("api.restore_policy_layer", "POST"): lambda w, s: Sample(),
+    ("dashboard.change_school_policy", "POST"): lambda w, s: Sample(
+        form={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save"}
+    ),
+    ("dashboard.change_baseline_policy", "POST"): lambda w, s: Sample(
+        form={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save"}
+    ),
 }
+#: Endpoints whose world needs policy layers with a saved version (and Flokk's CA to sign profiles).
+#: Endpoints about the baseline: no URL argument, no school.
+SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy"}
+POLICY_ENDPOINTS = {"api.device_policy", "dashboard.school_policy", "dashboard.change_school_policy",
+                    "dashboard.baseline_policy", "dashboard.change_baseline_policy"}
 
 
 def sample_for(endpoint: str, method: str, world: World, side: str) -> Sample:
@@ -317,9 +382,10 @@ def test_the_matrix_knows_every_url_argument():
 
 
 MATRIX = [
-    (endpoint, method)
+    (endpoint, method, variant)
     for endpoint, method in ENDPOINTS
     if rule_of(_url_map_app().view_functions[endpoint]).audience in (ADMIN, SIGNED_IN)
+    for variant in variants_of(endpoint)
 ]
 
 
@@ -346,11 +412,12 @@ def matrix_app(backend, settings, db):
     return flask_app
 
 
-@pytest.mark.parametrize(("endpoint", "method"), MATRIX, ids=[f"{m} {e}" for e, m in MATRIX])
-def test_matrix(endpoint, method, matrix_app, db):
+@pytest.mark.parametrize(("endpoint", "method", "variant"), MATRIX, ids=[f"{m} {e}" + (f" {v}" if v else "") for e, m, v in MATRIX])
+def test_matrix(endpoint, method, variant, matrix_app, db):
     app = matrix_app
     view = app.view_functions[endpoint]
-    rule = rule_of(view)
+    rule = rule_for(rule_of(view), method, variant)
+    with_policy = variant is not None or endpoint in POLICY_ENDPOINTS
     url_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
     client = app.test_client()
     failures: list[str] = []
@@ -361,13 +428,15 @@ def test_matrix(endpoint, method, matrix_app, db):
     for role, side in cells(roles):
         if world is None:
             with db.session() as session:
-                world = build_world(session)
+                world = build_world(session, with_policy=with_policy)
                 session.commit()
         sample = sample_for(endpoint, method, world, side)
-        arguments = {name: url_value(world, name, side) for name in url_rule.arguments}
+        arguments = {name: url_value(world, name, side, variant) for name in url_rule.arguments}
         school_id = None
         if any(not URL_ARGUMENTS[name].startswith("central:") for name in url_rule.arguments) or sample.school:
             school_id = world.school(side).id
+        if variant in SCHOOLLESS_VARIANTS or endpoint in SCHOOLLESS_ENDPOINTS:
+            school_id = None
         principal = None if role == ANONYMOUS else principal_of(world, role)
         want = expected(rule, principal, school_id)
         path = url_rule.build(arguments, append_unknown=False)[1]

@@ -5,7 +5,8 @@ import pytest
 from profiles.layers import Change, apply_changes
 from profiles.model import DeviceFacts, Layer, LayerId, Level, PayloadRef
 from profiles.payloads import parse_ref
-from profiles.resolve import resolve
+from profiles.model import SettingRef
+from profiles.resolve import merge, resolve
 
 CENTRAL, ICT_A, ICT_B, TEACHER = "kari@kommune.no", "ola@a.no", "siri@b.no", "lærer@a.no"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
@@ -249,3 +250,19 @@ def test_resolution_is_deterministic():
 def test_unknown_platform_is_refused():
     with pytest.raises(ValueError, match="unknown platform"):
         DeviceFacts("android")
+
+
+def test_merge_shows_a_layer_in_context_without_a_device():
+    """A school's page: inherited values, its own overrides and the locks above, whatever the platform."""
+    values, notes = merge([GROUP_5A, SCHOOL_A, BASE])  # any order: merged most general first
+
+    def at(payload, key):
+        return values[SettingRef(parse_ref(payload), key)]
+
+    assert (at("passcode", "minLength").value, at("passcode", "minLength").provenance.layer) == (10, LayerId(Level.GROUP, "A/5a"))
+    camera = at("restrictions", "allowCamera").provenance
+    assert (camera.locked, camera.locked_in, camera.locked_by) == (True, LayerId(Level.BASELINE), CENTRAL)
+    assert at("webfilter", "AutoFilterEnabled").provenance.locked_in == LayerId(Level.BASELINE), "whole-payload lock"
+    assert SettingRef(parse_ref("restrictions"), "allowAppInstallation") not in values, "removed by school A"
+    assert at("softwareupdate", "AutomaticCheckEnabled").value is True, "kept: no device facts leave it out"
+    assert any(note.key == "allowAppInstallation" and note.reason == "removed by school:A" for note in notes)

@@ -43,7 +43,10 @@ def _unauthenticated(error: Unauthenticated) -> Response:
 
 def body(schema: Schema) -> dict[str, Any]:
     """The JSON object of the request, loaded by ``schema`` (unknown keys refused)."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # JSON nested deeper than Python parses
+        raise InvalidInput("the JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("send a JSON object (Content-Type: application/json)")
     return load(schema, data)
@@ -54,6 +57,6 @@ def query(schema: Schema) -> dict[str, Any]:
 
 
 def register(app: Any) -> None:
-    from app.http.api import accounts, audit, commands, enrollment, inventory  # noqa: F401  (routes)
+    from app.http.api import accounts, audit, commands, enrollment, inventory, policy  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)
