@@ -16,17 +16,19 @@ from typing import Any
 
 import click
 from sqlalchemy import select
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from app.cli import CliState, pass_state, print_table
 from app.errors import InvalidInput
+from app.schemas.policy import value_from_json
 from app.models.tenancy import School
 from app.services import policy
 from app.services.policy_reconcile import ReconcileReport
 from profiles import WHOLE_PAYLOAD, Action, Change, SettingRef
 from profiles.payloads import UnknownPayload, all_kinds, kind, parse_ref
 from profiles.secrets import mask
-from profiles.values import BadText, from_json, parse_text, show, to_json
+from profiles.values import BadText, parse_text, show, to_json
 
 _LAYER_HELP = "baseline, school:CODE, group:CODE/NAME or device:SERIAL"
 
@@ -167,11 +169,19 @@ def apply(state: CliState, layer: str, document, lock: bool, note: str | None, d
     if not isinstance(wanted, dict) or not wanted or not all(isinstance(keys, dict) and keys for keys in wanted.values()):
         raise InvalidInput('the document must look like {"PAYLOAD": {"KEY": VALUE, ...}, ...}')
     changes = [
-        Change(_ref(payload, key), Action.SET, from_json(value), True if lock else None)
+        Change(_ref(payload, key), Action.SET, _document_value(payload, key, value), True if lock else None)
         for payload, keys in wanted.items()
         for key, value in keys.items()
     ]
     _apply(state, layer, changes, organisation=organisation, note=note, dry_run=dry_run)
+
+
+def _document_value(payload: str, key: str, value: Any) -> Any:
+    """A value of the document, read as the REST API reads it (bad base64, dates or markers refused)."""
+    try:
+        return value_from_json(value)
+    except ValidationError as error:
+        raise InvalidInput(f"{payload}.{key}: {' '.join(map(str, error.messages))}") from None
 
 
 def _simple(action: Action, help_text: str, *, lockable: bool = False):

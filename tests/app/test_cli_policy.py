@@ -86,6 +86,16 @@ def test_apply_sets_several_keys_in_one_version_and_masks_secrets(cli, fleet):
     assert "topp-hemmelig" not in ok(cli, "policy", "history", "school:sorby")
 
 
+@pytest.mark.parametrize("value", [{"$data": "not base64!"}, {"$date": "yesterday"}, {"$flokk": "removed"}])
+def test_apply_refuses_a_badly_encoded_value_in_one_line(cli, fleet, db, value):
+    document = json.dumps({"rootcert:ca": {"PayloadContent": value}})
+    before = count_rows(db, "policy_versions")
+    result = cli("policy", "apply", "school:sorby", "-", input=document)
+    assert result.exit_code == 1 and result.output.startswith("Error: rootcert:ca.PayloadContent:"), result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert count_rows(db, "policy_versions") == before
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -209,6 +209,25 @@ def test_module_rules_on_merged_payload():
     assert reasons["com.apple.wifi.managed:open"] == "incomplete: Password is set but EncryptionType is None"
 
 
+@pytest.mark.parametrize(("password", "problem"), [
+    ("kort", "Password must be 8 to 63 characters (or 64 hexadecimal digits) for WPA"),
+    ("a" * 63, None),
+    ("0123456789ABCDEF" * 4, None),
+    ("g" * 64, "Password must be 8 to 63 characters (or 64 hexadecimal digits) for WPA"),
+])
+def test_a_wpa_password_of_the_wrong_length_leaves_the_network_out(password, problem):
+    school = apply_changes(
+        Layer.of("school:C"),
+        [BASE],
+        [Change.set("wifi:elev", "SSID_STR", "Elev"), Change.set("wifi:elev", "EncryptionType", "WPA2"),
+         Change.set("wifi:elev", "Password", password)],
+        actor="x",
+    )
+    policy = resolve([BASE, school], ipad("C"))
+    reasons = {str(note.payload): note.reason for note in policy.left_out if note.key is None}
+    assert reasons.get("com.apple.wifi.managed:elev") == (f"incomplete: {problem}" if problem else None)
+
+
 def enterprise_wifi(anchor="radius-ca"):
     return [
         Change.set("wifi:staff", "SSID_STR", "Ansatt"),
