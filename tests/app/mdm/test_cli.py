@@ -173,3 +173,24 @@ def test_a_user_channel_waiting_is_pushed_again_by_the_scheduler(cli, db, enroll
         device_id = session.scalar(select(Device.id).where(Device.udid == enrolled.udid))
         later = utcnow() + dt.timedelta(hours=1)
         assert push.due_for_push(session, now=later) == [device_id]
+
+
+def test_an_unregistered_user_channel_token_is_marked_and_not_pushed_again(cli, db, enrolled, transport, fake_apns):
+    from app.models import AuditEvent
+    from app.models.devices import DeviceUser
+
+    user = {"UDID": enrolled.udid, **SHARED_USER}
+    token = {"MessageType": "TokenUpdate", "Topic": enrolled.topic, "Token": b"\x02" * 32, "PushMagic": "USER-MAGIC"}
+    assert enrolled.checkin(transport, {**token, **user}).status == 200
+    answer_everything(enrolled, transport)
+    fake_apns.reset()
+    fake_apns.script("02" * 32, 410)
+    sent = cli("command", "send", enrolled.udid, "ProfileList", "--user", "elev1@bergvik.no")
+    assert sent.exit_code == 0 and "1 invalid token" in sent.output.replace("_", " "), sent.output
+    with db.session() as session:
+        assert session.scalar(select(DeviceUser.push_token_invalid_at)) is not None
+        assert session.scalar(select(AuditEvent.action).where(AuditEvent.action == "device_user.push_token_invalid"))
+    fake_apns.reset()
+    again = cli("command", "send", enrolled.udid, "SecurityInfo", "--user", "elev1@bergvik.no")
+    assert "Push: 1 sent." in again.output  # the device only; the user channel waits for a new TokenUpdate
+    assert {p.token for p in fake_apns.pushes} == {enrolled.push_token.hex()}
