@@ -293,6 +293,9 @@ NB = {
     "Preview": "Forhåndsvis",
     "Save": "Lagre",
     "Policy of the school": "Skolens regelverk",
+    "waiting for approval": "venter på godkjenning",
+    "approved": "godkjent",
+    "rejected": "avvist",
 }
 
 

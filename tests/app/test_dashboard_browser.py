@@ -201,7 +201,7 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     approver = new_page(browser)
     sign_in(approver, url, "it@bergvik.no", NEW_ADMIN_PASSWORD)
     approver.click("nav >> text=Approvals")
-    row = approver.locator("table.approvals tr", has_text="EraseDevice")
+    row = approver.locator("table.approvals tr", has_text="Erase all content")
     assert "Stolen from the classroom" in row.inner_text() and "kari@nordby.no" in row.inner_text()
     row.locator("button", has_text="Approve").click()
     assert "Approved: 1 command(s) queued." in flash(approver)

@@ -131,6 +131,8 @@ def _template_helpers() -> dict[str, Any]:
         "command_label": lambda request_type: _(labels.label(request_type)),
         "status_label": lambda status: _(labels.status_label(status)),
         "enrollment_state_label": lambda state: _(labels.enrollment_state_label(state)),
+        "approval_status_label": lambda status: _(labels.APPROVAL_STATUSES.get(status, status)),
+        "group_kind_label": lambda kind: _(labels.GROUP_KINDS.get(kind, kind)),
     }
 
 

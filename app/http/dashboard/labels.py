@@ -59,6 +59,17 @@ ENROLLMENT_STATES = {
 }
 
 
+#: An approval request's state.
+APPROVAL_STATUSES = {
+    "pending": N_("waiting for approval"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "expired": N_("expired"),
+}
+#: What a group is.
+GROUP_KINDS = {"class": N_("class"), "year": N_("year group"), "cart": N_("cart"), "other": N_("other")}
+
+
 def enrollment_state_label(state: str) -> str:
     """The untranslated label of an enrollment state."""
     return ENROLLMENT_STATES.get(state, state)
