@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.models.approvals import ApprovalStatus
 from app.models.commands import CommandStatus
@@ -89,6 +89,13 @@ class GroupCommandSubmit(InputSchema):
 
 class CommandSubmit(GroupCommandSubmit):
     device_ids = fields.List(row_id(strict=True), required=True, validate=validate.Length(min=1, max=100_000))
+    #: A Shared iPad user's channel (user id or short name) instead of the device's; one device only.
+    user = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _one_device_for_a_user(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("user") is not None and len(data.get("device_ids") or []) != 1:
+            raise ValidationError("A user channel belongs to one device: give exactly one device id.", "user")
 
 
 class DeviceRemoval(InputSchema):
@@ -186,6 +193,16 @@ class GroupOut(Schema):
     name = fields.String()
     kind = fields.String()
     created_at = fields.DateTime()
+
+
+class DeviceUserOut(Schema):
+    """A Shared iPad user's channel of a device."""
+
+    user_id = fields.String()
+    short_name = fields.String(allow_none=True)
+    long_name = fields.String(allow_none=True)
+    last_seen_at = fields.DateTime(allow_none=True)
+    push_token = fields.Function(lambda user: "invalid" if user.push_token_invalid_at else ("set" if user.push_token else "none"))
 
 
 class DeviceOut(Schema):

@@ -9,8 +9,9 @@ devices are pushed once the unit of work has committed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -164,8 +165,7 @@ def describe(session: Session, principal: Principal, ref: str) -> DeviceDetail:
     open_commands = session.scalar(
         select(func.count()).select_from(Command).where(Command.device_id == device.id, Command.status.in_(OPEN_STATUSES))
     )
-    users = list(session.scalars(select(DeviceUser).where(DeviceUser.device_id == device.id).order_by(DeviceUser.id)))
-    return DeviceDetail(device, device.school.code, profiles, open_commands or 0, users)
+    return DeviceDetail(device, device.school.code, profiles, open_commands or 0, device_users(session, principal, device.id))
 
 
 def find_device_user(session: Session, device: Device, ref: str) -> DeviceUser:
@@ -250,10 +250,28 @@ def _send_to_user(
 ) -> approvals.Submitted:
     if school_code is not None or len(refs) != 1:
         raise InvalidInput("a user channel belongs to one device: name exactly one device with the user")
-    if approvals.needs_approval(session, built.request_type, 1) is not None:
-        raise InvalidInput(f"{built.request_type} goes to the device, not to a user channel")
     device = find_device(session, principal, refs[0])
+    return send_to_user(session, principal, device.id, built.request_type, built.params, user)
+
+
+def send_to_user(
+    session: Session,
+    principal: Principal,
+    device_id: int,
+    request_type: str,
+    params: Mapping[str, Any],
+    user: str,
+) -> approvals.Submitted:
+    """Queue a command on one user's channel of a Shared iPad (user id or short name) and push it."""
+    if approvals.needs_approval(session, request_type, 1) is not None:
+        raise InvalidInput(f"{request_type} goes to the device, not to a user channel")
+    device = get_for(session, Device, device_id, principal, Permission.COMMAND)
     channel = find_device_user(session, device, user)
-    queued = commands.enqueue(session, principal, [device.id], built.request_type, dict(built.params),
-                              device_user_id=channel.id)
+    queued = commands.enqueue(session, principal, [device.id], request_type, dict(params), device_user_id=channel.id)
     return approvals.Submitted(queued=queued)
+
+
+def device_users(session: Session, principal: Principal, device_id: int) -> list[DeviceUser]:
+    """The user channels of a device (Shared iPad users who signed in)."""
+    device = get_for(session, Device, device_id, principal)
+    return list(session.scalars(select(DeviceUser).where(DeviceUser.device_id == device.id).order_by(DeviceUser.id)))

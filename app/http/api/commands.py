@@ -8,7 +8,7 @@ from app.http import db_session
 from app.http.api import blueprint, body, query
 from app.http.rules import current_principal, requires
 from app.schemas.admin import ApprovalDecision, ApprovalOut, ApprovalQuery, ApprovalRejection, CommandOut, CommandQuery, CommandSubmit
-from app.services import approvals, command_history
+from app.services import approvals, command_history, devices
 from app.services.access import Permission
 
 
@@ -32,9 +32,13 @@ def show_command(command_id: int):
 def submit_command():
     """201 with the queued commands, or 202 with the approval request a destructive/bulk command became."""
     data = body(CommandSubmit())
-    submitted = approvals.submit(
-        db_session(), current_principal(), data["device_ids"], data["request_type"], data["params"], reason=data["reason"]
-    )
+    if data["user"] is not None:
+        submitted = devices.send_to_user(db_session(), current_principal(), data["device_ids"][0], data["request_type"],
+                                         data["params"], data["user"])
+    else:
+        submitted = approvals.submit(
+            db_session(), current_principal(), data["device_ids"], data["request_type"], data["params"], reason=data["reason"]
+        )
     if submitted.approval is not None:
         return jsonify(status="approval_required", approval=ApprovalOut().dump(submitted.approval)), 202
     queued = submitted.queued

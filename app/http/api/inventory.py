@@ -7,7 +7,7 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body, query
 from app.http.rules import current_principal, requires
-from app.schemas.admin import ApprovalOut, CommandOut, DeviceMove, DeviceRemoval, DeviceOut, DeviceQuery, GroupCreate, GroupOut, SchoolOut, SchoolQuery
+from app.schemas.admin import ApprovalOut, CommandOut, DeviceMove, DeviceRemoval, DeviceOut, DeviceQuery, DeviceUserOut, GroupCreate, GroupOut, SchoolOut, SchoolQuery
 from app.schemas.schools import SchoolCreate
 from app.services import approvals, devices, groups, schools
 from app.services.device_removal import REMOVE_DEVICE
@@ -74,7 +74,10 @@ def list_devices():
 @blueprint.get("/devices/<int:device_id>")
 @requires(Permission.VIEW)
 def show_device(device_id: int):
-    return jsonify(DeviceOut().dump(devices.get_device(db_session(), current_principal(), device_id)))
+    session, principal = db_session(), current_principal()
+    shown = DeviceOut().dump(devices.get_device(session, principal, device_id))
+    shown["users"] = DeviceUserOut(many=True).dump(devices.device_users(session, principal, device_id))
+    return jsonify(shown)
 
 
 @blueprint.put("/devices/<int:device_id>/group")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import plistlib
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.models import Command, Device
-from app.models.base import utcnow
 from tests.app.mdm.test_commands import ANSWERS, answer_for
 
 
@@ -121,76 +119,3 @@ def test_no_push_certificate_still_queues(cli, db, enrolled):
     with db.session() as session:
         assert session.scalar(select(Device.last_push_at)) is not None  # from the enrolment push only
 
-
-SHARED_USER = {"UserID": "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "UserShortName": "elev1@bergvik.no",
-               "UserLongName": "Elev En"}
-
-
-def test_a_shared_ipad_user_gets_a_command_on_its_own_channel(cli, db, enrolled, transport, fake_apns):
-    user = {"UDID": enrolled.udid, **SHARED_USER}
-    token = {"MessageType": "TokenUpdate", "Topic": enrolled.topic, "Token": b"\x02" * 32, "PushMagic": "USER-MAGIC"}
-    assert enrolled.checkin(transport, {**token, **user}).status == 200
-    answer_everything(enrolled, transport)
-    fake_apns.reset()
-
-    result = cli("command", "send", enrolled.udid, "ProfileList", "--user", "elev1@bergvik.no")
-    assert result.exit_code == 0, result.output
-    assert "Queued ProfileList as" in result.output and "Push: 2 sent." in result.output
-    assert fake_apns.wait_for(2)
-    assert {(p.token, p.push_magic) for p in fake_apns.pushes} == {
-        (enrolled.push_token.hex(), enrolled.push_magic), ("02" * 32, "USER-MAGIC")}
-    assert enrolled.idle(transport).command is None  # the device's own queue stays empty
-    offered = enrolled.send(transport, plistlib.dumps({"Status": "Idle", **user}))
-    assert offered.request_type == "ProfileList"
-    assert "elev1@bergvik.no  last seen" in cli("device", "show", enrolled.udid).output
-
-
-def test_user_channel_commands_are_refused_clearly(cli, db, enrolled, transport):
-    user = {"UDID": enrolled.udid, **SHARED_USER}
-    token = {"MessageType": "TokenUpdate", "Topic": enrolled.topic, "Token": b"\x02" * 32, "PushMagic": "USER-MAGIC"}
-    assert enrolled.checkin(transport, {**token, **user}).status == 200
-    with db.session() as session:
-        before = session.scalar(select(func.count()).select_from(Command))
-    unknown = cli("command", "send", enrolled.udid, "ProfileList", "--user", "elev2@bergvik.no")
-    assert unknown.exit_code == 1 and "has no user 'elev2@bergvik.no'" in unknown.output
-    erase = cli("command", "send", enrolled.udid, "EraseDevice", "--user", "elev1@bergvik.no", "--reason", "stolen")
-    assert erase.exit_code == 1 and "EraseDevice goes to the device, not to a user channel" in erase.output
-    school = cli("command", "send", "school:nordby", "ProfileList", "--user", "elev1@bergvik.no")
-    assert school.exit_code == 1 and "name exactly one device" in school.output
-    with db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Command)) == before
-
-
-def test_a_user_channel_waiting_is_pushed_again_by_the_scheduler(cli, db, enrolled, transport, fake_apns):
-    from app.services import push
-
-    user = {"UDID": enrolled.udid, **SHARED_USER}
-    token = {"MessageType": "TokenUpdate", "Topic": enrolled.topic, "Token": b"\x02" * 32, "PushMagic": "USER-MAGIC"}
-    assert enrolled.checkin(transport, {**token, **user}).status == 200
-    answer_everything(enrolled, transport)
-    assert cli("command", "send", enrolled.udid, "ProfileList", "--user", "elev1@bergvik.no").exit_code == 0
-    with db.session() as session:
-        device_id = session.scalar(select(Device.id).where(Device.udid == enrolled.udid))
-        later = utcnow() + dt.timedelta(hours=1)
-        assert push.due_for_push(session, now=later) == [device_id]
-
-
-def test_an_unregistered_user_channel_token_is_marked_and_not_pushed_again(cli, db, enrolled, transport, fake_apns):
-    from app.models import AuditEvent
-    from app.models.devices import DeviceUser
-
-    user = {"UDID": enrolled.udid, **SHARED_USER}
-    token = {"MessageType": "TokenUpdate", "Topic": enrolled.topic, "Token": b"\x02" * 32, "PushMagic": "USER-MAGIC"}
-    assert enrolled.checkin(transport, {**token, **user}).status == 200
-    answer_everything(enrolled, transport)
-    fake_apns.reset()
-    fake_apns.script("02" * 32, 410)
-    sent = cli("command", "send", enrolled.udid, "ProfileList", "--user", "elev1@bergvik.no")
-    assert sent.exit_code == 0 and "1 invalid token" in sent.output.replace("_", " "), sent.output
-    with db.session() as session:
-        assert session.scalar(select(DeviceUser.push_token_invalid_at)) is not None
-        assert session.scalar(select(AuditEvent.action).where(AuditEvent.action == "device_user.push_token_invalid"))
-    fake_apns.reset()
-    again = cli("command", "send", enrolled.udid, "SecurityInfo", "--user", "elev1@bergvik.no")
-    assert "Push: 1 sent." in again.output  # the device only; the user channel waits for a new TokenUpdate
-    assert {p.token for p in fake_apns.pushes} == {enrolled.push_token.hex()}
