@@ -25,17 +25,15 @@ import time
 import uuid
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import migrate  # noqa: E402
-from app.config import Settings  # noqa: E402
 from app.db import Database  # noqa: E402
 from app.models import Command, Device, Organisation, School  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
 from app.services import mdm_jobs  # noqa: E402
+from bench.throwaway import DEFAULT_URL, migrated_database  # noqa: E402
 
 INVENTORY = ("DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList")
 
@@ -88,22 +86,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=20)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
 
-    schema = f"flokk_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.database_url, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"?options=-csearch_path%3D{schema}"
-    try:
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        settings = Settings(data_dir=Path("/tmp/flokk-bench"), database_url=url, public_url="https://mdm.bench.example",
-                            secret_key="benchmark-secret-key-0123456789abcdef0123")
-        db = Database(settings)
+    with migrated_database(args.database_url) as db:
         started = time.perf_counter()
-        expected = build(db, args.devices, args.days, settings.command_retention_days)
+        expected = build(db, args.devices, args.days, db.settings.command_retention_days)
         with db.session() as session:
             total = session.scalar(select(func.count()).select_from(Command))
         print(f"set-up: {total:,} commands ({expected:,} past retention) in {time.perf_counter() - started:.1f} s; "
@@ -124,13 +112,9 @@ def main() -> None:
             queued = session.scalar(select(func.count()).select_from(Command).where(Command.status == "queued"))
         print(f"purged {deleted:,} commands in {elapsed:.1f} s ({deleted / max(elapsed, 1e-9):,.0f}/s, {runs} run(s)); "
               f"{left:,} left, {queued:,} of them queued")
-        db.dispose()
-        ok = deleted == expected and queued == args.devices and left == total - expected
-        print("OK" if ok else "MISMATCH")
-        sys.exit(0 if ok else 1)
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    ok = deleted == expected and queued == args.devices and left == total - expected
+    print("OK" if ok else "MISMATCH")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

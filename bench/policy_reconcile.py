@@ -22,16 +22,12 @@ import cProfile
 import pstats
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import migrate  # noqa: E402
-from app.config import Settings  # noqa: E402
 from app.db import Database  # noqa: E402
 from app.models import Command, Device, Group, InstalledProfile, Organisation, School  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
@@ -39,6 +35,7 @@ from app.services import certificate_authority, policy  # noqa: E402
 from app.services.access import cli_principal  # noqa: E402
 from app.services.policy_effective import cache_for, situations, situations_query  # noqa: E402
 from app.services.policy_reconcile import Scope, reconcile_scope  # noqa: E402
+from bench.throwaway import DEFAULT_URL, migrated_database  # noqa: E402
 from profiles import Change  # noqa: E402
 
 SCHOOLS, CLASSES, OVERRIDING = 100, 5, 10
@@ -108,22 +105,12 @@ def converge(session, organisation_id: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=50_000)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--profile", action="store_true", help="Print where the timed change spends its time.")
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark schema (prints its URL).")
     args = parser.parse_args()
 
-    schema = f"flokk_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.database_url, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    url = args.database_url.replace("postgresql://", "postgresql+psycopg://", 1) + f"?options=-csearch_path%3D{schema}"
-    try:
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        settings = Settings(data_dir=Path("/tmp/flokk-bench"), database_url=url, public_url="https://mdm.bench.example",
-                            secret_key="benchmark-secret-key-0123456789abcdef0123")
-        db = Database(settings)
+    with migrated_database(args.database_url, keep=args.keep) as db:
         started = time.perf_counter()
         devices = build(db, args.devices)
         print(f"set-up: {devices} devices converged in {time.perf_counter() - started:.1f} s")
@@ -155,16 +142,9 @@ def main() -> None:
             again = reconcile_scope(session, principal, Scope())
         print(f"second reconciliation of {again.devices} devices: {time.perf_counter() - started:.1f} s, "
               f"{again.queued} commands queued (expected 0)")
-        db.dispose()
-        ok = installs == expected and others == 0 and again.queued == 0
-        print("OK" if ok else "MISMATCH")
-        sys.exit(0 if ok else 1)
-    finally:
-        if args.keep:
-            print(f"kept: {url}")
-        else:
-            with psycopg.connect(args.database_url, autocommit=True) as connection:
-                connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    ok = installs == expected and others == 0 and again.queued == 0
+    print("OK" if ok else "MISMATCH")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
