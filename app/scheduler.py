@@ -8,6 +8,7 @@ own unit of work.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
 import signal
@@ -40,10 +41,11 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    from app.services import approvals, audit_trail, enrollment, mdm_jobs
+    from app.services import approvals, audit_trail, enrollment, mdm_jobs, push_certificates
 
     return [
         Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600),
+        Job("pki.push_certificate_expiry", push_certificates.warn_before_expiry, seconds=24 * 3600),
         Job("approvals.expire", approvals.expire_due, seconds=300),
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
         *mdm_jobs.jobs(),
@@ -107,8 +109,11 @@ def run_scheduler(db: Database, job_list: list[Job] | None = None) -> None:
     lock.acquire()
     logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)  # Flokk says what it starts, once
     scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    started = dt.datetime.now(dt.UTC)
     for job in job_list:
-        scheduler.add_job(run_job, "interval", seconds=job.seconds, args=(db, job), id=job.name, name=job.name, **job.options)
+        # Every job runs once at start: a daily job must not wait a day after each restart.
+        options = {"next_run_time": started, **job.options}
+        scheduler.add_job(run_job, "interval", seconds=job.seconds, args=(db, job), id=job.name, name=job.name, **options)
 
     def _stop(signum: int, frame: Any) -> None:
         log.info("stopping the scheduler")

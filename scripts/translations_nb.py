@@ -296,6 +296,18 @@ NB = {
     "waiting for approval": "venter på godkjenning",
     "approved": "godkjent",
     "rejected": "avvist",
+    # The front page, for central IT.
+    "Certificates": "Sertifikater",
+    "Apple push certificate": "Apples varslingssertifikat",
+    "Not imported: iPads cannot enrol or be woken. Run flokk apns import.":
+        "Ikke importert: iPader kan verken rulles inn eller vekkes. Kjør flokk apns import.",
+    "valid until %(date)s": "gyldig til %(date)s",
+    "Expired: no iPad can be woken. Renew it at identity.apple.com with the same Apple ID.":
+        "Utløpt: ingen iPad kan vekkes. Forny det på identity.apple.com med den samme Apple-ID-en.",
+    "Renew it soon at identity.apple.com with the same Apple ID, then run flokk apns import.":
+        "Forny det snart på identity.apple.com med den samme Apple-ID-en, og kjør så flokk apns import.",
+    "Certificate authority": "Sertifikatutsteder (CA)",
+    "None yet: run flokk init.": "Ingen ennå: kjør flokk init.",
 }
 
 

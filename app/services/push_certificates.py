@@ -6,6 +6,7 @@ The enrollment profile names its topic; the APNs client pushes with it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,6 +21,8 @@ from app.services.access import Principal, require_central
 from mdm_protocol import push_certificate
 from mdm_protocol.certificates import display_fingerprint, load_certificate
 from mdm_protocol.push_certificate import PushCertificate, PushCertificateError
+
+log = logging.getLogger("flokk.pki")
 
 KEY_LABEL = "push-key"
 #: Apple push certificates last a year; warn central IT this long before.
@@ -135,3 +138,24 @@ def _current(session: Session) -> PushCertificateRecord | None:
         .order_by(PushCertificateRecord.id.desc())
         .limit(1)
     )
+
+
+def warn_before_expiry(session: Session) -> str | None:
+    """Scheduler job (daily): a warning in the log and the audit log while the push certificate
+    expires within RENEWAL_WARNING or has expired. Without it no iPad can be woken, and a
+    certificate renewed with another Apple ID means every iPad must enrol again."""
+    record = _current(session)
+    if record is None:
+        return None
+    left = record.not_after - utcnow()
+    if left > RENEWAL_WARNING:
+        return None
+    if left.total_seconds() <= 0:
+        message = f"the Apple push certificate for {record.topic} expired on {record.not_after:%Y-%m-%d}: no iPad can be woken"
+    else:
+        message = (f"the Apple push certificate for {record.topic} expires on {record.not_after:%Y-%m-%d} "
+                   f"({left.days} days): renew it at identity.apple.com with the same Apple ID, then `flokk apns import`")
+    log.warning(message)
+    audit.record(session, "system:pki", "push_certificate.expiring", outcome=audit.FAILURE,
+                 target=("push_certificate", record.id), details={"not_after": record.not_after.isoformat()})
+    return message

@@ -11,7 +11,8 @@ from app.schemas import load
 from app.schemas.enrollment import TokenCreate
 from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
 from app.schemas.schools import SchoolCreate
-from app.services import approvals, devices, groups, schools
+from app.errors import NotReady
+from app.services import approvals, certificate_authority, devices, groups, push_certificates, schools
 from app.services import enrollment
 from app.services.access import Permission
 from app.services.device_removal import REMOVE_DEVICE
@@ -23,7 +24,21 @@ from app.services.device_removal import REMOVE_DEVICE
 def index():
     session, principal = db_session(), current_principal()
     return render_template("index.html", schools=schools.list_schools(session, principal),
-                           counts=devices.counts_by_school(session, principal))
+                           counts=devices.counts_by_school(session, principal),
+                           certificates=_certificates(session, principal))
+
+
+def _certificates(session, principal) -> dict | None:
+    """Central IT's view of what keeps Flokk reachable: the push certificate and the CA (None for others)."""
+    if not principal.can(Permission.ADMINISTER, None):
+        return None
+    found: dict = {}
+    for name, read in (("push", push_certificates.summary), ("ca", certificate_authority.summary)):
+        try:
+            found[name] = read(session, principal)
+        except NotReady:
+            found[name] = None
+    return found
 
 
 @blueprint.post("/schools")
