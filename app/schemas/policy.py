@@ -21,6 +21,8 @@ from profiles.payloads import UnknownPayload, kind, parse_ref
 from profiles.values import BadText, from_json, parse_text
 
 MAX_CHANGES = 200
+#: A version's note as stored (``PolicyVersion.note``).
+NOTE_LENGTH = 500
 _KEY = validate.Regexp(r"^(\*|[A-Za-z0-9_.-]{1,128})$", error="Not a key name.")
 _PAYLOAD = validate.Length(min=1, max=200)
 _VALUED = (Action.SET,)
@@ -109,7 +111,8 @@ class LayerChange(InputSchema):
 
 
 class SettingForm(InputSchema):
-    """The dashboard's form: set (with a value, and for central IT a lock) or unset one setting.
+    """The dashboard's form: set (with a value, and for central IT a lock) or unset one setting,
+    with an optional note for the layer's history.
 
     ``intent`` is the button pressed: preview (nothing saved) or save.
     """
@@ -120,6 +123,7 @@ class SettingForm(InputSchema):
     action = fields.String(load_default=Action.SET.value, validate=validate.OneOf([Action.SET.value, Action.UNSET.value]))
     lock = fields.Boolean(load_default=None)
     intent = fields.String(load_default="preview", validate=validate.OneOf(["preview", "save"]))
+    note = fields.String(load_default=None, validate=validate.Length(max=NOTE_LENGTH))
 
     @validates_schema
     def _value_when_setting(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -133,7 +137,7 @@ class SettingForm(InputSchema):
             change = Change(ref, Action.UNSET)
         else:
             change = Change(ref, Action.SET, value_from_text(ref, data["value"]), data["lock"])
-        return {"change": change, "dry_run": data["intent"] == "preview"}
+        return {"change": change, "dry_run": data["intent"] == "preview", "note": data["note"]}
 
 
 def value_from_text(ref: SettingRef, text: str) -> Any:
