@@ -16,13 +16,12 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from app.schemas import InputSchema
+from app.services.policy import NOTE_LENGTH
 from profiles import WHOLE_PAYLOAD, Action, Change, SettingRef
 from profiles.payloads import UnknownPayload, kind, parse_ref
 from profiles.values import BadText, from_json, parse_text
 
 MAX_CHANGES = 200
-#: A version's note as stored (``PolicyVersion.note``).
-NOTE_LENGTH = 500
 _KEY = validate.Regexp(r"^(\*|[A-Za-z0-9_.-]{1,128})$", error="Not a key name.")
 _PAYLOAD = validate.Length(min=1, max=200)
 _VALUED = (Action.SET,)
@@ -107,7 +106,7 @@ class LayerChange(InputSchema):
 
     changes = fields.List(fields.Nested(ChangeInput), required=True, validate=validate.Length(min=1, max=MAX_CHANGES))
     dry_run = fields.Boolean(load_default=False)
-    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+    note = fields.String(load_default=None, validate=validate.Length(max=NOTE_LENGTH))
 
 
 class SettingForm(InputSchema):

@@ -91,6 +91,7 @@ def test_the_ict_contact_sees_the_lock_previews_and_saves(client, db, world):
         ({"payload": "homescreen", "key": "Pages", "value": "[[{"}, "Pages must be JSON."),
         ({"payload": "homescreen", "key": "Pages", "value": '[{"$flokk": "bogus"}]'}, "use the actions remove or lock"),
         ({"payload": "homescreen", "key": "Pages", "value": "[" * 50_000}, "Pages must be JSON."),
+        ({"payload": "passcode", "key": "minLength", "value": "8", "note": "n" * 501}, "Longer than maximum length 500."),
     ],
 )
 def test_refusals_show_on_the_page_and_save_nothing(client, db, world, fields, shown):
