@@ -16,6 +16,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from app.schemas import InputSchema
+from app.services.policy import NOTE_LENGTH
 from profiles import WHOLE_PAYLOAD, Action, Change, SettingRef
 from profiles.payloads import UnknownPayload, kind, parse_ref
 from profiles.values import BadText, from_json, parse_text
@@ -105,11 +106,12 @@ class LayerChange(InputSchema):
 
     changes = fields.List(fields.Nested(ChangeInput), required=True, validate=validate.Length(min=1, max=MAX_CHANGES))
     dry_run = fields.Boolean(load_default=False)
-    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+    note = fields.String(load_default=None, validate=validate.Length(max=NOTE_LENGTH))
 
 
 class SettingForm(InputSchema):
-    """The dashboard's form: set (with a value, and for central IT a lock) or unset one setting.
+    """The dashboard's form: set (with a value, and for central IT a lock) or unset one setting,
+    with an optional note for the layer's history.
 
     ``intent`` is the button pressed: preview (nothing saved) or save.
     """
@@ -120,6 +122,7 @@ class SettingForm(InputSchema):
     action = fields.String(load_default=Action.SET.value, validate=validate.OneOf([Action.SET.value, Action.UNSET.value]))
     lock = fields.Boolean(load_default=None)
     intent = fields.String(load_default="preview", validate=validate.OneOf(["preview", "save"]))
+    note = fields.String(load_default=None, validate=validate.Length(max=NOTE_LENGTH))
 
     @validates_schema
     def _value_when_setting(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -133,7 +136,7 @@ class SettingForm(InputSchema):
             change = Change(ref, Action.UNSET)
         else:
             change = Change(ref, Action.SET, value_from_text(ref, data["value"]), data["lock"])
-        return {"change": change, "dry_run": data["intent"] == "preview"}
+        return {"change": change, "dry_run": data["intent"] == "preview", "note": data["note"]}
 
 
 def value_from_text(ref: SettingRef, text: str) -> Any:

@@ -47,6 +47,10 @@ from profiles.resolve import resolve
 from profiles.secrets import mask
 
 
+#: The longest note a version keeps (the column's length).
+NOTE_LENGTH: int = PolicyVersion.__table__.c.note.type.length
+
+
 @dataclass
 class ChangeResult:
     layer: str
@@ -137,6 +141,8 @@ def change(
     """
     if not changes:
         raise InvalidInput("no change given")
+    if note is not None and len(note) > NOTE_LENGTH:
+        raise InvalidInput(f"the note is longer than {NOTE_LENGTH} characters", details={"note": [f"at most {NOTE_LENGTH} characters"]})
     target = policy_layers.parse_target(session, principal, layer, organisation=organisation)
     _authorize(principal, target, write=True)
     row = policy_layers.find_row(session, target) if dry_run else policy_layers.ensure_row(session, target)

@@ -108,6 +108,7 @@ def test_apply_refuses_a_badly_encoded_value_in_one_line(cli, fleet, db, value):
         (["set", "baseline", "wifi", "SSID_STR", "x"], "wifi needs an instance name"),
         (["restore", "baseline", "9"], "baseline has no version 9"),
         (["apply", "baseline", "-"], "not JSON"),
+        (["set", "baseline", "passcode", "minLength", "6", "--note", "n" * 501], "the note is longer than 500 characters"),
     ],
 )
 def test_bad_input_is_one_line_exit_1_and_nothing_saved(cli, fleet, db, args, message):

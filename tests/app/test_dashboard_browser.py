@@ -4,8 +4,9 @@ Central IT signs in with the one-time password from `flokk init`, is made to
 choose a new one, adds a school and its ICT contact and locks the camera in the
 baseline policy; the ICT contact signs in, creates a class, moves an iPad into
 it, sends a command, asks for an erase, creates an enrollment link, previews
-and saves the school's passcode length and is refused the locked camera; a
-central admin approves the erase; the audit log shows it all.
+and saves the school's passcode length, is refused the locked camera and sets
+a longer one for the class; a central admin approves the erase; the audit log
+shows it all.
 """
 
 from __future__ import annotations
@@ -190,6 +191,14 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     kari.click("form.policy-change button[value=save]")
     refusal = kari.inner_text("section.refusal")
     assert "allowCamera" in refusal and "is locked in baseline by admin:it@bergvik.no" in refusal
+    # Class 7A gets a longer passcode than the rest of the school.
+    kari.click("nav >> text=Grupper")
+    kari.locator("table tr", has_text="7A").locator("a", has_text="Regelverk").click()
+    for name, value in (("payload", "passcode"), ("key", "minLength"), ("value", "10")):
+        kari.fill(f"form.policy-change input[name={name}]", value)
+    kari.click("form.policy-change button[value=save]")
+    assert "Lagret som versjon 1" in flash(kari)
+    assert "group:nordby/7A" in kari.locator("table.policy tr", has_text="minLength").inner_text()
     kari.goto(f"{url}/enrollment-tokens")
     kari.click("header button[value=en]")
     assert "/enrollment-tokens" in kari.url and "New enrollment link" in kari.inner_text("main")

@@ -302,12 +302,20 @@ SAMPLES = {
     ("dashboard.change_baseline_policy", "POST"): lambda w, s: Sample(
         form={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save"}
     ),
+    ("dashboard.change_group_policy", "POST"): lambda w, s: Sample(
+        form={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save", "note": "7A needs longer"}
+    ),
+    ("dashboard.restore_school_policy", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.restore_group_policy", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.restore_baseline_policy", "POST"): lambda w, s: Sample(form={}),
 }
 #: Endpoints whose world needs policy layers with a saved version (and Flokk's CA to sign profiles).
 #: Endpoints about the baseline: no URL argument, no school.
-SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy"}
+SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy"}
 POLICY_ENDPOINTS = {"api.device_policy", "dashboard.school_policy", "dashboard.change_school_policy",
-                    "dashboard.baseline_policy", "dashboard.change_baseline_policy"}
+                    "dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy",
+                    "dashboard.restore_school_policy", "dashboard.group_policy", "dashboard.change_group_policy",
+                    "dashboard.restore_group_policy", "dashboard.device_policy"}
 
 
 def sample_for(endpoint: str, method: str, world: World, side: str) -> Sample:

@@ -140,7 +140,8 @@ def test_policy_through_the_api(client, db, schools):
 def test_through_the_dashboard(client, schools):
     people.sign_in(client, schools["admin"])
     pages = ["/", "/devices", "/groups", "/enrollment-tokens", "/commands", "/approvals", "/schools/nordby",
-             f"/devices/{schools['mine']}", "/devices?search=SORBY-SECRET", "/policy", "/schools/nordby/policy"]
+             f"/devices/{schools['mine']}", "/devices?search=SORBY-SECRET", "/policy", "/schools/nordby/policy",
+             f"/groups/{schools['mine_group']}/policy", f"/devices/{schools['mine']}/policy"]
     for path in pages:
         response = client.get(path)
         assert response.status_code == 200, path
@@ -167,6 +168,17 @@ def test_policy_through_the_dashboard(client, db, schools):
     assert client.post("/schools/sorby/policy", data=form).status_code == 404
     assert client.post("/schools/sorby/policy", data={**form, "intent": "preview"}).status_code == 404
     assert client.post("/policy", data=form).status_code == 403
+    assert client.post("/policy/versions/1/restore", data={"csrf_token": people.CSRF}).status_code == 403
+    # Sørby's class: its page (with the history), a change, a preview and a restore are all hidden.
+    theirs = f"/groups/{schools['theirs_group']}/policy"
+    response = client.get(theirs)
+    assert response.status_code == 404 and SECRET_GROUP not in response.get_data(as_text=True)
+    assert client.post(theirs, data=form).status_code == 404
+    assert client.post(theirs, data={**form, "intent": "preview"}).status_code == 404
+    assert client.post(f"{theirs}/versions/1/restore", data={"csrf_token": people.CSRF}).status_code == 404
+    assert client.post("/schools/sorby/policy/versions/1/restore", data={"csrf_token": people.CSRF}).status_code == 404
+    response = client.get(f"/devices/{schools['theirs']}/policy")
+    assert response.status_code == 404 and SECRET_SERIAL not in response.get_data(as_text=True)
     locked = client.post("/schools/nordby/policy", data={**form, "payload": "restrictions", "key": "allowCamera", "value": "true"})
     assert locked.status_code == 422
     page = locked.get_data(as_text=True)

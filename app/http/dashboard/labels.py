@@ -86,3 +86,23 @@ def screen_text(request_type: str, form: Mapping[str, str]) -> dict[str, str]:
         return {}
     params = {"Message": form.get("message", "").strip(), "PhoneNumber": form.get("phone", "").strip()}
     return {key: value for key, value in params.items() if value}
+
+
+#: Where one of a device's policy profiles stands (``policy.effective``), as the device's policy page says it.
+PROFILE_STATES = {
+    "installed": N_("installed"),
+    "to install": N_("to install"),
+    "queued": N_("queued"),
+    "sent, not yet reported back": N_("sent, not yet reported back"),
+}
+APPLIED_PER_UNIT = N_("applied per organisational unit")
+TO_REMOVE = N_("to remove")
+UNMANAGED = N_("outside the policy (left alone)")
+BLOCKED = "blocked: "
+
+
+def profile_state_label(state: str) -> tuple[str, str | None]:
+    """The untranslated label of a profile's state, and the service's reason when it is blocked."""
+    if state.startswith(BLOCKED):
+        return N_("blocked"), state[len(BLOCKED):]
+    return PROFILE_STATES.get(state, state), None

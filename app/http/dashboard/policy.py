@@ -1,13 +1,20 @@
-"""The policy page: a school's layer (or, for central IT, the baseline) in context, and a form to change one setting.
+"""The policy pages: one layer (the baseline, a school's, a group's) in context, its history, and a
+device's effective policy.
 
-The page lists what the stack says at that layer with where each value comes
-from and who locked it; the form previews (nothing saved) or saves one set or
-unset. A refusal (a key central IT locked, a value that does not fit) shows on
-the same page with the key and the reason, status 422, nothing saved.
+A layer's page lists what the stack says at that layer with where each value
+comes from and who locked it (baseline → school → group); the form previews
+(nothing saved) or saves one set or unset; the history lists every saved
+version (who, when, note, what changed) with a button to restore an older one.
+A refusal (a key central IT locked, a value that does not fit, a restore that a
+lock now forbids) shows on the same page with the key and the reason, status
+422, nothing saved. Which layer a URL names is resolved here (a group by its
+id, through the group service, so another school's group is 404); who may
+read or change it is the policy service's decision.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -15,107 +22,266 @@ from flask_babel import gettext as _
 
 from app.errors import InvalidInput
 from app.http import db_session
-from app.http.dashboard import blueprint, form_data, notice
+from app.http.dashboard import blueprint, form_data, labels, notice
 from app.http.rules import current_principal, requires
+from app.models.tenancy import Group, School
 from app.schemas import load
 from app.schemas.policy import SettingForm
 from app.schemas.policy_views import payload_name, report_out
-from app.services import policy, schools
+from app.services import devices, groups, policy, schools
 from app.services.access import Permission
 from profiles import LOCK_ONLY, REMOVED, LayerId, SettingRef
 from profiles.payloads import all_kinds
 from profiles.secrets import mask
 from profiles.values import show
 
-_FIELDS = ("payload", "key", "value", "action", "intent")
+_FIELDS = ("payload", "key", "value", "action", "intent", "note")
+#: Versions listed on a page, newest first; older ones stay in the REST API and the CLI.
+HISTORY_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """A layer as the dashboard addresses it: the service's name for it and the page's endpoints."""
+
+    name: str
+    endpoint: str
+    args: dict[str, Any] = field(default_factory=dict)
+    school: School | None = None
+    group: Group | None = None
+    #: Central IT locks settings on the baseline only (a lock forbids every school to change it).
+    lockable: bool = False
+
+    def url(self) -> str:
+        """The page (the form posts here too)."""
+        return url_for(f"dashboard.{self.endpoint}", **self.args)
+
+    def restore_url(self, number: int) -> str:
+        return url_for(f"dashboard.restore_{self.endpoint}", number=number, **self.args)
+
+    @property
+    def title(self) -> str:
+        if self.group is not None:
+            return _("Policy of %(group)s (%(school)s)", group=self.group.name, school=self.school.name)
+        if self.school is not None:
+            return _("Policy of %(school)s", school=self.school.name)
+        return _("Baseline policy")
+
+
+def _school_layer(code: str) -> _Layer:
+    school = schools.get_school_by_code(db_session(), current_principal(), code)
+    return _Layer(f"school:{school.code}", "school_policy", {"code": school.code}, school=school)
+
+
+def _group_layer(group_id: int) -> _Layer:
+    """A group by id (its name may hold ``/``); NotFound for a group of a school the principal does not see."""
+    group = groups.get_group(db_session(), current_principal(), group_id)
+    return _Layer(f"group:{group.school.code}/{group.name}", "group_policy", {"group_id": group.id},
+                  school=group.school, group=group)
+
+
+def _baseline_layer() -> _Layer:
+    return _Layer("baseline", "baseline_policy", lockable=True)
 
 
 @blueprint.get("/schools/<code>/policy")
 @requires(Permission.VIEW)
 def school_policy(code: str):
-    return _page(f"school:{code}", code)
+    return _page(_school_layer(code))
 
 
 @blueprint.post("/schools/<code>/policy")
 @requires(Permission.MANAGE)
 def change_school_policy(code: str):
-    return _change(f"school:{code}", code)
+    return _change(_school_layer(code))
+
+
+@blueprint.post("/schools/<code>/policy/versions/<int:number>/restore")
+@requires(Permission.MANAGE)
+def restore_school_policy(code: str, number: int):
+    return _restore(_school_layer(code), number)
+
+
+@blueprint.get("/groups/<int:group_id>/policy")
+@requires(Permission.VIEW)
+def group_policy(group_id: int):
+    return _page(_group_layer(group_id))
+
+
+@blueprint.post("/groups/<int:group_id>/policy")
+@requires(Permission.MANAGE)
+def change_group_policy(group_id: int):
+    return _change(_group_layer(group_id))
+
+
+@blueprint.post("/groups/<int:group_id>/policy/versions/<int:number>/restore")
+@requires(Permission.MANAGE)
+def restore_group_policy(group_id: int, number: int):
+    return _restore(_group_layer(group_id), number)
 
 
 @blueprint.get("/policy")
 @requires(Permission.VIEW)
 def baseline_policy():
-    return _page("baseline", None)
+    return _page(_baseline_layer())
 
 
 @blueprint.post("/policy")
 @requires(Permission.ADMINISTER, central=True)
 def change_baseline_policy():
-    return _change("baseline", None, lockable=True)
+    return _change(_baseline_layer())
 
 
-def _change(layer: str, code: str | None, *, lockable: bool = False):
+@blueprint.post("/policy/versions/<int:number>/restore")
+@requires(Permission.ADMINISTER, central=True)
+def restore_baseline_policy(number: int):
+    return _restore(_baseline_layer(), number)
+
+
+def _change(layer: _Layer):
     fields = form_data(*_FIELDS)
-    if lockable:
+    if layer.lockable:
         fields["lock"] = request.form.get("lock") == "1"
     try:
         data = load(SettingForm(), fields)
-        result = policy.change(db_session(), current_principal(), layer, [data["change"]], dry_run=data["dry_run"])
+        result = policy.change(db_session(), current_principal(), layer.name, [data["change"]],
+                               dry_run=data["dry_run"], note=data["note"])
     except InvalidInput as refused:
-        return _page(layer, code, refused=refused, form=fields), 422
+        return _page(layer, refused=refused, form=fields), 422
     if data["dry_run"]:
         codes = policy.school_codes(db_session(), current_principal(), result.report.school_ids())
-        return _page(layer, code, preview=result, report=report_out(result.report, codes), form=fields)
+        return _page(layer, preview=result, report=report_out(result.report, codes), form=fields)
     if result.version is None:
         notice(_("Nothing changed: the layer already says so."))
     else:
         notice(_("Saved as version %(number)s; %(count)s device(s) get the change.", number=result.version.number,
                  count=result.report.queued))
-    return redirect(url_for("dashboard.school_policy", code=code) if code else url_for("dashboard.baseline_policy"))
+    return redirect(layer.url())
+
+
+def _restore(layer: _Layer, number: int):
+    """An older version becomes current again as a new version; a lock set since then refuses it on the page."""
+    try:
+        result = policy.restore(db_session(), current_principal(), layer.name, number)
+    except InvalidInput as refused:
+        return _page(layer, refused=refused), 422
+    if result.version is None:
+        notice(_("Nothing changed: the layer already says so."))
+    else:
+        notice(_("Version %(old)s restored as version %(number)s; %(count)s device(s) get the change.", old=number,
+                 number=result.version.number, count=result.report.queued))
+    return redirect(layer.url())
 
 
 def _rows(stack: policy.LayerStack) -> list[dict[str, Any]]:
     """The values the stack gives this layer, then what a layer removed or locked as a whole
     (those set no value, yet a school must see them)."""
     rows = [
-        _row(stack, ref, show(mask(ref, item.value)), item.provenance.layer, item.provenance.set_by,
-             item.provenance.locked_in, item.provenance.locked_by)
+        _row(stack.label, ref, show(mask(ref, item.value)), item.provenance.layer, item.provenance.set_by,
+             item.provenance.locked_in, item.provenance.locked_by, own=stack.target.layer.id)
         for ref, item in stack.settings.items()
     ]
     for view in [*stack.above, stack.target]:
         for ref, entry in sorted(view.layer.entries.items()):
             if entry.value is REMOVED or entry.value is LOCK_ONLY:
-                rows.append(_row(stack, ref, show(entry.value), view.layer.id, entry.set_by,
-                                 view.layer.id if entry.locked else None, entry.locked_by))
+                rows.append(_row(stack.label, ref, show(entry.value), view.layer.id, entry.set_by,
+                                 view.layer.id if entry.locked else None, entry.locked_by, own=stack.target.layer.id))
     return rows
 
 
-def _row(stack: policy.LayerStack, ref: SettingRef, value: str, layer: LayerId, set_by: str,
-         locked_in: LayerId | None, locked_by: str | None) -> dict[str, Any]:
+def _row(label, ref: SettingRef, value: str, layer: LayerId, set_by: str, locked_in: LayerId | None,
+         locked_by: str | None, *, own: LayerId | None = None) -> dict[str, Any]:
+    """One setting as the tables show it; ``label`` names a layer id, ``own`` is the page's layer."""
     return {
         "payload": payload_name(ref),
         "key": None if ref.whole_payload else ref.key,
         "value": value,
-        "layer": stack.label(layer),
-        "own": layer == stack.target.layer.id,
+        "layer": label(layer),
+        "own": layer == own,
         "set_by": set_by,
-        "locked_in": stack.label(locked_in),
+        "locked_in": label(locked_in) if locked_in is not None else None,
         "locked_by": locked_by,
     }
 
 
-def _page(layer: str, code: str | None, **more: Any) -> str:
+def _history(layer: _Layer) -> tuple[list[Any], int]:
+    """The newest versions first (at most HISTORY_SHOWN), and how many older ones are left out."""
+    _, versions = policy.history(db_session(), current_principal(), layer.name)
+    newest = versions[::-1]
+    return newest[:HISTORY_SHOWN], max(0, len(newest) - HISTORY_SHOWN)
+
+
+def _page(layer: _Layer, **more: Any) -> str:
     session, principal = db_session(), current_principal()
-    stack = policy.show_layer(session, principal, layer)
-    school = schools.get_school_by_code(session, principal, code) if code else None
+    stack = policy.show_layer(session, principal, layer.name)
+    versions, older = _history(layer)
+    if layer.school is None:
+        may_change = principal.can(Permission.ADMINISTER, None)
+    else:
+        may_change = principal.can(Permission.MANAGE, layer.school.id)
     return render_template(
         "policy.html",
-        title=_("Policy of %(school)s", school=school.name) if school else _("Baseline policy"),
+        title=layer.title,
+        layer=layer,
         stack=stack,
         rows=_rows(stack),
-        school=school,
-        schools=schools.list_schools(session, principal) if school is None else [],
+        school=layer.school,
+        group=layer.group,
+        schools=schools.list_schools(session, principal) if layer.school is None else [],
+        groups=groups.list_groups(session, principal, school_code=layer.school.code)
+        if layer.school is not None and layer.group is None else [],
         payloads=[kind.alias for kind in all_kinds()],
+        versions=versions,
+        older_versions=older,
+        may_change=may_change,
         form=more.pop("form", {}),
         **more,
     )
+
+
+@blueprint.get("/devices/<int:device_id>/policy")
+@requires(Permission.VIEW)
+def device_policy(device_id: int):
+    """What a device gets: every value with the layer it came from, what was left out, its profiles."""
+    session, principal = db_session(), current_principal()
+    found = devices.get_device(session, principal, device_id)
+    view = policy.effective(session, principal, f"#{found.id}")
+    label = lambda layer_id: view.labels.get(layer_id, str(layer_id))  # noqa: E731
+    rows = []
+    for payload in view.policy.payloads:
+        for key, item in sorted(payload.values.items()):
+            ref = SettingRef(payload.ref, key)
+            prov = item.provenance
+            row = _row(label, ref, show(mask(ref, item.value)), prov.layer, prov.set_by, prov.locked_in, prov.locked_by)
+            row["overrides"] = [(label(layer), show(mask(ref, value))) for layer, value in prov.overrides]
+            rows.append(row)
+    left_out = [
+        {"what": f"{note.payload} {note.key}" if note.key else str(note.payload), "reason": note.reason,
+         "layer": label(note.layer) if note.layer else None}
+        for note in view.policy.left_out
+    ]
+    return render_template(
+        "device_policy.html",
+        device=found,
+        layers=[label(layer) for layer in view.policy.layers],
+        rows=rows,
+        left_out=left_out,
+        profiles=_profiles(view),
+    )
+
+
+def _profiles(view: policy.EffectiveView) -> list[dict[str, Any]]:
+    """The device's profiles with their state in words (Chromebooks: applied per organisational unit)."""
+    status = view.status
+    found = [
+        (artifact.identifier, status.state_of(artifact.identifier, artifact.version) if status else labels.APPLIED_PER_UNIT)
+        for artifact in view.compiled.artifacts
+    ]
+    if status is not None:
+        found += [(identifier, labels.TO_REMOVE) for identifier in status.plan.remove]
+        found += [(item.identifier, labels.UNMANAGED) for item in status.plan.unmanaged]
+    rows = []
+    for identifier, state in found:
+        label, reason = labels.profile_state_label(state)
+        rows.append({"identifier": identifier, "state": _(label), "reason": reason})
+    return rows
