@@ -79,6 +79,14 @@ def test_the_ict_contact_sees_the_lock_previews_and_saves(client, db, world):
     assert unset.status_code == 302 and versions(db) == 3
 
 
+def test_the_form_suggests_payloads_and_keys_so_nobody_needs_apples_schema_at_hand(client, world):
+    people.sign_in(client, world["ict"])
+    page = client.get("/schools/nordby/policy").get_data(as_text=True)
+    assert '<option value="passcode">' in page and '<option value="minLength">passcode: ' in page
+    assert '<option value="allowCamera">restrictions: ' in page
+    assert '<option value="PayloadUUID">' not in page  # Flokk writes those
+
+
 @pytest.mark.parametrize(
     ("fields", "shown"),
     [

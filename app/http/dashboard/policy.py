@@ -230,13 +230,24 @@ def _page(layer: _Layer, **more: Any) -> str:
         schools=schools.list_schools(session, principal) if layer.school is None else [],
         groups=groups.list_groups(session, principal, school_code=layer.school.code)
         if layer.school is not None and layer.group is None else [],
-        payloads=[kind.alias for kind in all_kinds()],
+        payloads=[(kind.alias, kind.title) for kind in all_kinds()],
+        keys=_key_choices(),
         versions=versions,
         older_versions=older,
         may_change=may_change,
         form=more.pop("form", {}),
         **more,
     )
+
+
+def _key_choices() -> list[tuple[str, str]]:
+    """Every key a person may set, labelled with its payload and Apple's title, for the form's suggestions."""
+    return [
+        (key.name, f"{kind.alias}: {key.title or key.name}")
+        for kind in all_kinds()
+        for key in kind.spec.keys
+        if not key.name.startswith("Payload") and key.name not in kind.forbidden_keys
+    ]
 
 
 @blueprint.get("/devices/<int:device_id>/policy")
