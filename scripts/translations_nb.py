@@ -347,6 +347,8 @@ NB = {
         "Forny det snart på identity.apple.com med den samme Apple-ID-en, og kjør så flokk apns import.",
     "Certificate authority": "Sertifikatutsteder (CA)",
     "None yet: run flokk init.": "Ingen ennå: kjør flokk init.",
+    "Users of this shared iPad": "Brukere av denne delte iPaden",
+    "User": "Bruker",
 }
 
 

@@ -290,14 +290,20 @@ def chrome_policies(session: Session, principal: Principal, school: str, group: 
     return compiler_for("chromeos", cache.options).compile(resolve(cache.layers, facts))
 
 
-def history(session: Session, principal: Principal, layer: str, *, organisation: str | None = None) -> tuple[str, list[PolicyVersion]]:
+def history(
+    session: Session, principal: Principal, layer: str, *, organisation: str | None = None, newest: int | None = None
+) -> tuple[str, list[PolicyVersion]]:
+    """A layer's versions, oldest first; with ``newest`` only that many of the latest (a page need not
+    load years of snapshots)."""
     target = policy_layers.parse_target(session, principal, layer, organisation=organisation)
     _authorize(principal, target, write=False)
     row = policy_layers.find_row(session, target)
     if row is None:
         return target.label, []
-    versions = session.scalars(select(PolicyVersion).where(PolicyVersion.layer_id == row.id).order_by(PolicyVersion.number))
-    return target.label, list(versions)
+    statement = select(PolicyVersion).where(PolicyVersion.layer_id == row.id).order_by(PolicyVersion.number.desc())
+    if newest is not None:
+        statement = statement.limit(newest)
+    return target.label, list(session.scalars(statement))[::-1]
 
 
 def restore(

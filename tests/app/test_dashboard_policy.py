@@ -216,6 +216,21 @@ def test_history_shows_who_when_note_and_what_changed(client, db, world, group):
         assert 'id="history"' in client.get(layer_path).get_data(as_text=True)
 
 
+def test_a_long_history_lists_the_newest_versions_and_counts_the_rest(client, db, world, monkeypatch):
+    from app.http.dashboard import policy as policy_page
+
+    monkeypatch.setattr(policy_page, "HISTORY_SHOWN", 3)
+    with db.unit_of_work() as session:
+        for length in range(4, 9):
+            policy.change(session, cli_principal(), "school:nordby", [Change.set("passcode", "minLength", length)])
+        label, newest = policy.history(session, cli_principal(), "school:nordby", newest=3)
+        assert [version.number for version in newest] == [3, 4, 5]
+    people.sign_in(client, world["ict"])
+    history = client.get("/schools/nordby/policy").get_data(as_text=True).split('id="history"')[1]
+    assert history.index("<tr><td>5</td>") < history.index("<tr><td>3</td>") and "<tr><td>2</td>" not in history
+    assert "2 older version(s) not shown." in history
+
+
 def test_restore_makes_an_old_version_current_again(client, db, world, group):
     people.sign_in(client, world["ict"])
     path = f"/groups/{group['id']}/policy"

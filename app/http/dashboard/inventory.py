@@ -89,6 +89,7 @@ def device(device_id: int):
         commands=devices.recent_commands(session, principal, device_id, limit=20),
         profiles=devices.installed_profiles(session, principal, device_id),
         health=device_health.read(found.inventory),
+        users=devices.device_users(session, principal, device_id),
         choices=labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
     )

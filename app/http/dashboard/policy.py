@@ -206,9 +206,9 @@ def _row(label, ref: SettingRef, value: str, layer: LayerId, set_by: str, locked
 
 def _history(layer: _Layer) -> tuple[list[Any], int]:
     """The newest versions first (at most HISTORY_SHOWN), and how many older ones are left out."""
-    _, versions = policy.history(db_session(), current_principal(), layer.name)
-    newest = versions[::-1]
-    return newest[:HISTORY_SHOWN], max(0, len(newest) - HISTORY_SHOWN)
+    _, versions = policy.history(db_session(), current_principal(), layer.name, newest=HISTORY_SHOWN)
+    older = versions[0].number - 1 if versions else 0  # versions are numbered 1, 2, 3 ...
+    return versions[::-1], older
 
 
 def _page(layer: _Layer, **more: Any) -> str:

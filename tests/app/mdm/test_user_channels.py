@@ -136,3 +136,13 @@ def test_another_schools_contact_cannot_reach_the_users_channel(client, db, worl
                        json={"request_type": "ProfileList", "device_ids": [device_id], "user": "elev1@bergvik.no"})
     assert sent.status_code == 404
     assert client.get(f"/api/v1/devices/{device_id}", headers=headers).status_code == 404
+
+
+def test_the_device_page_lists_the_users_of_a_shared_ipad(client, db, world, shared_ipad):
+    with db.session() as session:
+        device_id = session.scalar(select(Device.id).where(Device.udid == shared_ipad.udid))
+        admin = people.admin(session, [(Role.SCHOOL_ICT, world.school.id)])
+        session.commit()
+    people.sign_in(client, admin)
+    page = client.get(f"/devices/{device_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Users of this shared iPad" in page and "elev1@bergvik.no (Elev En)" in page
