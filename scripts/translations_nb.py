@@ -349,6 +349,66 @@ NB = {
     "None yet: run flokk init.": "Ingen ennå: kjør flokk init.",
     "Users of this shared iPad": "Brukere av denne delte iPaden",
     "User": "Bruker",
+    # The starter pack a new school's ICT contact gets.
+    "Starter pack for the ICT contact": "Startpakke for IKT-kontakten",
+    "Starter pack for %(school)s": "Startpakke for %(school)s",
+    "Print this page or save it as PDF from the browser: the menus are left out of the print.":
+        "Skriv ut denne siden eller lagre den som PDF fra nettleseren: menyene blir ikke med på utskriften.",
+    "Welcome to Flokk, %(school)s": "Velkommen til Flokk, %(school)s",
+    "Flokk is where your school's iPads are managed. Central IT keeps security and the shared settings in order; you, as the school's ICT contact, look after your own school's iPads: which class they belong to, new iPads, and help when one is lost. You do not need to know how the technology behind it works. This pack tells you what you need for the first weeks.":
+        "Flokk er stedet der skolens iPader styres. Sentral IT holder orden på sikkerheten og de felles "
+        "innstillingene; du, som skolens IKT-kontakt, tar deg av skolens egne iPader: hvilken klasse de hører "
+        "til, nye iPader og hjelp når en er borte. Du trenger ikke kunne teknikken bak. Denne pakken forteller "
+        "det du trenger de første ukene.",
+    "Open %(url)s in a browser.": "Åpne %(url)s i en nettleser.",
+    "Sign in with %(providers)s, the same login as for your other school services.":
+        "Logg inn med %(providers)s, den samme innloggingen som til skolens andre tjenester.",
+    " or ": " eller ",
+    "Central IT can also give you a one-time password for your e-mail address; you choose your own password at the first sign-in.":
+        "Sentral IT kan også gi deg et engangspassord for e-postadressen din; du velger ditt eget passord "
+        "første gang du logger inn.",
+    "What you can do": "Dette kan du gjøre",
+    "See your school's iPads: model, iPadOS version, battery, storage, installed apps and profiles.":
+        "Se skolens iPader: modell, iPadOS-versjon, batteri, lagring, installerte apper og profiler.",
+    "Create classes, year groups and carts, and move iPads into them.":
+        "Opprette klasser, trinn og vogner, og flytte iPader inn i dem.",
+    "Send everyday commands: lock the screen with a message, turn on Lost Mode, restart, refresh the information.":
+        "Sende vanlige kommandoer: låse skjermen med en melding, slå på modus for mistet enhet, starte på nytt, "
+        "oppdatere informasjonen.",
+    "Change your school's and classes' settings (Wi-Fi, passcode length, web clips ...) where central IT has not locked them.":
+        "Endre innstillingene for skolen og klassene (trådløst nett, kodelengde, snarveier ...) der sentral IT "
+        "ikke har låst dem.",
+    "Ask for an erase, or for an iPad to be removed from Flokk: a central admin approves it first (a request waits for %(hours)s hours). So does a command to more than %(count)s iPads at once.":
+        "Be om sletting, eller om at en iPad fjernes fra Flokk: en sentral administrator godkjenner det først "
+        "(en forespørsel venter i %(hours)s timer). Det samme gjelder en kommando til flere enn %(count)s "
+        "iPader samtidig.",
+    "You only see your own school. Everything you do is written to the audit log with your name.":
+        "Du ser bare din egen skole. Alt du gjør skrives i revisjonsloggen med navnet ditt.",
+    "Enrol an iPad": "Rull inn en iPad",
+    "In Flokk, open Enrollment and create an enrollment link for %(school)s (give it a label, for example the cart it is for, and an expiry).":
+        "Åpne Innrullering i Flokk og lag en innrulleringslenke for %(school)s (gi den et navn, for eksempel "
+        "vognen den er til, og en utløpstid).",
+    "On the iPad, open the link in Safari and allow the download.":
+        "Åpne lenken i Safari på iPaden og tillat nedlastingen.",
+    "Open Settings → Profile Downloaded and install the profile. The iPad joins %(school)s and gets its settings by itself within a few minutes.":
+        "Åpne Innstillinger → Profil lastet ned og installer profilen. iPaden blir en del av %(school)s og får "
+        "innstillingene sine av seg selv i løpet av noen minutter.",
+    "Move the iPad into its class on its page in Flokk; the class's settings follow.":
+        "Flytt iPaden til klassen sin på iPadens side i Flokk; klassens innstillinger følger med.",
+    "Treat an enrollment link like a key: anyone who has it can enrol an iPad into your school until it expires or you revoke it.":
+        "Behandle en innrulleringslenke som en nøkkel: alle som har den, kan rulle inn en iPad på skolen din "
+        "til den utløper eller du trekker den tilbake.",
+    "What central IT has locked": "Dette har sentral IT låst",
+    "These settings are the same at every school; you will see them, but cannot change them. Ask central IT if one of them stands in your way.":
+        "Disse innstillingene er like på alle skoler; du ser dem, men kan ikke endre dem. Spør sentral IT hvis "
+        "en av dem står i veien for deg.",
+    "Nothing is locked yet: every shared setting can be adjusted for your school.":
+        "Ingenting er låst ennå: alle felles innstillinger kan tilpasses for skolen din.",
+    "When an iPad is lost": "Når en iPad er borte",
+    "Lock it with a message and a phone number on the screen, or turn on Lost Mode (supervised iPads). If it is not found, ask for an erase with a short reason; central IT approves it and Flokk sends it the next time the iPad is online.":
+        "Lås den med en melding og et telefonnummer på skjermen, eller slå på modus for mistet enhet "
+        "(overvåkede iPader). Blir den ikke funnet, be om sletting med en kort begrunnelse; sentral IT "
+        "godkjenner, og Flokk sender slettingen neste gang iPaden er på nett.",
 }
 
 

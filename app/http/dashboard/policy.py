@@ -173,7 +173,7 @@ def _restore(layer: _Layer, number: int):
     return redirect(layer.url())
 
 
-def _rows(stack: policy.LayerStack) -> list[dict[str, Any]]:
+def setting_rows(stack: policy.LayerStack) -> list[dict[str, Any]]:
     """The values the stack gives this layer, then what a layer removed or locked as a whole
     (those set no value, yet a school must see them)."""
     rows = [
@@ -224,7 +224,7 @@ def _page(layer: _Layer, **more: Any) -> str:
         title=layer.title,
         layer=layer,
         stack=stack,
-        rows=_rows(stack),
+        rows=setting_rows(stack),
         school=layer.school,
         group=layer.group,
         schools=schools.list_schools(session, principal) if layer.school is None else [],
