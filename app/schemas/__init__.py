@@ -34,17 +34,23 @@ class InputSchema(Schema):
         return data
 
 
-def _paths_with_nul(value: Any, path: str = "") -> list[str]:
-    if isinstance(value, str):
-        return [path] if "\x00" in value else []
-    if isinstance(value, Mapping):
-        found = [path or "input" for key in value if isinstance(key, str) and "\x00" in key]
-        for key, item in value.items():
-            found.extend(_paths_with_nul(item, f"{path}.{key}" if path else str(key)))
-        return found
-    if isinstance(value, (list, tuple)):
-        return [found for item in value for found in _paths_with_nul(item, path)]
-    return []
+def _paths_with_nul(data: Any) -> list[str]:
+    """Where text holds NUL; walked with a list, not recursion, so any nesting JSON allows is fine."""
+    found: list[str] = []
+    pending: list[tuple[Any, str]] = [(data, "")]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(path)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(key, str) and "\x00" in key:
+                    found.append(path or "input")
+                pending.append((item, f"{path}.{key}" if path else str(key)))
+        elif isinstance(value, (list, tuple)):
+            pending.extend((item, path) for item in value)
+    return found
 
 
 def load(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:

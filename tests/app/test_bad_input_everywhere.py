@@ -10,6 +10,7 @@ shape. A new endpoint is covered as soon as the matrix has a sample for it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,8 @@ from tests.support import people
 ROLE = "central_admin"
 LONG = "x" * 10_000
 WRONG_VALUES: tuple[Any, ...] = (None, 12345, -1, True, [], {}, LONG, "nul\x00byte", "💥" * 300)
+#: A value nested about as deep as Python's JSON parser still reads (deeper is refused when parsed).
+DEEP = "[" * 950 + '"x"' + "]" * 950
 RAW_BODIES = (b"{not json", b"[]", b"null", b'"text"', b"12", b'{"a": ' * 600 + b"1" + b"}" * 600)
 #: Query parameters list endpoints read; each gets values of the wrong shape.
 QUERY_KEYS = ("limit", "offset", "page", "since", "until", "status", "school", "group_id", "search", "outcome", "action")
@@ -44,6 +47,13 @@ def _json_variants(sample: Sample) -> Iterator[tuple[str, Any]]:
         for value in WRONG_VALUES:
             yield f"{key}={value!r:.30}", {**body, key: value}
     yield "an unknown field", {**body, "unknown_field": "x"}
+
+
+def _deep_bodies(sample: Sample) -> Iterator[tuple[str, bytes]]:
+    """Each field nested 950 lists deep, as raw JSON (Python cannot encode it from objects)."""
+    body = sample.json if isinstance(sample.json, dict) else {}
+    for key in body:
+        yield f"{key} nested 950 deep", json.dumps({**body, key: "__deep__"}).replace('"__deep__"', DEEP).encode()
 
 
 def _form_variants(sample: Sample) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -99,6 +109,9 @@ def test_bad_input_is_a_4xx(endpoint, method, variant, matrix_app, db):
                 _check(response, endpoint, f"body {raw[:20]!r}", failures)
             for what, body in _json_variants(sample):
                 _check(client.open(path, method=method, headers=headers, json=body), endpoint, what, failures)
+            for what, raw in _deep_bodies(sample):
+                response = client.open(path, method=method, headers=headers, data=raw, content_type="application/json")
+                _check(response, endpoint, what, failures)
     else:
         people.sign_in(client, world.admins[ROLE])
         if method == "GET":
@@ -143,3 +156,13 @@ def _bad_argument(name: str, number: int) -> object:
     if kind == "policy_layer":
         return f"school:no-such-{number}"
     return number
+
+
+def test_nul_is_found_at_any_depth_without_recursion():
+    """The NUL check walks input with a list: nesting deeper than Python's recursion limit is fine."""
+    from app.schemas import _paths_with_nul
+
+    deep: Any = "nul\x00"
+    for _ in range(5000):
+        deep = [deep]
+    assert sorted(_paths_with_nul({"name": deep, "ok": ["fine"], "bad\x00key": 1})) == ["input", "name"]
