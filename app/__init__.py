@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 
 from app.config import Settings, load_settings
 from app.crypto import derive_key
 from app.db import Database
-from app.schemas import MAX_ROW_ID
 
 __version__ = "0.1.0"
 
@@ -21,14 +19,6 @@ class Flokk:
 
     settings: Settings
     db: Database
-
-
-class RowIdConverter(IntegerConverter):
-    """``<int:...>`` in a URL: a number beyond any row id matches no route (404), not the database."""
-
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
-        kwargs.setdefault("max", MAX_ROW_ID)
-        super().__init__(map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -45,16 +35,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=settings.session_hours * 3600,
     )
     flask_app.extensions["flokk"] = Flokk(settings=settings, db=Database(settings))
-    flask_app.url_map.converters["int"] = RowIdConverter
 
     from flask_babel import Babel
 
-    from app.http import api, boundary, dashboard, enroll, health, mdm, scep
+    from app.http import api, boundary, converters, dashboard, enroll, health, mdm, scep
     from app.http.dashboard import auth, oidc
-    from app.http.converters import LayerConverter
     from app.http.rules import public_endpoint
 
-    flask_app.url_map.converters["layer"] = LayerConverter
+    converters.install(flask_app)
     boundary.install(flask_app)
     Babel(flask_app, locale_selector=auth.select_locale, default_locale="nb")
     oidc.install(flask_app, settings)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
+
+from app.schemas import MAX_ROW_ID
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a URL: a number beyond any row id matches no route (404), not the database."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 class LayerConverter(BaseConverter):
@@ -15,3 +25,9 @@ class LayerConverter(BaseConverter):
 
     regex = r"baseline|school:[^/]+|group:[^/]+/[^/]+|device:[^/]+"
     part_isolating = False
+
+
+def install(app) -> None:
+    """Register Flokk's converters (before any blueprint's routes are added)."""
+    app.url_map.converters["int"] = RowIdConverter
+    app.url_map.converters["layer"] = LayerConverter

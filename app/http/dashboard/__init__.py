@@ -129,8 +129,8 @@ def _template_helpers() -> dict[str, Any]:
         "current_admin": lambda: g.get("admin"),
         "get_locale": get_locale,
         "command_label": lambda request_type: _(labels.label(request_type)),
-        "status_label": lambda status: _(labels.status_label(status)),
-        "enrollment_state_label": lambda state: _(labels.enrollment_state_label(state)),
+        "status_label": lambda status: _(labels.STATUSES.get(status, status)),
+        "enrollment_state_label": lambda state: _(labels.ENROLLMENT_STATES.get(state, state)),
         "approval_status_label": lambda status: _(labels.APPROVAL_STATUSES.get(status, status)),
         "group_kind_label": lambda kind: _(labels.GROUP_KINDS.get(kind, kind)),
     }

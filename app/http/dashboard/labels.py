@@ -70,16 +70,6 @@ APPROVAL_STATUSES = {
 GROUP_KINDS = {"class": N_("class"), "year": N_("year group"), "cart": N_("cart"), "other": N_("other")}
 
 
-def enrollment_state_label(state: str) -> str:
-    """The untranslated label of an enrollment state."""
-    return ENROLLMENT_STATES.get(state, state)
-
-
-def status_label(status: str) -> str:
-    """The untranslated label of a command status."""
-    return STATUSES.get(status, status)
-
-
 def screen_text(request_type: str, form: Mapping[str, str]) -> dict[str, str]:
     """Message and PhoneNumber from the form, for the commands that show them; nothing for the rest."""
     if request_type not in WITH_MESSAGE:
