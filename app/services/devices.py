@@ -149,23 +149,26 @@ def list_devices(session: Session, principal: Principal, *, school_code: str | N
     return [(device, code) for device, code in session.execute(statement)]
 
 
-def installed_profiles(session: Session, principal: Principal, device_id: int) -> list[InstalledProfile]:
-    """The profiles the device reported in its latest ProfileList."""
-    device = get_for(session, Device, device_id, principal)
-    return list(
-        session.scalars(
-            select(InstalledProfile).where(InstalledProfile.device_id == device.id).order_by(InstalledProfile.identifier)
-        )
-    )
+def detail(session: Session, principal: Principal, device_id: int) -> DeviceDetail:
+    """A device with what its page shows: reported profiles, open commands, Shared iPad users."""
+    return _detail(session, get_for(session, Device, device_id, principal))
 
 
 def describe(session: Session, principal: Principal, ref: str) -> DeviceDetail:
-    device = find_device(session, principal, ref)
-    profiles = installed_profiles(session, principal, device.id)
+    """The same, for a device named by id, UDID or serial number (the CLI)."""
+    return _detail(session, find_device(session, principal, ref))
+
+
+def _detail(session: Session, device: Device) -> DeviceDetail:
+    """``device`` was loaded through the access check by the caller."""
+    profiles = session.scalars(
+        select(InstalledProfile).where(InstalledProfile.device_id == device.id).order_by(InstalledProfile.identifier)
+    )
     open_commands = session.scalar(
         select(func.count()).select_from(Command).where(Command.device_id == device.id, Command.status.in_(OPEN_STATUSES))
     )
-    return DeviceDetail(device, device.school.code, profiles, open_commands or 0, device_users(session, principal, device.id))
+    users = session.scalars(select(DeviceUser).where(DeviceUser.device_id == device.id).order_by(DeviceUser.id))
+    return DeviceDetail(device, device.school.code, list(profiles), open_commands or 0, list(users))
 
 
 def find_device_user(session: Session, device: Device, ref: str) -> DeviceUser:
@@ -271,7 +274,3 @@ def send_to_user(
     return approvals.Submitted(queued=queued)
 
 
-def device_users(session: Session, principal: Principal, device_id: int) -> list[DeviceUser]:
-    """The user channels of a device (Shared iPad users who signed in)."""
-    device = get_for(session, Device, device_id, principal)
-    return list(session.scalars(select(DeviceUser).where(DeviceUser.device_id == device.id).order_by(DeviceUser.id)))

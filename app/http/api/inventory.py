@@ -75,9 +75,8 @@ def list_devices():
 @requires(Permission.VIEW)
 def show_device(device_id: int):
     session, principal = db_session(), current_principal()
-    shown = DeviceOut().dump(devices.get_device(session, principal, device_id))
-    shown["users"] = DeviceUserOut(many=True).dump(devices.device_users(session, principal, device_id))
-    return jsonify(shown)
+    found = devices.detail(session, principal, device_id)
+    return jsonify({**DeviceOut().dump(found.device), "users": DeviceUserOut(many=True).dump(found.users)})
 
 
 @blueprint.put("/devices/<int:device_id>/group")

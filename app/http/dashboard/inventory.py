@@ -81,15 +81,16 @@ def device_list():
 @requires(Permission.VIEW)
 def device(device_id: int):
     session, principal = db_session(), current_principal()
-    found = devices.get_device(session, principal, device_id)
+    shown = devices.detail(session, principal, device_id)
+    found = shown.device
     return render_template(
         "device.html",
         device=found,
         groups=groups.list_groups(session, principal, school_code=found.school.code),
         commands=devices.recent_commands(session, principal, device_id, limit=20),
-        profiles=devices.installed_profiles(session, principal, device_id),
+        profiles=shown.installed_profiles,
         health=device_health.read(found.inventory),
-        users=devices.device_users(session, principal, device_id),
+        users=shown.users,
         choices=labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
     )
