@@ -11,7 +11,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	scripts/install-system-deps
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -41,7 +41,11 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    from app.services import approvals, audit_trail, enrollment, mdm_jobs, push_certificates
+    from app.services import audit_trail
+    from app.services.access import approvals
+    from app.services.mdm import enrollment
+    from app.services.mdm import jobs as mdm_jobs
+    from app.services.pki import push_certificates
 
     return [
         Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600),
@@ -90,7 +94,7 @@ class SchedulerLock:
 
 def run_job(db: Database, job: Job) -> None:
     from app import request_context
-    from app.services import push
+    from app.services.mdm import push
 
     with request_context.origin(source=f"scheduler:{job.name}"):
         try:

@@ -23,8 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import create_app, migrate  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.services import certificate_authority, enrollment, push_certificates, schools  # noqa: E402
+from app.services import schools  # noqa: E402
 from app.services.access import cli_principal  # noqa: E402
+from app.services.mdm import enrollment
+from app.services.pki import certificate_authority, push_certificates
 from mdm_protocol import cms  # noqa: E402
 from mdm_protocol.scep import messages  # noqa: E402
 from tests.support.pki import write_push_files  # noqa: E402

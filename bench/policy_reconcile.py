@@ -31,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.db import Database  # noqa: E402
 from app.models import Command, Device, Group, InstalledProfile, Organisation, School  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
-from app.services import certificate_authority, policy  # noqa: E402
+from app.services import policy  # noqa: E402
 from app.services.access import cli_principal  # noqa: E402
-from app.services.policy_effective import cache_for, situations, situations_query  # noqa: E402
-from app.services.policy_reconcile import Scope, reconcile_scope  # noqa: E402
+from app.services.pki import certificate_authority
+from app.services.policy.situations import cache_for, situations, situations_query  # noqa: E402
+from app.services.policy.reconciler import Scope, reconcile_scope  # noqa: E402
 from bench.throwaway import DEFAULT_URL, migrated_database  # noqa: E402
 from profiles import Change  # noqa: E402
 

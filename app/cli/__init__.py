@@ -54,7 +54,7 @@ class CliState:
     def unit_of_work(self) -> Iterator[Session]:
         """One committed unit of work; devices it queued commands for are pushed after the commit
         (the outcome is in ``last_push``)."""
-        from app.services import push
+        from app.services.mdm import push
 
         with request_context.origin(source="cli"), self.db.unit_of_work() as session:
             yield session

@@ -6,9 +6,8 @@ import click
 
 from app.cli import CliState, pass_state, print_table, validated
 from app.schemas.admin import GrantInput, SsoRuleCreate
-from app.services import accounts, sso_rules
-from app.services.access import Role
-from app.services.accounts import GrantSpec
+from app.services.access import Role, accounts, sso_rules
+from app.services.access.accounts import GrantSpec
 
 ROLE_CHOICE = click.Choice([role.value for role in Role])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from app.cli import CliState, pass_state, print_table
-from app.services import devices
+from app.services.fleet import devices
 from mdm_protocol import commands as mdm_commands
 
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from app.cli import CliState, pass_state, print_table
-from app.services import devices
+from app.services.fleet import devices
 
 
 def _when(moment) -> str:

@@ -6,7 +6,7 @@ import click
 
 from app.cli import CliState, pass_state, print_table, validated
 from app.schemas.enrollment import TokenCreate
-from app.services import enrollment
+from app.services.mdm import enrollment
 
 
 @click.group()

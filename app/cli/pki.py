@@ -8,7 +8,7 @@ import click
 
 from app.cli import CliState, pass_state, print_table
 from app.errors import InvalidInput
-from app.services import certificate_authority, certificates, push_certificates
+from app.services.pki import certificate_authority, certificates, push_certificates
 
 _file = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cli import CliState, pass_state, print_table
 from app.errors import InvalidInput
-from app.schemas.policy import value_from_json
 from app.models.tenancy import School
+from app.schemas.policy import value_from_json
 from app.services import policy
-from app.services.policy_reconcile import ReconcileReport
+from app.services.policy.reconciler import ReconcileReport
 from profiles import WHOLE_PAYLOAD, Action, Change, SettingRef
 from profiles.payloads import UnknownPayload, all_kinds, kind, parse_ref
 from profiles.secrets import mask

@@ -6,7 +6,7 @@ import click
 
 from app.cli import CliState, pass_state, print_table, validated
 from app.schemas.schools import SchoolCreate
-from app.services import schools
+from app.services.fleet import schools
 
 
 @click.group()

@@ -68,7 +68,8 @@ def revision(state: CliState, message: str) -> None:
 @pass_state
 def serve(state: CliState, bind: str, workers: int | None, threads: int, no_tls: bool) -> None:
     """Serve Flokk with gunicorn (HTTPS with a generated certificate unless one is configured)."""
-    from app.server import default_workers, serve as run_server
+    from app.server import default_workers
+    from app.server import serve as run_server
     from app.tls import tls_files
 
     state.create_secret = True
@@ -90,7 +91,7 @@ def serve(state: CliState, bind: str, workers: int | None, threads: int, no_tls:
 
 def _flokk_ca(state: CliState):
     """Flokk's CA, to issue the generated TLS certificate (None before `flokk init` made one)."""
-    from app.services import certificate_authority
+    from app.services.pki import certificate_authority
 
     with state.unit_of_work() as session:
         if certificate_authority.active_record(session) is None:

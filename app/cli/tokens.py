@@ -6,9 +6,9 @@ import click
 
 from app.cli import CliState, pass_state, print_table, validated
 from app.cli.admin import ROLE_CHOICE, grant_specs
-from app.schemas.enrollment import Duration
 from app.schemas import InputSchema
-from app.services import api_tokens
+from app.schemas.enrollment import Duration
+from app.services.access import api_tokens
 
 
 class _Expiry(InputSchema):

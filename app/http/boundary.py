@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-
 from functools import partial
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -19,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from app import db as database
 from app import request_context
 from app.errors import FlokkError
-from app.services import push
+from app.services.mdm import push
 
 log = logging.getLogger("flokk.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -9,7 +9,7 @@ from app import endpoints
 from app.errors import Gone, NotFound, NotReady
 from app.http import db_session
 from app.http.rules import device_endpoint
-from app.services import enrollment
+from app.services.mdm import enrollment
 
 blueprint = Blueprint("enroll", __name__)
 

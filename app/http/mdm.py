@@ -1,7 +1,7 @@
 """The MDM endpoints devices talk to: CheckInURL and ServerURL (Apple's MDM protocol).
 
 Thin: read the body (bounded), establish the device identity from its
-headers, hand both to :func:`app.services.mdm.serve`, answer. Commands queued
+headers, hand both to :func:`app.services.mdm.server.serve`, answer. Commands queued
 meanwhile (a newly enrolled iPad's first inventory) are pushed by the request
 boundary once the unit of work has committed, so the device finds them.
 """
@@ -16,7 +16,8 @@ from app import endpoints
 from app.errors import FlokkError
 from app.http import db_session, settings
 from app.http.rules import device_endpoint
-from app.services import device_identity, mdm
+from app.services.mdm import identity as device_identity
+from app.services.mdm import server as mdm
 
 log = logging.getLogger("flokk.mdm")
 blueprint = Blueprint("mdm", __name__)

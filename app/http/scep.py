@@ -7,7 +7,7 @@ from flask import Blueprint, Response, request
 from app import endpoints
 from app.http import db_session
 from app.http.rules import device_endpoint
-from app.services import scep
+from app.services.pki import scep
 from mdm_protocol.scep.http import MAX_MESSAGE_BYTES
 
 blueprint = Blueprint("scep", __name__)

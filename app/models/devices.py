@@ -53,7 +53,7 @@ class Device(CreatedAt, Base):
     push_token: Mapped[str | None] = mapped_column(String(200))
     push_magic: Mapped[str | None] = mapped_column(String(100))
     push_token_invalid_at: Mapped[dt.datetime | None]
-    # Wake-up bookkeeping (app.services.push): when Flokk last pushed, how many
+    # Wake-up bookkeeping (app.services.mdm.push): when Flokk last pushed, how many
     # pushes since the device last connected, and when the next retry is due.
     last_push_at: Mapped[dt.datetime | None]
     push_attempts: Mapped[int] = mapped_column(default=0, server_default="0")

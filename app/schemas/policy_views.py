@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from app.services.policy import ChangeResult, EffectiveView
-from app.services.policy_reconcile import ReconcileReport
+from app.services.policy.reconciler import ReconcileReport
 from profiles import EffectiveValue, SettingRef
 from profiles.payloads import UnknownPayload, kind
 from profiles.secrets import mask

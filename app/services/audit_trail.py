@@ -24,7 +24,7 @@ from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import utcnow
 from app.services import audit
 from app.services.access import Permission, Principal, require, require_anywhere, restrict
-from app.services.schools import get_school_by_code
+from app.services.fleet.schools import get_school_by_code
 
 CSV_COLUMNS = ("id", "occurred_at", "school", "actor", "action", "outcome", "target_type", "target_id", "source", "request_id", "details")
 _EXPORT_BATCH = 1000

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from app.models.accounts import AdminUser, RoleGrant
 from app.models.tenancy import Organisation
-from app.services import audit, certificate_authority, passwords
-from app.services.access import Principal, Role
-from app.services.schools import ensure_organisation
+from app.services import audit
+from app.services.access import Principal, Role, passwords
+from app.services.fleet.schools import ensure_organisation
+from app.services.pki import certificate_authority
 
 
 @dataclass

@@ -426,8 +426,8 @@ def _school_devices(session, code: str) -> list[int]:
 def queue_for_everyone(stack: Stack, per_device: int) -> None:
     """Queue ``per_device`` DeviceInformation commands for every bench iPad (not pushed: the load generator
     plays devices that are connecting anyway)."""
-    from app.services import commands
     from app.services.access import cli_principal
+    from app.services.mdm import commands
     from mdm_protocol import commands as mdm_commands
 
     database = _database(stack)
@@ -450,8 +450,8 @@ def bulk_push(stack: Stack, count: int) -> dict:
 
     from app.models import Device
     from app.models.tenancy import School
-    from app.services import commands, push
     from app.services.access import cli_principal
+    from app.services.mdm import commands, push
     from mdm_protocol import commands as mdm_commands
 
     database = _database(stack)

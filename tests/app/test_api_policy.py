@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Command, PolicyVersion
-from app.services import certificate_authority
 from app.services.access import Role, cli_principal
+from app.services.pki import certificate_authority
 from tests.support import factories, people
 from tests.support.pki import shared_ca
 

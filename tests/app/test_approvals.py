@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 
 from app.models import ApprovalRequest, AuditEvent, Command
 from app.models.base import utcnow
-from app.services import approvals
-from app.services.access import Role
+from app.services.access import Role, approvals
 from tests.support import factories, people
 
 
@@ -191,8 +190,8 @@ def test_a_command_to_a_whole_class_from_the_dashboard(app, client, db, settings
 def test_removing_a_device_waits_for_approval_then_cuts_it_off(client, db, fleet, tmp_path):
     from app.models import Device
     from app.models.pki import IssuedCertificate
-    from app.services import certificate_authority
     from app.services.access import cli_principal
+    from app.services.pki import certificate_authority
     from tests.support.pki import shared_ca
 
     ipad = fleet["ipads"][0]

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.models import AuditEvent
 from app.scheduler import jobs
-from app.services import certificate_authority, push_certificates
 from app.services.access import Role, cli_principal
+from app.services.pki import certificate_authority, push_certificates
 from tests.support import factories, people
 from tests.support.pki import push_certificate, push_key, shared_ca
 

@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from app.models import AdminUser
-from app.services import passwords
+from app.services.access import passwords
 from tests.support import factories, people
 
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from app.models import Command, School
-from app.services import certificate_authority
 from app.services.access import cli_principal
+from app.services.pki import certificate_authority
 from mdm_protocol import cms
 from tests.support import count_rows, factories
 from tests.support.pki import shared_ca

@@ -26,7 +26,7 @@ def test_the_first_admin_password_verifies_and_must_be_changed(db, initialised):
     from sqlalchemy import select
 
     from app.models import AdminUser
-    from app.services.passwords import verify_password
+    from app.services.access.passwords import verify_password
 
     password = initialised.output.split("One-time password:")[1].split()[0]
     with db.session() as session:

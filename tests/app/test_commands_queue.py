@@ -6,8 +6,8 @@ from sqlalchemy import select
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import AuditEvent, Command
 from app.models.devices import EnrollmentState, Platform
-from app.services import commands
 from app.services.access import Grant, Principal, Role
+from app.services.mdm import commands
 from tests.support import factories
 
 

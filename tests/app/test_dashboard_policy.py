@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import AdminUser, Device, Group, PolicyVersion, School
-from app.services import certificate_authority, policy
+from app.services import policy
 from app.services.access import Role, cli_principal, principal_for_admin
+from app.services.pki import certificate_authority
 from profiles import Change
 from tests.support import factories, people
 from tests.support.pki import shared_ca

@@ -25,13 +25,12 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from app.config import Settings
+from app.http.rules import ADMIN, DEVICE, PUBLIC, SIGNED_IN, AccessRule, rule_of
 from app.models import ApprovalRequest, Command, School
 from app.models.accounts import SsoGrantRule
 from app.models.base import utcnow
-from app.http.rules import ADMIN, DEVICE, PUBLIC, SIGNED_IN, AccessRule, rule_of
-from app.services import commands
 from app.services.access import Grant, Permission, Principal, Role, system_principal
-from app.services import enrollment
+from app.services.mdm import commands, enrollment
 from tests.support import factories, people
 
 #: Endpoints that may answer without any principal. Adding one is a deliberate, reviewed change.
@@ -138,7 +137,8 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
 
 def _policy(session: Session, world: World) -> None:
     """Version 1 of every layer the policy endpoints address, and a key central IT locked."""
-    from app.services import certificate_authority, policy
+    from app.services import policy
+    from app.services.pki import certificate_authority
     from profiles import Change
     from tests.support.pki import shared_ca
 

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from app.models import AuditEvent, EnrollmentToken
 from app.models.pki import EnrollmentChallenge
+from app.services.mdm.enrollment import hash_secret
 from mdm_protocol import cms, enrollment_profile
 from tests.support import count_rows
-from app.services.enrollment import hash_secret
 from tests.support.pki import PUSH_TOPIC, openssl_runner, prepare_enrollment
 
 

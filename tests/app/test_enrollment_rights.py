@@ -11,9 +11,10 @@ from cryptography.x509.oid import NameOID
 
 from app.errors import Forbidden, NotFound
 from app.models.pki import CertificateAuthorityRecord
-from app.services import certificate_authority, certificates, enrollment
 from app.services.access import Grant, Principal, Role, cli_principal
-from app.services.certificates import UntrustedCertificate
+from app.services.mdm import enrollment
+from app.services.pki import certificate_authority, certificates
+from app.services.pki.certificates import UntrustedCertificate
 from tests.support import factories
 from tests.support.pki import shared_ca
 

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from app.crypto import SecretBox
 from app.models import AuditEvent
 from app.models.pki import CertificateAuthorityRecord, PushCertificateRecord
-from mdm_protocol.ca import CertificateAuthority
-from app.services import certificate_authority, schools
 from app.services.access import cli_principal
-from app.services.schools import ensure_organisation
+from app.services.fleet import schools
+from app.services.fleet.schools import ensure_organisation
+from app.services.pki import certificate_authority
+from mdm_protocol.ca import CertificateAuthority
 from tests.conftest import TEST_SECRET_KEY
 from tests.support import count_rows
 from tests.support.pki import PUSH_TOPIC, push_key, shared_ca, write_push_files

@@ -16,12 +16,13 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models import AuditEvent, Command, CommandStatus, InstalledProfile, PolicySetting, PolicyVersion
 from app.models.base import utcnow
 from app.models.policy import PolicyDelivery
-from app.services import certificate_authority, policy
+from app.services import policy
 from app.services.access import Grant, Principal, Role, cli_principal
-from app.services.policy_reconcile import Scope, reconcile_device, reconcile_scope
+from app.services.pki import certificate_authority
+from app.services.policy.reconciler import Scope, reconcile_device, reconcile_scope
+from mdm_protocol import cms
 from profiles import Change
 from profiles.compile.apple import validate_profile
-from mdm_protocol import cms
 from tests.support import factories
 from tests.support.pki import shared_ca
 
@@ -436,7 +437,7 @@ def test_effective_view_says_where_each_profile_stands(session, principal, world
 
 
 def test_moving_a_device_to_another_class_reconciles_it(session, principal, world, fleet):
-    from app.services import devices
+    from app.services.fleet import devices
 
     policy.change(session, principal, "group:nordby/6B", [Change.set("singleapp", "App", {"Identifier": "no.udir.eksamen"})])
     fleet.run()

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from app.models import AuditEvent, EnrollmentToken
 from app.models.pki import EnrollmentChallenge, IssuedCertificate
-from app.services import certificates
 from app.services.access import cli_principal
+from app.services.pki import certificates
 from mdm_protocol import cms
 from mdm_protocol.scep import messages
 from mdm_protocol.scep.messages import FailInfo, MessageType, PKIStatus
@@ -187,8 +187,8 @@ def test_renewal_with_a_flokk_certificate_keeps_school_and_device(client, ready,
     challenge = challenge_from_profile(client, ready.secret)
     (first,) = cert_rep(post(client, request_der(ready.ca_certificate, challenge))).certificates
     with db.unit_of_work() as session:
-        from tests.support import factories
         from app.models import School
+        from tests.support import factories
 
         device = factories.device(session, session.get(School, ready.school_id))
         certificates.bind_device(session, certificates.identify(session, first), device.id)
@@ -304,7 +304,7 @@ def test_the_cert_rep_is_encrypted_with_aes(client, ready):
 
 def test_the_scheduler_purges_challenges_a_day_after_they_expire(client, ready, db):
     from app.scheduler import jobs
-    from app.services.enrollment import purge_expired_challenges
+    from app.services.mdm.enrollment import purge_expired_challenges
 
     assert "purge-expired-enrollment-challenges" in [job.name for job in jobs()]
     challenge_from_profile(client, ready.secret)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from app.services import certificate_authority, policy
+from app.services import policy
 from app.services.access import Role, cli_principal
+from app.services.pki import certificate_authority
 from profiles import Change
 from tests.support import factories, people
 from tests.support.pki import shared_ca

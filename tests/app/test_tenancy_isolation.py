@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import PolicyVersion
-from app.services import certificate_authority, commands, enrollment, policy
+from app.services import policy
 from app.services.access import Role, cli_principal, principal_for_admin, system_principal
+from app.services.mdm import commands, enrollment
+from app.services.pki import certificate_authority
 from profiles import Change
 from tests.support import factories, people
 from tests.support.pki import shared_ca

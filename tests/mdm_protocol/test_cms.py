@@ -240,7 +240,7 @@ def test_tampered_ciphertext_gives_one_generic_error(signer):
         cms.decrypt(info.dump(force=True), certificate, key)
 
 
-@pytest.mark.parametrize("garbage", [b"", os.urandom(64), b"\x30\x80"])
+@pytest.mark.parametrize("garbage", [b"", os.urandom(64), b"\x30\x80"], ids=["empty", "random", "indefinite-length"])
 def test_decrypt_garbage_is_a_decryption_error(signer, garbage):
     with pytest.raises(cms.DecryptionError):
         cms.decrypt(garbage, signer[0], signer[1])

@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session
 
 from app import endpoints
-from app.services import certificate_authority, certificates
+from app.services.pki import certificate_authority, certificates
 from mdm_protocol import cms
 
 PUSH_TOPIC = "com.apple.mgmt.External.9f0c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"

@@ -9,10 +9,9 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from app.models.accounts import AdminUser, ApiToken, RoleGrant
-from app.services import passwords
-from app.services.access import Principal, Role, principal_for_admin
-from app.services.api_tokens import PREFIX, token_hash
-from app.services.sign_in import session_version
+from app.services.access import Principal, Role, passwords, principal_for_admin
+from app.services.access.api_tokens import PREFIX, token_hash
+from app.services.access.sign_in import session_version
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"

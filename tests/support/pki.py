@@ -131,8 +131,9 @@ def push_key() -> rsa.RSAPrivateKey:
 
 def prepare_enrollment(db, tmp_path: Path, *, school_code: str = "linde", push: bool = True, **token_options) -> Enrollment:
     """What central IT does before the first iPad: a CA, the push certificate, a school, a token."""
-    from app.services import certificate_authority, enrollment, push_certificates
     from app.services.access import cli_principal
+    from app.services.mdm import enrollment
+    from app.services.pki import certificate_authority, push_certificates
     from tests.support import factories
 
     principal = cli_principal()

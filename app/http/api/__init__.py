@@ -17,7 +17,7 @@ from app.http import db_session
 from app.http.boundary import error_response
 from app.http.rules import set_principal
 from app.schemas import load
-from app.services import api_tokens
+from app.services.access import api_tokens
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 

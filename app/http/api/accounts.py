@@ -7,10 +7,19 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body
 from app.http.rules import current_principal, requires, signed_in
-from app.schemas.admin import AdminActive, AdminCreate, AdminOut, ApiTokenCreate, ApiTokenOut, GrantInput, GrantOut, SsoRuleCreate, SsoRuleOut
-from app.services import accounts, api_tokens, sso_rules
-from app.services.access import Permission
-from app.services.accounts import GrantSpec
+from app.schemas.admin import (
+    AdminActive,
+    AdminCreate,
+    AdminOut,
+    ApiTokenCreate,
+    ApiTokenOut,
+    GrantInput,
+    GrantOut,
+    SsoRuleCreate,
+    SsoRuleOut,
+)
+from app.services.access import Permission, accounts, api_tokens, sso_rules
+from app.services.access.accounts import GrantSpec
 
 
 def _specs(items: list[dict]) -> list[GrantSpec]:

@@ -7,9 +7,18 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body, query
 from app.http.rules import current_principal, requires
-from app.schemas.admin import ApprovalDecision, ApprovalOut, ApprovalQuery, ApprovalRejection, CommandOut, CommandQuery, CommandSubmit
-from app.services import approvals, command_history, devices
-from app.services.access import Permission
+from app.schemas.admin import (
+    ApprovalDecision,
+    ApprovalOut,
+    ApprovalQuery,
+    ApprovalRejection,
+    CommandOut,
+    CommandQuery,
+    CommandSubmit,
+)
+from app.services.access import Permission, approvals
+from app.services.fleet import devices
+from app.services.mdm import command_history
 
 
 @blueprint.get("/commands")

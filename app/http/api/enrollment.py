@@ -7,10 +7,10 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body, query
 from app.http.rules import current_principal, requires
-from app.schemas.enrollment import TokenCreate
 from app.schemas.admin import EnrollmentTokenOut, SchoolQuery
-from app.services import enrollment
+from app.schemas.enrollment import TokenCreate
 from app.services.access import Permission
+from app.services.mdm import enrollment
 
 
 def _dump(token) -> dict:

@@ -7,11 +7,23 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body, query
 from app.http.rules import current_principal, requires
-from app.schemas.admin import ApprovalOut, CommandOut, DeviceMove, DeviceRemoval, DeviceOut, DeviceQuery, DeviceUserOut, GroupCreate, GroupOut, SchoolOut, SchoolQuery
+from app.schemas.admin import (
+    ApprovalOut,
+    CommandOut,
+    DeviceMove,
+    DeviceOut,
+    DeviceQuery,
+    DeviceRemoval,
+    DeviceUserOut,
+    GroupCreate,
+    GroupOut,
+    SchoolOut,
+    SchoolQuery,
+)
 from app.schemas.schools import SchoolCreate
-from app.services import approvals, devices, groups, schools
-from app.services.device_removal import REMOVE_DEVICE
-from app.services.access import Permission
+from app.services.access import Permission, approvals
+from app.services.fleet import devices, groups, schools
+from app.services.fleet.device_removal import REMOVE_DEVICE
 
 
 @blueprint.get("/schools")

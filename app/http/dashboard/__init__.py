@@ -22,8 +22,7 @@ from app.errors import FlokkError, InvalidInput, RateLimited, Unauthenticated
 from app.http import db_session, settings
 from app.http.dashboard import labels
 from app.http.rules import set_principal
-from app.services import sign_in
-from app.services.access import Permission, principal_for_admin
+from app.services.access import Permission, principal_for_admin, sign_in
 
 blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 

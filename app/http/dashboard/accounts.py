@@ -10,9 +10,9 @@ from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
 from app.schemas.admin import AdminCreate, ApiTokenCreate, GrantInput, SsoRuleCreate
-from app.services import accounts, api_tokens, schools, sso_rules
-from app.services.access import Permission, Role
-from app.services.accounts import GrantSpec
+from app.services.access import Permission, Role, accounts, api_tokens, sso_rules
+from app.services.access.accounts import GrantSpec
+from app.services.fleet import schools
 
 
 def _grant_from_form() -> dict:

@@ -11,7 +11,8 @@ from app.http.dashboard import blueprint, notice, oidc, start_session
 from app.http.rules import current_principal, public_endpoint, signed_in
 from app.schemas import load
 from app.schemas.admin import PasswordChange
-from app.services import accounts, audit, sign_in
+from app.services import audit
+from app.services.access import accounts, sign_in
 
 LANGUAGES = ("nb", "en")
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
+
+from app.errors import NotReady
 from app.http import db_session, settings
-from app.http.dashboard import blueprint, labels, device_health, form_data, notice
+from app.http.dashboard import blueprint, device_health, form_data, labels, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
-from app.schemas.enrollment import TokenCreate
 from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
+from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
-from app.errors import NotReady
-from app.services import approvals, certificate_authority, devices, groups, push_certificates, schools
-from app.services import enrollment
-from app.services.access import Permission
-from app.services.device_removal import REMOVE_DEVICE
-
+from app.services.access import Permission, approvals
+from app.services.fleet import devices, groups, schools
+from app.services.fleet.device_removal import REMOVE_DEVICE
+from app.services.mdm import enrollment
+from app.services.pki import certificate_authority, push_certificates
 
 
 @blueprint.get("/")

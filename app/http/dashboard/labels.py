@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from app.services.device_removal import REMOVE_DEVICE
+from app.services.fleet.device_removal import REMOVE_DEVICE
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"

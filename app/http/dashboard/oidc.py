@@ -3,7 +3,7 @@
 Authlib discovers the endpoints from ``<issuer>/.well-known/openid-configuration``,
 keeps state and nonce in the (signed) session, and checks the ID token's
 signature, issuer, audience, expiry and nonce. Flokk then derives grants from
-the configured claim (``app.services.sign_in.sso_sign_in``).
+the configured claim (``app.services.access.sign_in.sso_sign_in``).
 """
 
 from __future__ import annotations

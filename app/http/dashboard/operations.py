@@ -11,8 +11,10 @@ from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
 from app.schemas.admin import ApprovalDecision, ApprovalQuery, ApprovalRejection, AuditQuery, CommandQuery
-from app.services import approvals, audit_trail, command_history, schools
-from app.services.access import Permission
+from app.services import audit_trail
+from app.services.access import Permission, approvals
+from app.services.fleet import schools
+from app.services.mdm import command_history
 
 
 def _args() -> dict[str, str]:

@@ -28,8 +28,9 @@ from app.models.tenancy import Group, School
 from app.schemas import load
 from app.schemas.policy import SettingForm
 from app.schemas.policy_views import payload_name, report_out
-from app.services import devices, groups, policy, schools
+from app.services import policy
 from app.services.access import Permission
+from app.services.fleet import devices, groups, schools
 from profiles import LOCK_ONLY, REMOVED, LayerId, SettingRef
 from profiles.payloads import all_kinds
 from profiles.secrets import mask

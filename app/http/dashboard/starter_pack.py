@@ -14,9 +14,9 @@ from app.http import db_session, settings
 from app.http.dashboard import blueprint
 from app.http.dashboard.policy import setting_rows
 from app.http.rules import current_principal, requires
-from app.services import policy, schools
+from app.services import policy
 from app.services.access import Permission
-
+from app.services.fleet import schools
 
 #: Single sign-on as people know it.
 SIGN_IN_NAMES = {"feide": "Feide", "entra": "Microsoft Entra ID"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.models.tenancy import School
-from app.services import certificate_authority, push_certificates
+from app.services.pki import certificate_authority, push_certificates
 from mdm_protocol.ca import CertificateAuthority
 from tests.fakes import pki
 from tests.fakes.apns import FakeApns

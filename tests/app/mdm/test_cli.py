@@ -79,8 +79,8 @@ def test_destructive_commands_wait_for_approval(cli, db, enrolled, fake_apns):
 
 
 def test_an_approved_command_is_pushed_after_commit(db, enrolled, fake_apns):
-    from app.services import approvals, push
-    from app.services.access import Grant, Principal, Role, cli_principal
+    from app.services.access import Grant, Principal, Role, approvals, cli_principal
+    from app.services.mdm import push
 
     with db.unit_of_work() as session:
         device_id = session.scalar(select(Device.id))
@@ -108,8 +108,8 @@ def test_command_send_to_a_school(cli, db, new_ipad, transport, fake_apns, world
 
 def test_no_push_certificate_still_queues(cli, db, enrolled):
     with db.unit_of_work() as session:
-        from app.models.pki import PushCertificateRecord
         from app.models.base import utcnow
+        from app.models.pki import PushCertificateRecord
 
         for record in session.scalars(select(PushCertificateRecord)):
             record.replaced_at = utcnow()

@@ -10,8 +10,8 @@ from sqlalchemy.orm import undefer
 
 from app.models import Command, Device, InstalledProfile
 from app.models.base import utcnow
-from app.services import commands as queue
 from app.services.access import cli_principal
+from app.services.mdm import commands as queue
 from tests.mdm_protocol.conftest import fixture_bytes
 
 CMDMNT = "cmdmnt+commandment/testdata/"
@@ -128,7 +128,7 @@ def test_expired_commands_are_not_delivered(db, enrolled, transport):
     with db.unit_of_work() as session:
         session.execute(update(Command).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
     assert enrolled.idle(transport).body == b""
-    from app.services import mdm_jobs
+    from app.services.mdm import jobs as mdm_jobs
 
     with db.unit_of_work() as session:
         assert mdm_jobs.expire_commands(session) == 4
@@ -139,7 +139,7 @@ def test_a_late_answer_to_an_expired_command_is_still_recorded(db, enrolled, tra
     first = enrolled.idle(transport)
     with db.unit_of_work() as session:
         session.execute(update(Command).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
-        from app.services import mdm_jobs
+        from app.services.mdm import jobs as mdm_jobs
 
         mdm_jobs.expire_commands(session)
     enrolled.send(transport, answer_for(enrolled, first.command_uuid, "DeviceInformation"))
@@ -149,7 +149,7 @@ def test_a_late_answer_to_an_expired_command_is_still_recorded(db, enrolled, tra
 
 def test_finished_commands_are_purged_after_the_retention_period_and_open_ones_kept(db, enrolled, transport):
     from app.models import AuditEvent
-    from app.services import mdm_jobs
+    from app.services.mdm import jobs as mdm_jobs
 
     answer = enrolled.idle(transport)
     while answer.command:

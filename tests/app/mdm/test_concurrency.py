@@ -8,8 +8,8 @@ from collections import Counter
 from sqlalchemy import select
 
 from app.models import Command, Device
-from app.services import commands as queue
 from app.services.access import cli_principal
+from app.services.mdm import commands as queue
 from mdm_protocol import commands
 from tests.support.ipad import FlaskTransport
 

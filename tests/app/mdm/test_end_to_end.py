@@ -26,8 +26,8 @@ from sqlalchemy import select
 
 from app.models import Command, Device
 from app.models.tenancy import School
-from app.services import commands as queue
 from app.services.access import cli_principal
+from app.services.mdm import commands as queue
 from tests.app.mdm.test_commands import ANSWERS, answer_for
 from tests.support.ipad import PUSH_TOPIC, HttpsTransport, SimulatedIpad, read_profile, scep_enrol
 

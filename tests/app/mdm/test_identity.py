@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.models import AuditEvent, Command, Device
-from app.services import certificates
 from app.services.access import cli_principal
+from app.services.pki import certificates
 from mdm_protocol import cms
 from mdm_protocol.ca import CertificateAuthority
 from tests.support.ipad import SimulatedIpad
@@ -129,7 +129,7 @@ def test_an_unbound_certificate_cannot_take_over_an_enrolled_device(db, enrolled
 def test_renewed_certificate_speaks_for_its_device(db, enrolled, transport):
     """A SCEP RenewalReq issues a new certificate linked to the old one; the device moves to it."""
     from app.models.pki import IssuedCertificate
-    from app.services import certificate_authority
+    from app.services.pki import certificate_authority
 
     key = ec.generate_private_key(ec.SECP256R1())
     with db.unit_of_work() as session:

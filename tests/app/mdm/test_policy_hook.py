@@ -52,8 +52,8 @@ def test_a_new_ipad_gets_its_policy_after_its_inventory_and_a_profile_list_queue
 
     # the daily inventory: ProfileList now lists the profile, and nothing more is queued
     with db.unit_of_work() as session:
-        from app.services import commands as queue
         from app.services.access import cli_principal
+        from app.services.mdm import commands as queue
 
         queue.enqueue(session, cli_principal(), [after[0].device_id], "ProfileList")
     answer = ipad.idle(transport)

@@ -11,7 +11,8 @@ from app.errors import NotReady
 from app.models import AuditEvent, Command, Device
 from app.models.base import utcnow
 from app.models.pki import PushCertificateRecord
-from app.services import mdm_jobs, push
+from app.services.mdm import jobs as mdm_jobs
+from app.services.mdm import push
 from mdm_protocol import apns
 
 
@@ -85,8 +86,8 @@ def test_due_for_push_follows_the_back_off_and_the_device(db, enrolled, transpor
         answer = enrolled.report(transport, "Acknowledged", answer.command_uuid)
     with db.session() as session:
         assert push.due_for_push(session, now=now + dt.timedelta(hours=1)) == []
-    from app.services import commands as queue
     from app.services.access import cli_principal
+    from app.services.mdm import commands as queue
 
     with db.unit_of_work() as session:
         queue.enqueue(session, cli_principal(), [device_id], "SecurityInfo")

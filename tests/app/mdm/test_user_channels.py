@@ -12,11 +12,10 @@ from sqlalchemy import func, select
 from app.models import AuditEvent, Command, Device
 from app.models.base import utcnow
 from app.models.devices import DeviceUser
-from app.services import push
 from app.services.access import Role
+from app.services.mdm import push
 from tests.app.mdm.test_cli import answer_everything
 from tests.support import people
-
 
 SHARED_USER = {"UserID": "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "UserShortName": "elev1@bergvik.no",
                "UserLongName": "Elev En"}

@@ -22,9 +22,11 @@ from app.errors import Conflict, Forbidden, Gone, InvalidInput
 from app.models.approvals import ApprovalRequest, ApprovalStatus
 from app.models.base import utcnow
 from app.models.devices import Device
-from app.services import audit, commands, device_removal
-from app.services.device_removal import REMOVE_DEVICE
+from app.services import audit
 from app.services.access import Permission, Principal, get_for, require_central, same_principal, scoped
+from app.services.fleet import device_removal
+from app.services.fleet.device_removal import REMOVE_DEVICE
+from app.services.mdm import commands
 
 DESTRUCTIVE = "destructive"
 BULK = "bulk"

@@ -5,6 +5,10 @@ role is a set of permissions. Every read of school-owned rows goes through
 ``restrict``/``scoped``; every single-object action through ``get_for`` or
 ``require``, inside the same transaction as the write. Objects outside the
 principal's scope are reported as not found, so their existence does not leak.
+
+The package also holds who the principals are: ``accounts`` (admins and
+grants), ``passwords``, ``sign_in`` (sessions, single sign-on), ``sso_rules``,
+``api_tokens``, and ``approvals`` (what needs a second central admin).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.models.commands import Command
 from app.models.devices import Device
 from app.services.access import Principal, get_for, scoped
-from app.services.schools import get_school_by_code
+from app.services.fleet.schools import get_school_by_code
 
 
 @dataclass(frozen=True)

@@ -32,15 +32,17 @@ from app.models.base import UTCDateTime, utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.pki import IssuedCertificate
-from app.services import audit, certificates, policy_reconcile
-from app.services import commands as command_queue
+from app.services import audit
 from app.services.access import Principal, system_principal
-from app.services.certificates import CertificateIdentity
+from app.services.mdm import commands as command_queue
+from app.services.pki import certificates
+from app.services.pki.certificates import CertificateIdentity
+from app.services.policy import reconciler as policy_reconcile
 from mdm_protocol import checkin
 from mdm_protocol import commands as mdm_commands
 from mdm_protocol.checkin import Enrollment
 from mdm_protocol.reports import CommandReport, InventoryUpdate, Status
-from mdm_protocol.service import PendingCommand, RecordOutcome, Recorded
+from mdm_protocol.service import PendingCommand, Recorded, RecordOutcome
 
 UNLOCK_TOKEN_LABEL = "unlock-token"
 BOOTSTRAP_TOKEN_LABEL = "bootstrap-token"

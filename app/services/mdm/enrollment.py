@@ -30,9 +30,10 @@ from app.models.base import utcnow
 from app.models.enrollment import EnrollmentToken
 from app.models.pki import EnrollmentChallenge
 from app.models.tenancy import Group, School
-from app.services import audit, certificate_authority, push_certificates
+from app.services import audit
 from app.services.access import Permission, Principal, get_for, require, scoped
-from app.services.schools import get_school_by_code
+from app.services.fleet.schools import get_school_by_code
+from app.services.pki import certificate_authority, push_certificates
 from mdm_protocol import enrollment_profile
 
 TOKEN_LABEL = "enrollment-token"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.services import certificate_authority
+from app.services.pki import certificate_authority
 from mdm_protocol import cms
 
 

@@ -3,7 +3,7 @@ and sending them MDM commands.
 
 Every read goes through the tenancy choke point (``access.scoped``): an ICT
 contact finds only their own school's devices; another school's device is
-"not found". Sending a command queues it (``app.services.commands``); the
+"not found". Sending a command queues it (``app.services.mdm.commands``); the
 devices are pushed once the unit of work has committed.
 """
 
@@ -20,10 +20,12 @@ from app.errors import InvalidInput, NotFound
 from app.models.commands import Command
 from app.models.devices import Device, DeviceUser, InstalledProfile
 from app.models.tenancy import Group, School
-from app.services import approvals, audit, commands, policy_reconcile
-from app.services.access import Permission, Principal, get_for, scoped
-from app.services.mdm_store import OPEN_STATUSES
-from app.services.schools import get_school_by_code
+from app.services import audit
+from app.services.access import Permission, Principal, approvals, get_for, scoped
+from app.services.fleet.schools import get_school_by_code
+from app.services.mdm import commands
+from app.services.mdm.store import OPEN_STATUSES
+from app.services.policy import reconciler as policy_reconcile
 from mdm_protocol import commands as mdm_commands
 
 MAX_PAGE = 500

@@ -10,7 +10,7 @@ from app.models.devices import Device
 from app.models.tenancy import Group, GroupKind
 from app.services import audit
 from app.services.access import Permission, Principal, get_for, require, scoped
-from app.services.schools import get_school_by_code
+from app.services.fleet.schools import get_school_by_code
 
 
 def list_groups(session: Session, principal: Principal, *, school_code: str | None = None) -> list[Group]:

@@ -15,8 +15,10 @@ from cryptography import x509
 from sqlalchemy.orm import Session
 
 from app.models.pki import CertificateAuthorityRecord
-from app.services import audit, certificate_authority, certificates, enrollment
-from app.services.certificates import UntrustedCertificate
+from app.services import audit
+from app.services.mdm import enrollment
+from app.services.pki import certificate_authority, certificates
+from app.services.pki.certificates import UntrustedCertificate
 from mdm_protocol import csr
 from mdm_protocol.scep import http as scep_http
 from mdm_protocol.scep.messages import PKIMessage, PKIStatus

@@ -8,7 +8,7 @@ back-off (``SqlMdmStore.seen``). A token APNs calls invalid (410
 Unregistered, 400 BadDeviceToken) is marked and the device flagged: it is not
 pushed again until it sends a new TokenUpdate.
 
-The push certificate comes from :mod:`app.services.push_certificates`; the
+The push certificate comes from :mod:`app.services.pki.push_certificates`; the
 APNs host from ``FLOKK_APNS_URL``. Pushing happens outside the transaction
 that queued the commands (after its commit) and records outcomes in its own.
 """
@@ -30,8 +30,9 @@ from app.errors import NotReady
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState
-from app.services import audit, push_certificates
+from app.services import audit
 from app.services.bulk import id_in
+from app.services.pki import push_certificates
 from mdm_protocol import apns
 
 log = logging.getLogger("flokk.push")

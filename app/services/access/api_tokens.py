@@ -15,7 +15,7 @@ from app.models.accounts import ApiToken, RoleGrant
 from app.models.base import utcnow
 from app.services import audit
 from app.services.access import Principal, principal_for_token, require_central
-from app.services.accounts import GrantSpec, require_admin_reader, resolve_grants
+from app.services.access.accounts import GrantSpec, require_admin_reader, resolve_grants
 
 PREFIX = "flk_"
 #: A token's use is written to the audit log at most this often (every change it makes is audited anyway).

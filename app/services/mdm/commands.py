@@ -22,8 +22,9 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
-from app.services import audit, push
+from app.services import audit
 from app.services.access import Permission, Principal, restrict
+from app.services.mdm import push
 from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
 

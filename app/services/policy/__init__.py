@@ -7,6 +7,10 @@ A change is checked in full by the pure model (schema, payload rules, locks
 of the layers above) and either saved as a new version and reconciled onto
 every affected device, or refused with every key and reason, nothing saved,
 the refusal audited.
+
+The package: ``layers`` stores layers and their versions, ``situations``
+computes devices' effective policy and profiles, ``reconciler`` queues what
+devices lack, ``signing`` signs compiled profiles with Flokk's CA.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models.devices import Device
 from app.models.policy import LayerLevel, PolicyVersion
 from app.models.tenancy import School
-from app.services import audit, policy_layers
+from app.services import audit
 from app.services.access import Permission, Principal, require, require_central, restrict
-from app.services.policy_effective import cache_for, situations, situations_query
-from app.services.policy_layers import LayerTarget
-from app.services.policy_reconcile import DeviceStatus, ReconcileReport, Scope, device_status, reconcile_scope
+from app.services.policy import layers as policy_layers
+from app.services.policy.situations import cache_for, situations, situations_query
+from app.services.policy.layers import LayerTarget
+from app.services.policy.reconciler import DeviceStatus, ReconcileReport, Scope, device_status, reconcile_scope
 from profiles import (
     PLATFORMS,
     Change,
@@ -45,7 +50,6 @@ from profiles.model import DeviceFacts
 from profiles.reconcile import Plan
 from profiles.resolve import resolve
 from profiles.secrets import mask
-
 
 #: The longest note a version keeps (the column's length).
 NOTE_LENGTH: int = PolicyVersion.__table__.c.note.type.length

@@ -21,11 +21,12 @@ from app.models.base import utcnow
 from app.models.commands import FINAL_STATUSES, Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
 from app.scheduler import Job
-from app.services import commands as command_queue
-from app.services import audit, push
-from app.services.bulk import id_in
+from app.services import audit
 from app.services.access import system_principal
-from app.services.mdm_store import OPEN_STATUSES
+from app.services.bulk import id_in
+from app.services.mdm import commands as command_queue
+from app.services.mdm import push
+from app.services.mdm.store import OPEN_STATUSES
 from mdm_protocol import commands as mdm_commands
 
 log = logging.getLogger("flokk.scheduler")

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, selectinload
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models.accounts import AdminUser, RoleGrant
 from app.models.base import utcnow
-from app.services import audit, passwords
-from app.services.access import Permission, Principal, Role, require_central
-from app.services.schools import get_school_by_code
+from app.services import audit
+from app.services.access import Permission, Principal, Role, passwords, require_central
+from app.services.fleet.schools import get_school_by_code
 
 MIN_PASSWORD_LENGTH = 12
 MANUAL = "manual"

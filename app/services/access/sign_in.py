@@ -21,8 +21,9 @@ from app.errors import RateLimited, Unauthenticated
 from app.models.accounts import AdminUser, RoleGrant, SsoGrantRule
 from app.models.audit import AuditEvent
 from app.models.base import utcnow
-from app.services import audit, passwords
-from app.services.accounts import touch_login
+from app.services import audit
+from app.services.access import passwords
+from app.services.access.accounts import touch_login
 
 FAILED = "auth.login_failed"
 SIGNED_IN = "auth.login"

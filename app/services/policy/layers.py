@@ -27,8 +27,8 @@ from app.models.base import utcnow
 from app.models.devices import Device
 from app.models.policy import LayerLevel, PolicyLayer, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, Organisation, School
-from app.services import schools
 from app.services.access import Permission, Principal, scoped
+from app.services.fleet import schools
 from profiles import Entry, Layer, LayerId, Level, PayloadRef, SettingRef, diff
 from profiles.secrets import is_secret, mask
 from profiles.values import from_json, to_json

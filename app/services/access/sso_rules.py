@@ -10,7 +10,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models.accounts import SsoGrantRule
 from app.services import audit
 from app.services.access import Principal, require_central
-from app.services.accounts import GrantSpec, require_admin_reader, resolve_grants
+from app.services.access.accounts import GrantSpec, require_admin_reader, resolve_grants
 
 
 def list_rules(session: Session, principal: Principal) -> list[SsoGrantRule]:

@@ -18,8 +18,9 @@ from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState
 from app.models.pki import IssuedCertificate
-from app.services import audit, certificates
+from app.services import audit
 from app.services.access import Principal
+from app.services.pki import certificates
 
 #: Flokk's own action in approval requests (not an Apple command).
 REMOVE_DEVICE = "RemoveDevice"

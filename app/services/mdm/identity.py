@@ -11,7 +11,7 @@ one of two ways (Apple, "Sign MDM messages"; RFC 9440):
   sequence ``:base64:``). Only believed from ``FLOKK_TRUSTED_PROXIES``.
 
 Either way the certificate must be one Flokk's CA issued, not revoked and in
-its validity (:func:`app.services.certificates.identify`). Which device it may
+its validity (:func:`app.services.pki.certificates.identify`). Which device it may
 speak for is the MDM service's rule (``mdm_protocol.service``).
 """
 
@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.errors import Unauthenticated
-from app.services import certificates
-from app.services.certificates import CertificateIdentity
+from app.services.pki import certificates
+from app.services.pki.certificates import CertificateIdentity
 from mdm_protocol import cms
 
 log = logging.getLogger("flokk.mdm")

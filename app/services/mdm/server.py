@@ -10,12 +10,13 @@ sends can cause a 500.
 from __future__ import annotations
 
 import logging
+
 from sqlalchemy.orm import Session
 
 from app.errors import FlokkError, Forbidden, Unauthenticated
 from app.services import audit
-from app.services.certificates import CertificateIdentity, UntrustedCertificate
-from app.services.mdm_store import SqlMdmStore
+from app.services.mdm.store import SqlMdmStore
+from app.services.pki.certificates import CertificateIdentity, UntrustedCertificate
 from mdm_protocol import checkin, plist
 from mdm_protocol.service import MdmError, MdmService, Reply
 

@@ -28,10 +28,11 @@ from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, InstalledProfile, Platform
 from app.models.policy import DeliveryAction, PolicyDelivery
-from app.services import audit, commands
+from app.services import audit
 from app.services.access import Permission, Principal, restrict, system_principal
-from app.services.policy_effective import DeviceSituation, PolicyCache, cache_for, situations, situations_query
-from app.services.policy_signing import sign_profile
+from app.services.mdm import commands
+from app.services.policy.situations import DeviceSituation, PolicyCache, cache_for, situations, situations_query
+from app.services.policy.signing import sign_profile
 from profiles import EffectivePolicy, Layer
 from profiles.compile.apple import AppleProfile
 from profiles.reconcile import Pending, PendingAction, Plan, Reported, reconcile

@@ -19,8 +19,8 @@ from app.db import context
 from app.models.devices import Device
 from app.models.policy import PolicyLayer, PolicyNamespace
 from app.models.tenancy import Organisation, School
-from app.services import policy_layers
-from app.services.enrollment import reverse_host
+from app.services.mdm.enrollment import reverse_host
+from app.services.policy import layers as policy_layers
 from profiles import DeviceFacts, EffectivePolicy, Layer, Level, resolve
 from profiles.compile import CompiledPolicy, CompileOptions, compiler_for
 

@@ -1,0 +1,1 @@
+"""Flokk's certificate authority, the certificates it issued, SCEP, and the APNs push certificate."""
