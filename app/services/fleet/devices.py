@@ -270,12 +270,17 @@ def send_to_user(
     params: Mapping[str, Any],
     user: str,
 ) -> approvals.Submitted:
-    """Queue a command on one user's channel of a Shared iPad (user id or short name) and push it."""
-    if approvals.needs_approval(session, request_type, 1) is not None:
+    """Queue a command on one user's channel of a Shared iPad (user id or short name) and push it.
+
+    The same rules as ``approvals.submit``: the role's commands, and nothing that needs approval."""
+    commands.check_params(request_type, params)
+    if approvals.needs_approval(session, request_type, params, 1) is not None:
         raise InvalidInput(f"{request_type} goes to the device, not to a user channel")
-    device = get_for(session, Device, device_id, principal, Permission.COMMAND)
+    device = get_for(session, Device, device_id, principal)
+    commands.load_targets(session, principal, [device.id], Permission.COMMAND, command=request_type)
     channel = find_device_user(session, device, user)
-    queued = commands.enqueue(session, principal, [device.id], request_type, dict(params), device_user_id=channel.id)
+    queued = commands.enqueue(session, principal, [device.id], request_type, dict(params), device_user_id=channel.id,
+                              check=False)
     return approvals.Submitted(queued=queued)
 
 
