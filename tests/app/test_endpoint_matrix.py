@@ -6,6 +6,9 @@ sample request fails here with a message saying what to add. Each cell expects
 what the endpoint's rule and the role's rights say: success (2xx/3xx), 403 for
 a missing right on a visible object, 404 for an object of a school the role
 cannot see; anonymous callers get 401 (API) or the sign-in page (dashboard).
+A role scoped to a class (the teacher) is also checked on another class of its
+own school: its own class's group, devices and commands are visible, the rest
+of the school is not, and it may send only the commands its role lists.
 An endpoint with a policy ``layer`` in its path is checked once per kind of
 layer (baseline, school, group, device): the baseline belongs to no school, so
 everyone who sees a school may read it and only central IT may change it.
@@ -30,6 +33,7 @@ from app.models import ApprovalRequest, Command, School
 from app.models.accounts import SsoGrantRule
 from app.models.base import utcnow
 from app.services.access import Grant, Permission, Principal, Role, system_principal
+from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services.mdm import commands, enrollment
 from tests.support import factories, people
 
@@ -47,13 +51,20 @@ PUBLIC_ENDPOINTS = {
 SIGNED_IN_POST_ELSEWHERE = {"dashboard.password"}
 
 OWN, OTHER = "own", "other"
-ROLES: dict[str, tuple[tuple[Role, str | None], ...]] = {
+#: Another class of the own school: for roles scoped to a class.
+SIBLING = "sibling"
+#: A grant's scope: no school (every school), a side's school, or (with CLASS) the side's group only.
+CLASS = "class"
+ROLES: dict[str, tuple[tuple[Role, str | None] | tuple[Role, str, str], ...]] = {
     "central_admin": ((Role.CENTRAL_ADMIN, None),),
     "central_helpdesk": ((Role.CENTRAL_HELPDESK, None),),
     "school_ict": ((Role.SCHOOL_ICT, OWN),),
     "central_auditor": ((Role.AUDITOR, None),),
     "school_auditor": ((Role.AUDITOR, OWN),),
+    "teacher": ((Role.TEACHER, OWN, CLASS),),
 }
+#: Kinds of object that belong to a group (a class), and so to a class-scoped grant.
+GROUPED_KINDS = {"group", "device", "command"}
 ANONYMOUS = "anonymous"
 
 
@@ -111,6 +122,7 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
         queued = commands.enqueue(session, system_principal(), [device.id], "ProfileList")
         world.objects[("command", side)] = session.query(Command).filter_by(uuid=queued.command_uuids[device.id]).one()
         world.objects[("approval", side)] = _approval(session, school, device)
+    _sibling_class(session, world)
     requester = people.admin(session, [(Role.SCHOOL_ICT, world.schools[OWN].id)], password=False)
     for request in (world.objects[("approval", OWN)], world.objects[("approval", OTHER)]):
         request.requester_id, request.requested_by = requester.id, requester.label
@@ -125,7 +137,7 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
                         school_id=world.schools[OWN].id, created_by="test")
     session.add(rule)
     for name, grants in ROLES.items():
-        resolved = [(role, None if side is None else world.schools[side].id) for role, side in grants]
+        resolved = [_resolve(world, grant) for grant in grants]
         world.admins[name] = people.admin(session, resolved, password=False)
         world.tokens[name] = people.api_token(session, resolved, name=name)
     session.flush()
@@ -133,6 +145,30 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
     if with_policy:
         _policy(session, world)
     return world
+
+
+def _sibling_class(session: Session, world: World) -> None:
+    """Another class of the own school with a device and a command; its school-wide objects are the own ones."""
+    school = world.schools[OWN]
+    world.schools[SIBLING] = school
+    group = factories.group(session, school)
+    device = factories.device(session, school, group=group)
+    world.objects[("group", SIBLING)] = group
+    world.objects[("device", SIBLING)] = device
+    queued = commands.enqueue(session, system_principal(), [device.id], "ProfileList")
+    world.objects[("command", SIBLING)] = session.query(Command).filter_by(uuid=queued.command_uuids[device.id]).one()
+    for kind in ("enrollment_token", "approval"):
+        world.objects[(kind, SIBLING)] = world.objects[(kind, OWN)]
+
+
+def _resolve(world: World, grant: tuple) -> tuple[Role, int | None] | tuple[Role, int, int]:
+    """A ROLES entry as (role, school id[, group id])."""
+    role, side, *scope = grant
+    if side is None:
+        return (role, None)
+    if scope == [CLASS]:
+        return (role, world.schools[side].id, world.id("group", side))
+    return (role, world.schools[side].id)
 
 
 def _policy(session: Session, world: World) -> None:
@@ -145,8 +181,10 @@ def _policy(session: Session, world: World) -> None:
     if certificate_authority.active_record(session) is None:
         certificate_authority.import_ca(session, system_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
     policy.change(session, system_principal(), "baseline", [Change.set("restrictions", "allowCamera", False, lock=True)])
-    for side in (OWN, OTHER):
+    for side in (OWN, OTHER, SIBLING):
         for variant in ("school", "group", "device"):
+            if side == SIBLING and variant == "school":
+                continue  # the own school's layer
             layer = LAYER_VARIANTS[variant](world, side)
             policy.change(session, system_principal(), layer, [Change.set("passcode", "minLength", 6)])
 
@@ -165,8 +203,7 @@ def _approval(session: Session, school: School, device) -> ApprovalRequest:
 
 
 def principal_of(world: World, role: str) -> Principal:
-    grants = tuple(Grant(r, None if side is None else world.schools[side].id) for r, side in ROLES[role])
-    return Principal("admin", 0, role, grants)
+    return Principal("admin", 0, role, tuple(Grant(*_resolve(world, grant)) for grant in ROLES[role]))
 
 
 # ------------------------------------------------- URL arguments and samples
@@ -227,12 +264,15 @@ def url_value(world: World, argument: str, side: str, variant: str | None = None
 
 @dataclass(frozen=True)
 class Sample:
-    """How to call an endpoint: a JSON body, form fields or a query; ``school``: it names the side's school."""
+    """How to call an endpoint: a JSON body, form fields or a query; ``school``: it names the side's school;
+    ``device``: it acts on the side's device (so on its class); ``command``: the command it sends."""
 
     json: Any = None
     form: dict[str, Any] | None = None
     query: dict[str, Any] | None = None
     school: bool = False
+    device: bool = False
+    command: str | None = None
 
 
 def _new() -> str:
@@ -245,11 +285,13 @@ SAMPLES = {
     ("api.delete_group", "DELETE"): lambda w, s: Sample(),
     ("api.move_device", "PUT"): lambda w, s: Sample(json={"group_id": None}),
     ("api.submit_command", "POST"): lambda w, s: Sample(
-        json={"request_type": "ProfileList", "device_ids": [w.id("device", s)]}, school=True
+        json={"request_type": "ProfileList", "device_ids": [w.id("device", s)]}, school=True, device=True,
+        command="ProfileList",
     ),
     ("api.approve", "POST"): lambda w, s: Sample(json={}),
-    ("api.remove_device", "POST"): lambda w, s: Sample(json={"reason": "sold at the end of the lease"}),
-    ("dashboard.remove_device", "POST"): lambda w, s: Sample(form={"reason": "sold at the end of the lease"}),
+    ("api.remove_device", "POST"): lambda w, s: Sample(json={"reason": "sold at the end of the lease"}, command=REMOVE_DEVICE),
+    ("dashboard.remove_device", "POST"): lambda w, s: Sample(form={"reason": "sold at the end of the lease"},
+                                                            command=REMOVE_DEVICE),
     ("api.reject", "POST"): lambda w, s: Sample(json={"note": "not this week"}),
     ("api.create_enrollment_token", "POST"): lambda w, s: Sample(json={"school": w.school(s).code, "expires": "30d"}, school=True),
     ("api.revoke_enrollment_token", "POST"): lambda w, s: Sample(),
@@ -270,9 +312,9 @@ SAMPLES = {
     ("dashboard.create_school", "POST"): lambda w, s: Sample(form={"name": "Ny skole", "code": _new()}),
     ("dashboard.create_group", "POST"): lambda w, s: Sample(form={"school": w.school(s).code, "name": _new()}, school=True),
     ("dashboard.delete_group", "POST"): lambda w, s: Sample(form={}),
-    ("dashboard.send_group_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}),
+    ("dashboard.send_group_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}, command="ProfileList"),
     ("dashboard.move_device", "POST"): lambda w, s: Sample(form={"group_id": ""}),
-    ("dashboard.send_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}),
+    ("dashboard.send_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}, command="ProfileList"),
     ("dashboard.approve", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.reject", "POST"): lambda w, s: Sample(form={"note": "not this week"}),
     ("dashboard.create_token", "POST"): lambda w, s: Sample(form={"school": w.school(s).code, "label": "cart"}, school=True),
@@ -334,7 +376,10 @@ def sample_for(endpoint: str, method: str, world: World, side: str) -> Sample:
 ALLOWED, FORBIDDEN, HIDDEN, REFUSED = "allowed", "403", "404", "unauthenticated"
 
 
-def expected(rule, principal: Principal | None, school_id: int | None) -> str:
+def expected(
+    rule, principal: Principal | None, school_id: int | None, group_id: int | None = None, command: str | None = None
+) -> str:
+    """``group_id``: the class the object belongs to (a group, or a device's or command's), None for school-wide objects."""
     if principal is None:
         return REFUSED
     if rule.audience == SIGNED_IN:
@@ -346,9 +391,9 @@ def expected(rule, principal: Principal | None, school_id: int | None) -> str:
         return FORBIDDEN
     if school_id is None:
         return ALLOWED
-    if not principal.can(Permission.VIEW, school_id):
+    if not principal.can(Permission.VIEW, school_id, group_id):
         return HIDDEN
-    return ALLOWED if principal.can(permission, school_id) else FORBIDDEN
+    return ALLOWED if principal.can(permission, school_id, group_id, command=command) else FORBIDDEN
 
 
 def outcome(endpoint: str, response) -> str:
@@ -398,11 +443,18 @@ MATRIX = [
 
 
 def cells(roles: list[str]) -> list[tuple[str, str]]:
-    """School-scoped roles on both schools; for central roles and anonymous every school is alike, so one."""
+    """School-scoped roles on both schools, class-scoped ones also on another class of their school;
+    for central roles and anonymous every school is alike, so one."""
     found = []
     for role in roles:
-        school_scoped = role != ANONYMOUS and any(side is not None for _, side in ROLES[role])
-        found.extend((role, side) for side in ((OWN, OTHER) if school_scoped else (OTHER,)))
+        scopes = [] if role == ANONYMOUS else [grant[1:] for grant in ROLES[role]]
+        if any(scope[1:] == (CLASS,) for scope in scopes):
+            sides: tuple[str, ...] = (OWN, SIBLING, OTHER)
+        elif any(scope[0] is not None for scope in scopes):
+            sides = (OWN, OTHER)
+        else:
+            sides = (OTHER,)
+        found.extend((role, side) for side in sides)
     return found
 
 
@@ -446,7 +498,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
         if variant in SCHOOLLESS_VARIANTS or endpoint in SCHOOLLESS_ENDPOINTS:
             school_id = None
         principal = None if role == ANONYMOUS else principal_of(world, role)
-        want = expected(rule, principal, school_id)
+        want = expected(rule, principal, school_id, group_of_cell(world, url_rule, sample, side, variant), sample.command)
         path = url_rule.build(arguments, append_unknown=False)[1]
         response = _call(client, endpoint, method, path, sample, world, role)
         got = outcome(endpoint, response)
@@ -455,6 +507,20 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
         if got == ALLOWED and method != "GET":
             world = None  # the call changed something: the next cell gets a fresh world
     assert not failures, "\n".join(failures)
+
+
+def group_of_cell(world: World, url_rule, sample: Sample, side: str, variant: str | None) -> int | None:
+    """The class the called object is in: of a group, device or command in the path (or the device
+    the request acts on); None when the object is the school's (a school, a token, a policy layer)."""
+    if variant is not None or url_rule.endpoint in POLICY_ENDPOINTS:
+        return None  # policy is the school's settings: a class-scoped grant never reaches it
+    kinds = [URL_ARGUMENTS[name] for name in url_rule.arguments]
+    if sample.device:
+        kinds.append("device")
+    for kind in kinds:
+        if kind in GROUPED_KINDS:  # the side's command is for the side's device
+            return world.id("group", side) if kind == "group" else world.objects[("device", side)].group_id
+    return None
 
 
 def _call(client, endpoint: str, method: str, path: str, sample: Sample, world: World, role: str):

@@ -87,7 +87,7 @@ def device(device_id: int):
     return render_template(
         "device.html",
         device=found,
-        groups=groups.list_groups(session, principal, school_code=found.school.code),
+        groups=groups.list_groups(session, principal, school_id=found.school_id),
         commands=devices.recent_commands(session, principal, device_id, limit=20),
         profiles=shown.installed_profiles,
         health=device_health.read(found.inventory),

@@ -64,14 +64,11 @@ def submit(
     if kind is None:
         return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params))
     if request_type == REMOVE_DEVICE:
-        targets = [
-            (device.id, device.school_id)
-            for device in (get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE) for device_id in wanted)
-        ]
+        targets = [(device.id, device.school_id) for device in (_removable(session, principal, device_id) for device_id in wanted)]
     else:
         commands.check_params(request_type, params)
         permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
-        targets = commands.load_targets(session, principal, wanted, permission)
+        targets = commands.load_targets(session, principal, wanted, permission, request_type=request_type)
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         what = "a destructive command" if kind == DESTRUCTIVE else f"a command to {len(wanted)} devices"
@@ -96,6 +93,13 @@ def submit(
     audit.record(session, principal, "approval.request", school_id=request.school_id, target=request,
                  details={"request_type": request_type, "devices": request.device_count, "kind": kind, "reason": reason})
     return Submitted(approval=request)
+
+
+def _removable(session: Session, principal: Principal, device_id: int) -> Device:
+    device = get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE)
+    if not principal.can(Permission.REQUEST_DESTRUCTIVE, device.school_id, device.group_id, command=REMOVE_DEVICE):
+        raise Forbidden("you may not ask for a device to be removed from Flokk")
+    return device
 
 
 def submit_to_group(

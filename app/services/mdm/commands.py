@@ -99,7 +99,7 @@ def enqueue(
     if check:
         check_params(request_type, params)
     permission = Permission.DESTRUCTIVE if request_type in DESTRUCTIVE_REQUEST_TYPES else Permission.COMMAND
-    targets = load_targets(session, principal, device_ids, permission)
+    targets = load_targets(session, principal, device_ids, permission, request_type=request_type)
     if device_user_id is not None and len(targets) != 1:
         raise InvalidInput("a user channel belongs to one device")
     now = utcnow()
@@ -162,32 +162,40 @@ def enqueue_commands(
 
 
 def load_targets(
-    session: Session, principal: Principal, device_ids: Sequence[int], permission: Permission
+    session: Session,
+    principal: Principal,
+    device_ids: Sequence[int],
+    permission: Permission,
+    *,
+    request_type: str | None = None,
 ) -> list[tuple[int, int]]:
     """(device id, school id) of each device, all or nothing: NotFound outside the principal's
-    scope, Forbidden without ``permission`` at a device's school, InvalidInput for a device
-    that cannot take MDM commands. Used by ``enqueue`` and by approval requests."""
+    scope, Forbidden without ``permission`` at a device's school (or class), or when the grant's
+    role may not send ``request_type``; InvalidInput for a device that cannot take MDM commands.
+    Used by ``enqueue`` and by approval requests."""
     wanted = list(dict.fromkeys(device_ids))
     if not wanted:
         raise InvalidInput("no devices given")
-    found: dict[int, tuple[int, str, str]] = {}
+    found: dict[int, tuple[int, int | None, str, str]] = {}
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start : start + _BATCH]
         statement = restrict(
-            select(Device.id, Device.school_id, Device.platform, Device.enrollment_state).where(Device.id.in_(bindparam("ids", chunk, literal_execute=True))),
+            select(Device.id, Device.school_id, Device.group_id, Device.platform, Device.enrollment_state).where(
+                Device.id.in_(bindparam("ids", chunk, literal_execute=True))
+            ),
             principal,
             Permission.VIEW,
             Device.school_id,
+            Device.group_id,
         )
-        for device_id, school_id, platform, state in session.execute(statement):
-            found[device_id] = (school_id, platform, state)
+        for device_id, school_id, group_id, platform, state in session.execute(statement):
+            found[device_id] = (school_id, group_id, platform, state)
     missing = [device_id for device_id in wanted if device_id not in found]
     if missing:
         raise NotFound(f"no device {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    allowed = principal.school_ids(permission)
     for device_id in wanted:
-        school_id, platform, state = found[device_id]
-        if allowed is not None and school_id not in allowed:
+        school_id, group_id, platform, state = found[device_id]
+        if not principal.can(permission, school_id, group_id, command=request_type):
             raise Forbidden(f"you may not send this command to device {device_id}")
         if platform not in _APPLE_PLATFORMS:
             raise InvalidInput(f"device {device_id} is a {platform} device: MDM commands are for Apple devices")
