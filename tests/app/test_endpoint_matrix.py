@@ -107,7 +107,7 @@ class World:
 _unique = itertools.count(1)
 
 
-def build_world(session: Session, *, with_policy: bool = False) -> World:
+def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = False) -> World:
     world = World()
     for side in (OWN, OTHER):
         school = factories.school(session, f"m{next(_unique)}-{uuid.uuid4().hex[:6]}")
@@ -122,7 +122,9 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
         queued = commands.enqueue(session, system_principal(), [device.id], "ProfileList")
         world.objects[("command", side)] = session.query(Command).filter_by(uuid=queued.command_uuids[device.id]).one()
         world.objects[("approval", side)] = _approval(session, school, device)
+        world.objects[("teacher_device", side)] = factories.device(session, school)
     _sibling_class(session, world)
+    _rosters(session, world)
     requester = people.admin(session, [(Role.SCHOOL_ICT, world.schools[OWN].id)], password=False)
     for request in (world.objects[("approval", OWN)], world.objects[("approval", OTHER)]):
         request.requester_id, request.requested_by = requester.id, requester.label
@@ -144,6 +146,8 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
     world.central["sso_rule"] = rule
     if with_policy:
         _policy(session, world)
+    if with_ca:
+        _certificate_authority(session)
     return world
 
 
@@ -157,8 +161,22 @@ def _sibling_class(session: Session, world: World) -> None:
     world.objects[("device", SIBLING)] = device
     queued = commands.enqueue(session, system_principal(), [device.id], "ProfileList")
     world.objects[("command", SIBLING)] = session.query(Command).filter_by(uuid=queued.command_uuids[device.id]).one()
-    for kind in ("enrollment_token", "approval"):
+    for kind in ("enrollment_token", "approval", "teacher_device"):
         world.objects[(kind, SIBLING)] = world.objects[(kind, OWN)]
+
+
+def _rosters(session: Session, world: World) -> None:
+    """Each side's group is a class with a teacher and a pupil (Classroom endpoints read the roster)."""
+    from app.models.rosters import RosterClass, RosterMember
+
+    for side in (OWN, SIBLING, OTHER):
+        group = world.objects[("group", side)]
+        item = RosterClass(school_id=group.school_id, group_id=group.id, external_id=f"fc:gogroup:m:u:NO1:{group.id}:a:b",
+                           source="feide", synced_at=utcnow())
+        item.members = [RosterMember(school_id=group.school_id, person_id=f"{who}{group.id}@skole.test", name=who, role=role)
+                        for who, role in (("laerer", "teacher"), ("elev", "student"))]
+        session.add(item)
+    session.flush()
 
 
 def _resolve(world: World, grant: tuple) -> tuple[Role, int | None] | tuple[Role, int, int]:
@@ -171,15 +189,20 @@ def _resolve(world: World, grant: tuple) -> tuple[Role, int | None] | tuple[Role
     return (role, world.schools[side].id)
 
 
-def _policy(session: Session, world: World) -> None:
-    """Version 1 of every layer the policy endpoints address, and a key central IT locked."""
-    from app.services import policy
+def _certificate_authority(session: Session) -> None:
     from app.services.pki import certificate_authority
-    from profiles import Change
     from tests.support.pki import shared_ca
 
     if certificate_authority.active_record(session) is None:
         certificate_authority.import_ca(session, system_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
+
+
+def _policy(session: Session, world: World) -> None:
+    """Version 1 of every layer the policy endpoints address, and a key central IT locked."""
+    from app.services import policy
+    from profiles import Change
+
+    _certificate_authority(session)
     policy.change(session, system_principal(), "baseline", [Change.set("restrictions", "allowCamera", False, lock=True)])
     for side in (OWN, OTHER, SIBLING):
         for variant in ("school", "group", "device"):
@@ -223,6 +246,11 @@ URL_ARGUMENTS = {
     "layer": "policy_layer",
     "number": "policy_version",
 }
+#: Endpoints that sign profiles with Flokk's CA (Apple Classroom).
+CA_ENDPOINTS = {"api.install_classroom", "dashboard.install_classroom"}
+#: Endpoints that, once the access checks pass, need something the matrix cannot give (a Feide sign-in's
+#: own token): a 409 saying so counts as allowed.
+PREREQUISITE_ENDPOINTS = {"dashboard.import_classes_from_feide"}
 
 #: The policy layers a ``layer`` argument names; each endpoint with one is checked for every kind.
 #: The baseline belongs to no school: everyone who sees a school reads it, only central IT changes it.
@@ -350,7 +378,19 @@ SAMPLES = {
     ("dashboard.restore_school_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_group_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_baseline_policy", "POST"): lambda w, s: Sample(form={}),
+    ("api.link_school_to_feide", "PUT"): lambda w, s: Sample(json={"feide_org_unit": f"fc:org:bergvik.no:unit:NO{_new()}"}),
+    ("api.import_roster", "POST"): lambda w, s: Sample(json={"csv": _roster_csv()}),
+    ("api.install_classroom", "POST"): lambda w, s: Sample(json={"teacher_device_id": w.id("teacher_device", s)}),
+    ("dashboard.import_classes", "POST"): lambda w, s: Sample(form={"roster": _roster_csv()}),
+    ("dashboard.import_classes_from_feide", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.link_school_to_feide", "POST"): lambda w, s: Sample(form={"feide_org_unit": f"fc:org:bergvik.no:unit:NO{_new()}"}),
+    ("dashboard.install_classroom", "POST"): lambda w, s: Sample(form={"teacher_device_id": str(w.id("teacher_device", s))}),
 }
+
+
+def _roster_csv() -> str:
+    name = _new()
+    return f"group_id,group_name,feide_id,role\nu-{name},Klasse {name},l{name}@skole.test,teacher\nu-{name},Klasse {name},e{name}@skole.test,student\n"
 #: Endpoints whose world needs policy layers with a saved version (and Flokk's CA to sign profiles).
 #: Endpoints about the baseline: no URL argument, no school.
 SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy"}
@@ -398,6 +438,8 @@ def expected(
 
 def outcome(endpoint: str, response) -> str:
     status = response.status_code
+    if endpoint in PREREQUISITE_ENDPOINTS and status == 409:
+        return ALLOWED
     if endpoint.startswith("dashboard."):
         location = response.headers.get("Location", "")
         if status == 302 and "/login" in location and "signed_out" not in location:
@@ -478,6 +520,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
     view = app.view_functions[endpoint]
     rule = rule_for(rule_of(view), method, variant)
     with_policy = variant is not None or endpoint in POLICY_ENDPOINTS
+    with_ca = endpoint in CA_ENDPOINTS
     url_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
     client = app.test_client()
     failures: list[str] = []
@@ -488,7 +531,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
     for role, side in cells(roles):
         if world is None:
             with db.session() as session:
-                world = build_world(session, with_policy=with_policy)
+                world = build_world(session, with_policy=with_policy, with_ca=with_ca)
                 session.commit()
         sample = sample_for(endpoint, method, world, side)
         arguments = {name: url_value(world, name, side, variant) for name in url_rule.arguments}

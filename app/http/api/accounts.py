@@ -133,7 +133,7 @@ def create_sso_rule():
     data = body(SsoRuleCreate())
     rule = sso_rules.add_rule(
         db_session(), current_principal(), provider=data["provider"], claim_value=data["claim_value"],
-        grant=GrantSpec(data["role"], data["school"]),
+        grant=GrantSpec(data["role"], data["school"]), affiliation=data["affiliation"],
     )
     return jsonify(SsoRuleOut().dump(rule)), 201
 

@@ -16,6 +16,7 @@ from app.schemas.schools import SchoolCreate
 from app.services.access import Permission, approvals
 from app.services.fleet import devices, groups, schools
 from app.services.fleet.device_removal import REMOVE_DEVICE
+from app.services import rosters
 from app.services.mdm import enrollment
 from app.services.pki import certificate_authority, push_certificates
 
@@ -141,9 +142,11 @@ def remove_device(device_id: int):
 @requires(Permission.VIEW)
 def group_list():
     session, principal = db_session(), current_principal()
+    found = groups.list_groups(session, principal)
     return render_template(
         "groups.html",
-        groups=groups.list_groups(session, principal),
+        groups=found,
+        classes=rosters.group_ids_with_class(session, [group.id for group in found]),
         counts=groups.device_counts(session, principal),
         schools=schools.list_schools(session, principal),
         choices=labels.COMMANDS,
