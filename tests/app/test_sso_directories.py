@@ -280,3 +280,57 @@ def test_grants_are_stored_as_derived_from_single_sign_on(sso_app, db, entra):
     with db.session() as session:
         grant = session.scalar(select(RoleGrant))
         assert (grant.role, grant.school_id, grant.group_id, grant.source) == ("central_helpdesk", None, None, "sso:entra")
+
+
+# ------------------------------------------------------------------------------ classes from Feide
+
+
+def test_the_ict_contact_imports_the_teaching_groups_feide_shows_them(sso_app, db, feide, nordby):
+    from app.services import rosters
+    from tests.fakes.feide import member
+
+    with db.session() as session:
+        rosters.link_feide(session, system_principal(), "nordby", UNIT)
+        session.commit()
+    maths = teaching_group(REALM, NORDBY_UNIT, "8a-matte", "Matte 8A", "faculty")
+    science = teaching_group(REALM, NORDBY_UNIT, "8a-nat", "Naturfag 8A", "faculty")
+    elsewhere = teaching_group(REALM, "NO000000001", "9c-eng", "Engelsk 9C", "faculty")
+    basis = {**teaching_group(REALM, NORDBY_UNIT, "8a", "8A", "faculty"), "go_type": "b"}
+    for group in (maths, science):
+        feide.members[group["id"]] = [member("Kari", "kari@bergvik.kommune.no", "faculty"),
+                                      member("Ola", "ola@bergvik.kommune.no", "student"),
+                                      member("Per", "per@bergvik.kommune.no", "student")]
+    feide.sign_in_as("sub-kari", "kari@bergvik.kommune.no", "Kari",
+                     [school_owner(REALM, "Bergvik kommune", EMPLOYEE), school(REALM, NORDBY_UNIT, "Nordby skole"),
+                      maths, science, elsewhere, basis])
+    client = sso_app.test_client()
+    sign_in(client, "feide")
+    with client.session_transaction() as cookie:
+        cookie["csrf"] = "csrf-test"
+    response = client.post("/schools/nordby/classes/feide", data={"csrf_token": "csrf-test"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with db.session() as session:
+        made = {item.group.name: sorted((m.person_id, m.role) for m in item.members) for item in session.scalars(select(RosterClass))}
+    assert made == {name: [("kari@bergvik.kommune.no", "teacher"), ("ola@bergvik.kommune.no", "student"),
+                           ("per@bergvik.kommune.no", "student")] for name in ("Matte 8A", "Naturfag 8A")}
+    page = client.get("/schools/nordby/classes", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Matte 8A" in page and "Naturfag 8A" in page and "Engelsk 9C" not in page
+    # Kari also teaches: with the teacher rule she now has both classes (her school ICT grant covers them anyway).
+    sign_in(sso_app.test_client(), "feide")
+    assert grants_of(db, "kari@bergvik.kommune.no") == [("school_ict", "nordby", None), ("teacher", "nordby", "Matte 8A"),
+                                                        ("teacher", "nordby", "Naturfag 8A")]
+
+
+def test_the_import_from_feide_needs_a_feide_sign_in(sso_app, db, nordby):
+    from app.services import rosters
+    from tests.support import people
+
+    with db.session() as session:
+        rosters.link_feide(session, system_principal(), "nordby", UNIT)
+        ict = people.admin(session, [(Role.SCHOOL_ICT, nordby["nordby"])])
+        session.commit()
+    client = sso_app.test_client()
+    people.sign_in(client, ict)
+    response = client.post("/schools/nordby/classes/feide", data={"csrf_token": people.CSRF}, headers={"Accept-Language": "en"})
+    assert response.status_code == 409
+    assert "sign in with Feide first" in response.get_data(as_text=True)

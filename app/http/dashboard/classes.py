@@ -6,7 +6,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from app.errors import InvalidInput
-from app.http import db_session
+from app.http import db_session, settings
 from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
@@ -15,6 +15,7 @@ from app.services import rosters
 from app.services.access import Permission
 from app.services.fleet import schools
 from app.services.rosters import classroom, feide_import, link_feide, uploads
+from mdm_protocol import feide
 
 
 @blueprint.get("/schools/<code>/classes")
@@ -45,7 +46,9 @@ def import_classes(code: str):
 @blueprint.post("/schools/<code>/classes/feide")
 @requires(Permission.MANAGE)
 def import_classes_from_feide(code: str):
-    result = feide_import.import_from_feide(db_session(), current_principal(), code, session.get(feide_import.SESSION_KEY))
+    client = feide.GroupsClient(settings().oidc_feide_groups_url)
+    result = feide_import.import_from_feide(db_session(), current_principal(), code, session.get(feide_import.SESSION_KEY),
+                                            client=client)
     notice(_("Imported from Feide: %(summary)s.", summary=result.summary()))
     return redirect(url_for("dashboard.school_classes", code=code))
 

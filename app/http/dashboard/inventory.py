@@ -25,9 +25,12 @@ from app.services.pki import certificate_authority, push_certificates
 @requires(Permission.VIEW)
 def index():
     session, principal = db_session(), current_principal()
+    # A teacher's grants name classes, not schools: their front page lists their classes.
+    classes = groups.list_groups(session, principal) if principal.group_ids(Permission.VIEW) else []
     return render_template("index.html", schools=schools.list_schools(session, principal),
                            counts=devices.counts_by_school(session, principal),
-                           certificates=_certificates(session, principal))
+                           certificates=_certificates(session, principal), classes=classes,
+                           class_counts=groups.device_counts(session, principal) if classes else {})
 
 
 def _certificates(session, principal) -> dict | None:

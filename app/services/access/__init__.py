@@ -17,7 +17,7 @@ grants), ``passwords``, ``sign_in`` (sessions, single sign-on), ``sso_rules``,
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -183,38 +183,43 @@ def school_column(model: Any) -> ColumnElement[Any]:
     return School.id if model is School else model.school_id
 
 
-def group_column(model: Any) -> ColumnElement[Any] | None:
-    """The expression that says which group a row belongs to; None for rows a group-scoped grant never reaches.
+def group_filter(model: Any) -> Callable[[list[int]], ColumnElement[bool]] | None:
+    """How to keep the rows of some groups; None for rows a group-scoped grant never reaches.
 
-    A group is in itself; a device in its group; a command in its device's group.
+    A group is in itself; a device in its group; a command in its device's group
+    (a semi-join through the devices' group index, not a lookup per command).
     """
     from app.models.commands import Command
     from app.models.devices import Device
     from app.models.tenancy import Group
 
     if model is Group:
-        return Group.id
+        return lambda ids: Group.id.in_(ids)
     if model is Device:
-        return Device.group_id
+        return lambda ids: Device.group_id.in_(ids)
     if model is Command:
-        return select(Device.group_id).where(Device.id == Command.device_id).scalar_subquery()
+        return lambda ids: Command.device_id.in_(select(Device.id).where(Device.group_id.in_(ids)))
     return None
 
 
 def restrict(
-    statement: Select[Any], principal: Principal, permission: Permission, column: Any, group: Any = None
+    statement: Select[Any],
+    principal: Principal,
+    permission: Permission,
+    column: Any,
+    in_groups: Callable[[list[int]], ColumnElement[bool]] | None = None,
 ) -> Select[Any]:
     """Limit a query to the rows of the schools where ``principal`` holds ``permission``,
-    and (when ``group`` says which group a row is in) of the groups a group-scoped grant names."""
+    and (with ``in_groups``, see ``group_filter``) of the groups a group-scoped grant names."""
     schools = principal.school_ids(permission)
     if schools is None:
         return statement
-    groups = principal.group_ids(permission) if group is not None else frozenset()
+    groups = principal.group_ids(permission) if in_groups is not None else frozenset()
     conditions = []
     if schools:
         conditions.append(column.in_(sorted(schools)))
-    if groups:
-        conditions.append(group.in_(sorted(groups)))
+    if groups and in_groups is not None:
+        conditions.append(in_groups(sorted(groups)))
     if not conditions:
         return statement.where(false())
     return statement.where(or_(*conditions))
@@ -222,7 +227,7 @@ def restrict(
 
 def scoped(model: type[T], principal: Principal, permission: Permission = Permission.VIEW) -> Select[tuple[T]]:
     """``select(model)`` restricted to what the principal may see (or act on)."""
-    return restrict(select(model), principal, permission, school_column(model), group_column(model))
+    return restrict(select(model), principal, permission, school_column(model), group_filter(model))
 
 
 def get_for(
@@ -265,7 +270,7 @@ def require(principal: Principal, permission: Permission, school_id: int | None,
 
 
 def group_of(found: Any) -> int | None:
-    """The group an object belongs to, for the grants scoped to a group (see ``group_column``)."""
+    """The group an object belongs to, for the grants scoped to a group (see ``group_filter``)."""
     from app.models.commands import Command
     from app.models.devices import Device
     from app.models.tenancy import Group

@@ -23,7 +23,7 @@ from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
 from app.services import audit
-from app.services.access import Permission, Principal, restrict
+from app.services.access import Permission, Principal, group_filter, restrict
 from app.services.mdm import push
 from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
@@ -186,7 +186,7 @@ def load_targets(
             principal,
             Permission.VIEW,
             Device.school_id,
-            Device.group_id,
+            group_filter(Device),
         )
         for device_id, school_id, group_id, platform, state in session.execute(statement):
             found[device_id] = (school_id, group_id, platform, state)
