@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from app.models.approvals import ApprovalStatus
 from app.models.commands import CommandStatus
@@ -158,10 +158,17 @@ class GrantOut(Schema):
     id = fields.Integer()
     role = fields.String()
     school = fields.Function(lambda grant: grant.school.code if grant.school else None)
-    #: The class a teacher grant is scoped to (its group's id and name).
+    #: The class a teacher grant is scoped to (its group's id and name); left out for school-wide grants.
     group_id = fields.Integer(allow_none=True)
     group = fields.Function(lambda grant: grant.group.name if grant.group else None)
     source = fields.String()
+
+    @post_dump
+    def _school_wide(self, data: dict, **_: object) -> dict:
+        if data.get("group_id") is None:
+            data.pop("group_id", None)
+            data.pop("group", None)
+        return data
 
 
 class AdminOut(Schema):

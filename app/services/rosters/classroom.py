@@ -161,7 +161,7 @@ def _identity(session: Session, authority: Any, record: Any, device: Device, rol
     # The legacy PKCS #12 encryption (3DES, SHA-1 MAC): what every iPadOS version reads.
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(50_000)
+        .kdf_rounds(2048)  # the password is 144 random bits: iterations add nothing
         .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
         .hmac_hash(hashes.SHA1())
         .build(password.encode())

@@ -53,7 +53,10 @@ def apply(
     complete: bool,
 ) -> ImportResult:
     """Bring the school's classes in step with ``groups``; ``complete``: classes of this kind of source
-    that ``groups`` does not list end. Raises InvalidInput (nothing changed) on a name clash."""
+    that ``groups`` does not list end. Raises InvalidInput (nothing changed) on a name clash.
+
+    A handful of statements whatever the number of classes: new groups, new classes and member
+    changes are each written in one batch."""
     require(principal, Permission.MANAGE, school.id)
     kind = FEIDE if source == FEIDE else CSV
     classes = {
@@ -66,44 +69,51 @@ def apply(
     by_name = {group.name.casefold(): group for group in session.scalars(select(Group).where(Group.school_id == school.id))}
     linked = {item.group_id: external_id for external_id, item in classes.items()}
     _check_names(groups, classes, by_name, linked)
-    result = ImportResult(classes=len(groups))
+    result = ImportResult(classes=len(groups), members=sum(len(incoming.members) for incoming in groups))
     now = utcnow()
+    fresh = [incoming for incoming in groups if incoming.external_id not in classes]
+    made = [Group(school_id=school.id, name=incoming.name, kind=GroupKind.CLASS)
+            for incoming in fresh if incoming.name.casefold() not in by_name]
+    session.add_all(made)
+    session.flush()
+    for group in made:
+        by_name[group.name.casefold()] = group
+        audit.record(session, principal, "group.create", school_id=school.id, target=group,
+                     details={"name": group.name, "kind": group.kind, "source": source})
+    new_classes = [RosterClass(school_id=school.id, group_id=by_name[incoming.name.casefold()].id,
+                               external_id=incoming.external_id, source=kind, synced_at=now) for incoming in fresh]
+    session.add_all(new_classes)
+    session.flush()
+    classes.update((item.external_id, item) for item in new_classes)
+    result.created = len(new_classes)
+    fresh_ids = {incoming.external_id for incoming in fresh}
+    teachers_changed: list[RosterClass] = []
     for incoming in groups:
-        found = classes.get(incoming.external_id)
-        if found is None:
-            group = by_name.get(incoming.name.casefold())
-            if group is None:
-                group = Group(school_id=school.id, name=incoming.name, kind=GroupKind.CLASS)
-                session.add(group)
-                session.flush()
-                audit.record(session, principal, "group.create", school_id=school.id, target=group,
-                             details={"name": group.name, "kind": group.kind, "source": source})
-            found = RosterClass(school_id=school.id, group_id=group.id, external_id=incoming.external_id,
-                                source=kind, synced_at=now)
-            session.add(found)
-            session.flush()
-            result.created += 1
-            _, teachers_changed = _replace_members(session, found, incoming)
-        else:
-            renamed = found.group.name != incoming.name
-            if renamed:
-                found.group.name = incoming.name
-            found.source, found.synced_at = kind, now
-            members_changed, teachers_changed = _replace_members(session, found, incoming)
+        found = classes[incoming.external_id]
+        is_new = incoming.external_id in fresh_ids
+        renamed = not is_new and found.group.name != incoming.name
+        if renamed:
+            found.group.name = incoming.name
+        found.source, found.synced_at = kind, now
+        members_changed, teachers = _replace_members(session, found, incoming, is_new=is_new)
+        if teachers and not is_new:
+            teachers_changed.append(found)
+        if not is_new:
             if members_changed or renamed:
                 result.changed += 1
             else:
                 result.unchanged += 1
-        if teachers_changed:
-            _end_teacher_grants(session, principal, found, reason="the class's teachers changed")
-        result.members += len(incoming.members)
+    session.flush()
+    for incoming in groups:  # members were written by class id: reload the collections when next read
+        session.expire(classes[incoming.external_id], ["members"])
+    _end_teacher_grants(session, principal, teachers_changed, reason="the class's teachers changed")
     if complete:
         wanted = {incoming.external_id for incoming in groups}
-        for external_id, found in classes.items():
-            if external_id not in wanted and found.source == kind:
-                _end_teacher_grants(session, principal, found, reason="the class is no longer in the export")
-                session.delete(found)
-                result.ended += 1
+        ended = [found for external_id, found in classes.items() if external_id not in wanted and found.source == kind]
+        _end_teacher_grants(session, principal, ended, reason="the class is no longer in the export")
+        for found in ended:
+            session.delete(found)
+        result.ended = len(ended)
     session.flush()
     _record(session, school, source, result.summary(), failed=False)
     audit.record(session, principal, "roster.import", school_id=school.id, target=("school", school.code),
@@ -155,34 +165,39 @@ def _check_names(
         raise InvalidInput(f"nothing was imported: {count} class name(s) clash with the school's groups", details=problems)
 
 
-def _replace_members(session: Session, found: RosterClass, incoming: RosterGroup) -> tuple[bool, bool]:
-    """Make the class's members those of ``incoming``; (whether anything changed, whether the teachers did)."""
-    current = {member.person_id: member for member in found.members}
+def _replace_members(session: Session, found: RosterClass, incoming: RosterGroup, *, is_new: bool) -> tuple[bool, bool]:
+    """Make the class's members those of ``incoming`` (written at the next flush);
+    (whether anything changed, whether the teachers did)."""
+    current = {} if is_new else {member.person_id: member for member in found.members}
     wanted = {person.person_id: person for person in incoming.members}
     teachers_before = {person_id for person_id, member in current.items() if member.role == TEACHER}
     teachers_after = {person_id for person_id, person in wanted.items() if person.role == TEACHER}
     changed = False
     for person_id, member in current.items():
         if person_id not in wanted:
-            found.members.remove(member)
+            session.delete(member)
             changed = True
     for person_id, person in wanted.items():
         member = current.get(person_id)
         if member is None:
-            found.members.append(RosterMember(school_id=found.school_id, person_id=person_id,
-                                              name=person.name[:200], role=person.role))
+            session.add(RosterMember(school_id=found.school_id, class_id=found.id, person_id=person_id,
+                                     name=person.name[:200], role=person.role))
             changed = True
         elif (member.name, member.role) != (person.name[:200], person.role):
             member.name, member.role = person.name[:200], person.role
             changed = True
-    session.flush()
     return changed, teachers_before != teachers_after
 
 
-def _end_teacher_grants(session: Session, principal: Principal, found: RosterClass, *, reason: str) -> None:
+def _end_teacher_grants(session: Session, principal: Principal, found: Sequence[RosterClass], *, reason: str) -> None:
+    """End the teacher grants on these classes now (one statement); teachers still listed get theirs back at sign-in."""
+    if not found:
+        return
+    by_group = {item.group_id: item for item in found}
     ended = session.execute(
-        delete(RoleGrant).where(RoleGrant.group_id == found.group_id, RoleGrant.role.in_(sorted(GROUP_ROLES)))
-    ).rowcount
-    if ended:
-        audit.record(session, principal, "grant.remove", school_id=found.school_id, target=("group", found.group_id),
-                     details={"role": "teacher", "grants": ended, "reason": reason})
+        delete(RoleGrant).where(RoleGrant.group_id.in_(sorted(by_group)), RoleGrant.role.in_(sorted(GROUP_ROLES)))
+        .returning(RoleGrant.group_id)
+    ).scalars().all()
+    for group_id in sorted(set(ended)):
+        audit.record(session, principal, "grant.remove", school_id=by_group[group_id].school_id, target=("group", group_id),
+                     details={"role": "teacher", "grants": ended.count(group_id), "reason": reason})
