@@ -34,7 +34,8 @@ def me():
         kind=principal.kind,
         id=principal.id,
         label=principal.label,
-        grants=[{"role": grant.role.value, "school_id": grant.school_id} for grant in principal.grants],
+        grants=[{"role": grant.role.value, "school_id": grant.school_id,
+                 **({"group_id": grant.group_id} if grant.group_id is not None else {})} for grant in principal.grants],
     )
 
 
