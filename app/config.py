@@ -107,16 +107,6 @@ def _networks(value: str, env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(networks)
 
 
-def _optional_issuer(value: str, env: Mapping[str, str]) -> str | None:
-    if not value:
-        return None
-    parts = urlsplit(value)
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
-        raise ValueError(f"must be the provider's https:// issuer URL, got {value!r}")
-    return value.rstrip("/")
-
-
 def _service_url(value: str, env: Mapping[str, str]) -> str:
     """An outside service's base URL: https, or plain http on this machine (a fake in tests)."""
     parts = urlsplit(value)
@@ -124,6 +114,15 @@ def _service_url(value: str, env: Mapping[str, str]) -> str:
     if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
         raise ValueError(f"must be an https:// URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _optional_issuer(value: str, env: Mapping[str, str]) -> str | None:
+    if not value:
+        return None
+    try:
+        return _service_url(value, env)
+    except ValueError:
+        raise ValueError(f"must be the provider's https:// issuer URL, got {value!r}") from None
 
 
 def _scopes(value: str, env: Mapping[str, str]) -> str:
