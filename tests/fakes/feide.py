@@ -47,7 +47,11 @@ def school(realm: str, number: str, name: str) -> dict[str, Any]:
 
 
 def teaching_group(realm: str, number: str, local_id: str, name: str, affiliation: str, *,
-                   start: str = "2026-08-01", end: str = "2027-06-30") -> dict[str, Any]:
+                   start: str | None = None, end: str | None = None) -> dict[str, Any]:
+    """A teaching group; by default it began a month ago and ends in a year."""
+    today = dt.date.today()
+    start = start or (today - dt.timedelta(days=30)).isoformat()
+    end = end or (today + dt.timedelta(days=365)).isoformat()
     faculty = affiliation == "faculty"
     return {
         "id": f"fc:gogroup:{realm}:u:{number}:{local_id}:{start}:{end}",
