@@ -73,3 +73,10 @@ class RateLimited(FlokkError):
 
     status = 429
     code = "too_many_requests"
+
+
+class Unavailable(FlokkError):
+    """An outside service Flokk needs for this (Feide, Microsoft Graph) did not answer; try again later."""
+
+    status = 503
+    code = "unavailable"

@@ -46,12 +46,14 @@ def jobs() -> list[Job]:
     from app.services.mdm import enrollment
     from app.services.mdm import jobs as mdm_jobs
     from app.services.pki import push_certificates
+    from app.services.rosters import exports as roster_exports
 
     return [
         Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600),
         Job("pki.push_certificate_expiry", push_certificates.warn_before_expiry, seconds=24 * 3600),
         Job("approvals.expire", approvals.expire_due, seconds=300),
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
+        Job("rosters.import_exports", roster_exports.import_exports, seconds=3600),
         *mdm_jobs.jobs(),
     ]
 

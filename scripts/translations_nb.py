@@ -409,6 +409,49 @@ NB = {
         "Lås den med en melding og et telefonnummer på skjermen, eller slå på modus for mistet enhet "
         "(overvåkede iPader). Blir den ikke funnet, be om sletting med en kort begrunnelse; sentral IT "
         "godkjenner, og Flokk sender slettingen neste gang iPaden er på nett.",
+    # Classes from teaching groups, the teacher role, Apple Classroom
+    "Choose the export file (CSV) to import.": "Velg eksportfilen (CSV) som skal importeres.",
+    "No file.": "Ingen fil.",
+    "Imported: %(summary)s.": "Importert: %(summary)s.",
+    "Imported from Feide: %(summary)s.": "Importert fra Feide: %(summary)s.",
+    "The school's Feide organisation unit is saved.": "Skolens organisasjonsenhet i Feide er lagret.",
+    "Classroom is queued for the teacher's iPad and %(count)s iPad(s) of the class.":
+        "Klasserom er lagt i kø for lærerens iPad og %(count)s iPad(er) i klassen.",
+    "teacher of the class": "lærer i klassen",
+    "At every sign-in with Feide or Entra ID, a person gets the roles of the rules that match their groups now (Feide: read from its Groups API), and loses the others. A value is a group id, an app role, or type:KIND for every group of a kind (type:fc:gogroup:u: Feide teaching groups); an affiliation (employee, faculty, student) narrows it. A teacher rule gives the teacher role in the class Flokk made from each matching group.":
+        "Ved hver innlogging med Feide eller Entra ID får en person rollene fra reglene som passer med gruppene personen er med i nå (Feide: lest fra gruppe-API-et), og mister de andre. En verdi er en gruppe-ID, en app-rolle eller type:TYPE for alle grupper av en type (type:fc:gogroup:u: undervisningsgrupper i Feide); en tilknytning (employee, faculty, student) snevrer den inn. En lærerregel gir lærerrollen i klassen Flokk laget av hver gruppe som passer.",
+    "Affiliation": "Tilknytning",
+    "Devices of the class": "Klassens enheter",
+    "Teachers": "Lærere",
+    "None": "Ingen",
+    "Pupils": "Elever",
+    "Apple Classroom": "Apple Klasserom",
+    "The teacher's iPad leads the class in Apple's Classroom app; the class's iPads (%(count)s) are its members. Each iPad gets its own certificate from Flokk.":
+        "Lærerens iPad leder klassen i Apples Klasserom-app; klassens iPader (%(count)s) er medlemmene. Hver iPad får sitt eget sertifikat fra Flokk.",
+    "Teacher's iPad (device id)": "Lærerens iPad (enhets-ID)",
+    "Teacher": "Lærer",
+    "Set up Classroom": "Sett opp Klasserom",
+    "Classes": "Klasser",
+    "Classes are made from the school's teaching groups: the export of the school's administrative system, or the teaching groups Feide shows you. Teachers of a class can sign in with Feide and see its iPads.":
+        "Klassene lages fra skolens undervisningsgrupper: eksporten fra skolens skoleadministrative system, eller undervisningsgruppene Feide viser deg. Lærerne i en klasse kan logge inn med Feide og se klassens iPader.",
+    "Feide organisation unit": "Organisasjonsenhet i Feide",
+    "not linked": "ikke koblet",
+    "Last import": "Siste import",
+    "Class": "Klasse",
+    "Teaching group": "Undervisningsgruppe",
+    "No classes yet.": "Ingen klasser ennå.",
+    "Import the export of the administrative system": "Importer eksporten fra det skoleadministrative systemet",
+    "A CSV file with the columns group_id, group_name, feide_id, member_name and role (teacher or student), one line per member. All or nothing: a file with a problem imports nothing and names the line.":
+        "En CSV-fil med kolonnene group_id, group_name, feide_id, member_name og role (teacher eller student), én linje per medlem. Alt eller ingenting: en fil med en feil importerer ingenting og sier hvilken linje feilen er på.",
+    "Export file": "Eksportfil",
+    "Import": "Importer",
+    "Import from Feide": "Importer fra Feide",
+    "Import the teaching groups Feide shows me": "Importer undervisningsgruppene Feide viser meg",
+    "Sign in with Feide to import the teaching groups Feide shows you.":
+        "Logg inn med Feide for å importere undervisningsgruppene Feide viser deg.",
+    "Feide organisation unit of the school": "Skolens organisasjonsenhet i Feide",
+    "Organisation unit": "Organisasjonsenhet",
+    "Your classes": "Dine klasser",
 }
 
 

@@ -9,6 +9,7 @@ from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledPro
 from app.models.enrollment import EnrollmentToken
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
+from app.models.rosters import RosterClass, RosterMember, SchoolRoster
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
@@ -41,6 +42,9 @@ __all__ = [
     "PolicyVersion",
     "PushCertificateRecord",
     "RoleGrant",
+    "RosterClass",
+    "RosterMember",
     "School",
+    "SchoolRoster",
     "SsoGrantRule",
 ]

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.app.test_endpoint_matrix import (
+    CA_ENDPOINTS,
     MATRIX,
     OWN,
     POLICY_ENDPOINTS,
@@ -115,7 +116,8 @@ def test_bad_input_is_a_4xx(endpoint, method, variant, matrix_app, db):
     app = matrix_app
     url_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
     with db.session() as session:
-        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS)
+        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS,
+                            with_ca=endpoint in CA_ENDPOINTS)
         session.commit()
     sample = sample_for(endpoint, method, world, OWN)
     arguments = {name: url_value(world, name, OWN, variant) for name in url_rule.arguments}

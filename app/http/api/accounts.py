@@ -34,7 +34,8 @@ def me():
         kind=principal.kind,
         id=principal.id,
         label=principal.label,
-        grants=[{"role": grant.role.value, "school_id": grant.school_id} for grant in principal.grants],
+        grants=[{"role": grant.role.value, "school_id": grant.school_id,
+                 **({"group_id": grant.group_id} if grant.group_id is not None else {})} for grant in principal.grants],
     )
 
 
@@ -133,7 +134,7 @@ def create_sso_rule():
     data = body(SsoRuleCreate())
     rule = sso_rules.add_rule(
         db_session(), current_principal(), provider=data["provider"], claim_value=data["claim_value"],
-        grant=GrantSpec(data["role"], data["school"]),
+        grant=GrantSpec(data["role"], data["school"]), affiliation=data["affiliation"],
     )
     return jsonify(SsoRuleOut().dump(rule)), 201
 

@@ -262,8 +262,12 @@ def school_codes(session: Session, principal: Principal, school_ids: Iterable[in
 
 
 def effective(session: Session, principal: Principal, device_reference: str) -> EffectiveView:
-    """A device's effective policy with provenance, its compiled artifacts and what is still to do."""
+    """A device's effective policy with provenance, its compiled artifacts and what is still to do.
+
+    Settings are the school's: a grant scoped to a class (a teacher's) does not reach them.
+    """
     device = policy_layers.find_device(session, principal, device_reference)
+    require(principal, Permission.VIEW, device.school_id)
     (situation,) = situations(session, situations_query().where(Device.id == device.id))
     cache = cache_for(session, situation.organisation_id)
     policy, compiled = cache.policy(situation)
