@@ -198,7 +198,7 @@ class FakeDep:
         serials = []
         with self._lock:
             for number in range(start, start + count):
-                serial = f"{prefix}{number:09d}"[:12]
+                serial = f"{prefix}{number:0{12 - len(prefix)}d}"
                 self.devices[serial] = FakeDevice(serial, **fields)
                 self._change(serial, "added")
                 serials.append(serial)
