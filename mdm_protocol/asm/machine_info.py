@@ -74,11 +74,15 @@ def verify(body: bytes, anchors: Sequence[x509.Certificate]) -> MachineInfo:
     if len(body) > MAX_BYTES:
         raise MachineInfoError(f"the MachineInfo is larger than {MAX_BYTES} bytes")
     try:
-        signed = cms.verify(body)
-    except cms.InvalidSignature as error:
-        raise UntrustedMachineInfo(f"the MachineInfo signature does not verify: {error}") from None
+        detached = cms.is_detached(body)  # parses the whole structure: what fails here is malformed
     except cms.CMSError as error:
         raise MachineInfoError(f"the MachineInfo is not a CMS SignedData: {error}") from None
+    if detached:
+        raise MachineInfoError("the signed MachineInfo carries no content")
+    try:
+        signed = cms.verify(body)
+    except cms.CMSError as error:
+        raise UntrustedMachineInfo(f"the MachineInfo signature does not verify: {error}") from None
     _check_chain(signed.signer, signed.certificates, anchors)
     try:
         values = plist.load_dict(signed.content, max_bytes=MAX_BYTES)

@@ -84,7 +84,7 @@ def show_asm_device(asm_device_id: int):
 @requires(Permission.MANAGE)
 def change_asm_assignment(asm_device_id: int):
     """``{"group": "5A"}`` (the school's class) or ``{"school": "nordby", "group": null}`` (central IT)."""
-    changed = assignment.update(db_session(), current_principal(), asm_device_id, body(AssignmentChange()))
+    changed = assignment.change(db_session(), current_principal(), asm_device_id, body(AssignmentChange()))
     return jsonify(AsmDeviceOut().dump(changed))
 
 

@@ -12,7 +12,16 @@ from app.http.dashboard import blueprint, form_data, notice
 from app.http.dashboard.labels import N_
 from app.http.rules import current_principal, requires
 from app.schemas import load
-from app.schemas.asm import MAX_TOKEN_CHARS, AsmDeviceQuery, RuleCreate, SchoolProfileChange, SettingsChange
+from app.schemas.asm import (
+    MAX_TOKEN_CHARS,
+    AsmDeviceQuery,
+    AssignmentChange,
+    BulkAssignment,
+    RuleCreate,
+    SchoolProfileChange,
+    SettingsChange,
+    TokenImport,
+)
 from app.services.access import Permission
 from app.services.asm import assignment, devices, enrolment, keys, profiles, tokens
 from app.services.fleet import groups, schools
@@ -71,8 +80,8 @@ def asm_key_file():
 def asm_import_token():
     upload = request.files.get("token")
     data = upload.read(MAX_TOKEN_CHARS + 1) if upload is not None and upload.filename else b""
-    if not data:
-        data = request.form.get("token_text", "").strip().encode("utf-8", "replace")
+    if not data and request.form.get("token_text", "").strip():
+        data = load(TokenImport(), {"token": request.form["token_text"].strip()})["token"].encode("utf-8", "replace")
     if not data:
         raise InvalidInput(_("Choose the server token file (.p7m) downloaded from Apple School Manager."))
     imported = tokens.import_token(db_session(), current_principal(), data[: MAX_TOKEN_CHARS + 1])
@@ -106,7 +115,7 @@ def asm_change_settings():
 @requires(Permission.ADMINISTER, central=True)
 def asm_add_rule():
     data = load(RuleCreate(), form_data("field", "pattern", "school", "group", "position"))
-    _, count = assignment.add_rule(db_session(), current_principal(), field=data["field"], pattern=data["pattern"],
+    rule, count = assignment.add_rule(db_session(), current_principal(), field=data["field"], pattern=data["pattern"],
                                    school_code=data["school"], group=data["group"], position=data["position"])
     notice(_("Rule added: %(count)s device(s) without a school are now expected at %(school)s.",
              count=count, school=data["school"]))
@@ -134,10 +143,11 @@ def asm_assign():
         count = assignment.assign_csv(session, principal, data.decode("utf-8-sig", "replace"))
     else:
         fields = form_data("serials", "school", "group")
-        serials = fields.get("serials", "").replace(",", " ").split()
-        if not serials or not fields.get("school"):
+        if not fields.get("serials") or not fields.get("school"):
             raise InvalidInput(_("Give serial numbers and a school, or a CSV file."))
-        count = assignment.assign(session, principal, serials, fields["school"], fields.get("group"))
+        data = load(BulkAssignment(), {"serials": fields["serials"].replace(",", " ").split(), "school": fields["school"],
+                                       "group": fields.get("group")})
+        count = assignment.assign(session, principal, data["serials"], data["school"], data["group"])
     notice(_("%(count)s device(s) assigned; Apple gets their school's profile within a minute.", count=count))
     return redirect(url_for("dashboard.asm_overview"))
 
@@ -168,7 +178,7 @@ def asm_set_assignment(asm_device_id: int):
     changes = {"group": fields.get("group")}
     if "school" in request.form:
         changes["school"] = fields.get("school")
-    changed = assignment.update(db_session(), current_principal(), asm_device_id, changes)
+    changed = assignment.change(db_session(), current_principal(), asm_device_id, load(AssignmentChange(), changes))
     notice(_("Saved: %(serial)s.", serial=changed.serial_number))
     return redirect(url_for("dashboard.asm_devices", school=changed.school.code if changed.school else None))
 
@@ -188,6 +198,6 @@ def asm_change_school_profile(code: str):
 def device_bypass_code(device_id: int):
     shown = enrolment.bypass_code(db_session(), current_principal(), device_id)
     return render_template("secret.html", title=_("Activation Lock bypass code"),
-                           label=_("Use it to clear Activation Lock on %(serial)s after an erase. This look is in the audit log.",
+                           label=_("Use it to clear Activation Lock on %(serial)s after an erase. Showing it is recorded in the audit log.",
                                    serial=shown["serial_number"] or device_id),
                            secret=shown["code"], back=url_for("dashboard.device", device_id=device_id))

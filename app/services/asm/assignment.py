@@ -207,7 +207,7 @@ def set_group(session: Session, principal: Principal, asm_device_id: int, group:
     return row
 
 
-def update(session: Session, principal: Principal, asm_device_id: int, changes: Mapping[str, str | None]) -> AsmDevice:
+def change(session: Session, principal: Principal, asm_device_id: int, changes: Mapping[str, str | None]) -> AsmDevice:
     """The API's assignment change: another school is central IT's; the class is the school's own."""
     row = get_for(session, AsmDevice, asm_device_id, principal, Permission.VIEW)
     if "school" in changes and (changes["school"] or None) != (row.school.code if row.school else None):
