@@ -551,12 +551,19 @@ def main() -> None:  # pragma: no cover - the benchmark's standalone fake
     parser.add_argument("--port", type=int, default=8444)
     parser.add_argument("--dir", type=pathlib.Path, required=True, help="writes ca.pem and token.p7m here")
     parser.add_argument("--devices", type=int, default=50_000)
+    parser.add_argument("--schools", type=int, default=0, help="spread the devices over this many purchasers "
+                        "(device_assigned_by innkjop@sNNN.bergvik.no)")
     parser.add_argument("--recipient", type=pathlib.Path, required=True, help="the MDM server's certificate (PEM)")
     arguments = parser.parse_args()
     ca = pki.make_ca("Fake DEP CA")
     server = pki.issue(ca, "localhost", server_names=("127.0.0.1", "localhost"))
     fake = FakeDep(cert_pem=server.cert_pem, key_pem=server.key_pem, port=arguments.port)
-    fake.add_devices(arguments.devices)
+    if arguments.schools:
+        for number in range(arguments.schools):
+            count = arguments.devices // arguments.schools + (number < arguments.devices % arguments.schools)
+            fake.add_devices(count, prefix=f"D{number:03d}", device_assigned_by=f"innkjop@s{number:03d}.bergvik.no")
+    else:
+        fake.add_devices(arguments.devices)
     arguments.dir.mkdir(parents=True, exist_ok=True)
     (arguments.dir / "ca.pem").write_bytes(ca.cert_pem)
     recipient = x509.load_pem_x509_certificate(arguments.recipient.read_bytes())

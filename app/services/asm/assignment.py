@@ -14,9 +14,9 @@ from __future__ import annotations
 import csv
 import fnmatch
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -42,24 +42,42 @@ MAX_CSV_ROWS = 100_000
 _BATCH = 1000
 
 
-@dataclass(frozen=True)
 class RuleSet:
-    """The rules in force, first match by position wins."""
+    """The rules in force, first match by position wins.
 
-    rules: tuple[AsmRule, ...]
+    Per token and ASM field the patterns are joined into one regular
+    expression whose alternatives keep the rules' order, so a device is
+    matched in one pass per field however many schools have rules.
+    """
+
+    def __init__(self, rules: Sequence[AsmRule]) -> None:
+        self.rules = tuple(rules)
+        self._compiled: dict[int, list[tuple[str, re.Pattern[str]]]] = {}
 
     @classmethod
     def load(cls, session: Session) -> RuleSet:
-        return cls(tuple(session.scalars(select(AsmRule).order_by(AsmRule.position, AsmRule.id))))
+        return cls(list(session.scalars(select(AsmRule).order_by(AsmRule.position, AsmRule.id))))
 
     def match(self, values: Mapping[str, str | None], token_id: int) -> AsmRule | None:
-        for rule in self.rules:
-            if rule.token_id is not None and rule.token_id != token_id:
-                continue
-            value = values.get(RULE_FIELDS[rule.field])
-            if value is not None and fnmatch.fnmatchcase(value.lower(), rule.pattern.lower()):
-                return rule
-        return None
+        best: int | None = None
+        for column, pattern in self._for(token_id):
+            value = values.get(column)
+            found = pattern.match(value.lower()) if value is not None else None
+            if found is not None:
+                index = int(found.lastgroup[1:])  # type: ignore[index]
+                best = index if best is None else min(best, index)
+        return self.rules[best] if best is not None else None
+
+    def _for(self, token_id: int) -> list[tuple[str, re.Pattern[str]]]:
+        compiled = self._compiled.get(token_id)
+        if compiled is None:
+            by_field: dict[str, list[str]] = defaultdict(list)
+            for index, rule in enumerate(self.rules):
+                if rule.token_id is None or rule.token_id == token_id:
+                    by_field[RULE_FIELDS[rule.field]].append(f"(?P<r{index}>{fnmatch.translate(rule.pattern.lower())})")
+            compiled = [(column, re.compile("|".join(parts))) for column, parts in by_field.items()]
+            self._compiled[token_id] = compiled
+        return compiled
 
 
 # --- rules ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from app.models.base import utcnow
 from app.models.tenancy import School
 from app.services import audit
 from app.services.access import Permission, Principal, require, require_central
+from app.services.bulk import id_in
 from app.services.fleet.schools import get_school_by_code, organisation_for
 from app.services.pki import certificate_authority
 from mdm_protocol.asm import client as dep
@@ -213,21 +214,21 @@ def _record_outcomes(
     session: Session, chunk: list[tuple[int, str]], profile_uuid: str, result: dep.ProfileResult, report: AssignReport,
     now: dt.datetime,
 ) -> None:
-    rows = []
+    by_outcome: dict[str, list[int]] = defaultdict(list)
     for device_id, serial in chunk:
         outcome = result.devices.get(serial, "FAILED")
-        if outcome == "THROTTLED":  # Apple asks to try later: left pending for the next sync
-            report.refused[outcome] = report.refused.get(outcome, 0) + 1
-            continue
-        values: dict[str, Any] = {"id": device_id, "assign_outcome": outcome, "assign_checked_at": now}
         if outcome == "SUCCESS":
-            values["assigned_profile_uuid"] = profile_uuid
             report.assigned += 1
         else:
             report.refused[outcome] = report.refused.get(outcome, 0) + 1
-        rows.append(values)
-    if rows:
-        session.execute(update(AsmDevice), rows)
+        if outcome != "THROTTLED":  # Apple asks to try later: left pending for the next sync
+            by_outcome[outcome].append(device_id)
+    for outcome, ids in by_outcome.items():  # one statement per outcome, not one per serial
+        values: dict[str, Any] = {"assign_outcome": outcome, "assign_checked_at": now}
+        if outcome == "SUCCESS":
+            values["assigned_profile_uuid"] = profile_uuid
+        session.execute(update(AsmDevice).where(id_in(session, AsmDevice.id, ids)).values(**values)
+                        .execution_options(synchronize_session=False))
 
 
 def _settings(session: Session, organisation_id: int) -> AsmSettings:

@@ -266,7 +266,8 @@ def _store(session: Session, token: AsmToken, devices: Sequence[dep.DepDevice], 
             if incremental or row.deleted_at is not None:
                 report.modified += 1
     if inserts:
-        session.execute(insert(AsmDevice), inserts)
+        # A Core insert (multi-row VALUES): the ORM's bulk path sends one statement per row.
+        session.execute(insert(AsmDevice.__table__), inserts)
     for rows in (updates, deletions):
         if rows:
             session.execute(update(AsmDevice), rows)
