@@ -47,6 +47,7 @@ _SETTINGS_FIELDS = ("skip_setup_items", "language", "region", "support_email", "
 class AssignReport:
     defined: int = 0  # profiles defined at Apple
     assigned: int = 0  # serials Apple answered SUCCESS for
+    removed: int = 0  # serials no school expects any more, their profile removed at Apple
     refused: dict[str, int] = field(default_factory=dict)  # Apple's other answers, counted
     problems: list[str] = field(default_factory=list)
 
@@ -187,7 +188,28 @@ def assign_pending(
             _record_outcomes(session, chunk, profile_uuid, result, report, utcnow())
         if progress:
             progress(f"assigned profile {profile_uuid} to {len(items)} device(s)")
+    _remove_from_unexpected(session, client, token, report, limit)
     return report
+
+
+def _remove_from_unexpected(session: Session, client: dep.DepClient, token: AsmToken, report: AssignReport,
+                            limit: int) -> None:
+    """A device no school expects any more keeps no school's profile at Apple."""
+    items = session.execute(
+        select(AsmDevice.id, AsmDevice.serial_number).where(
+            AsmDevice.token_id == token.id, AsmDevice.deleted_at.is_(None), AsmDevice.school_id.is_(None),
+            AsmDevice.assigned_profile_uuid.is_not(None),
+        ).order_by(AsmDevice.id)
+    ).all()
+    for start in range(0, len(items), limit):
+        chunk = items[start : start + limit]
+        result = client.remove_profile([row.serial_number for row in chunk])
+        done = [row.id for row in chunk if result.devices.get(row.serial_number) in ("SUCCESS", "NOT_ACCESSIBLE")]
+        if done:
+            session.execute(update(AsmDevice).where(id_in(session, AsmDevice.id, done))
+                            .values(assigned_profile_uuid=None, assign_outcome=None, assign_checked_at=utcnow())
+                            .execution_options(synchronize_session=False))
+        report.removed += len(done)
 
 
 def _ensure_defined(

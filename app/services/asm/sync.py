@@ -73,6 +73,8 @@ class SyncReport:
                 f"{self.modified} changed, {self.deleted} no longer assigned to Flokk, {self.assigned_by_rule} given a school by rule")
         if self.profiles is not None:
             text += f"; {self.profiles.defined} profile(s) defined, {self.profiles.assigned} device(s) given their school's profile"
+            if self.profiles.removed:
+                text += f", {self.profiles.removed} no school expects had theirs removed"
             if self.profiles.refused:
                 text += " (Apple refused " + ", ".join(f"{n} {k}" for k, n in sorted(self.profiles.refused.items())) + ")"
         return text

@@ -97,7 +97,9 @@ def learn_account(session: Session, token: AsmToken, account: dep.Account) -> As
         if existing is not None and existing.id != token.id:
             existing.credentials_sealed, existing.access_token_expiry = token.credentials_sealed, token.access_token_expiry
             existing.imported_by, existing.imported_at = token.imported_by, token.imported_at
-            existing.consumer_key_hash, token.consumer_key_hash = token.consumer_key_hash, f"merged:{token.id}"
+            key_hash, token.consumer_key_hash = token.consumer_key_hash, f"merged:{token.id}"
+            session.flush()  # the unique consumer key hash moves in two steps
+            existing.consumer_key_hash = key_hash
             session.flush()
             audit.record(session, "system:asm", "asm.token_renew", target=existing,
                          details={"replaces_credentials_of": existing.id, "imported_as": token.id})

@@ -92,6 +92,10 @@ def test_moving_a_device_to_another_school_moves_its_profile_at_apple(db, fake_d
     assert fake_dep.assigned()[nordby[0]] != nordby_profile and fake_dep.assigned()[nordby[1]] == nordby_profile
     assert fake_dep.profiles[fake_dep.assigned()[nordby[0]]]["department"] == "Sørby skole"
     assert run_sync(db, token_id).profiles.assigned == 0  # nothing left to do
+    with db.unit_of_work() as session:
+        assignment.assign(session, cli_principal(), [nordby[1]], None)  # expected nowhere
+    assert run_sync(db, token_id).profiles.removed == 1
+    assert nordby[1] not in fake_dep.assigned() and fake_dep.devices[nordby[1]].profile_status == "removed"
 
 
 def test_a_changed_school_profile_is_defined_again_and_reassigned(db, fake_dep, synced):

@@ -148,3 +148,21 @@ def test_the_scheduler_syncs_tokens_that_are_due_or_asked_for(db, fake_dep, impo
         sync.tokens.request_sync(session, cli_principal(), token_id)
     with db.unit_of_work() as session:
         assert len(sync.sync_due(session)) == 1
+
+
+def test_a_new_token_for_the_same_server_renews_the_one_flokk_has(db, fake_dep, imported_token):
+    fake_dep.add_devices(4)
+    first = imported_token()
+    run_sync(db, first)
+    fake_dep.credentials = fake_dep.new_credentials()  # renewed in ASM: the old credentials stop working
+    second = imported_token()
+    assert second != first
+    with db.unit_of_work() as session:
+        (report,) = sync.sync_due(session)
+    assert report.ok and report.token_id == first and not report.full
+    with db.session() as session:
+        (token,) = session.scalars(select(AsmToken)).all()
+        assert token.id == first and token.server_uuid == fake_dep.server_uuid
+        assert session.scalar(select(func.count()).select_from(AsmDevice).where(AsmDevice.token_id == first)) == 4
+        assert session.scalar(select(AuditEvent).where(AuditEvent.action == "asm.token_renew")) is not None
+    assert run_sync(db, first).ok
