@@ -23,6 +23,7 @@ re-enrolment rules may consult before moving a device between schools.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -165,7 +166,8 @@ def on_answer(session: Session, device: Device, request_type: str | None, report
     elif request_type == "DeviceInformation":
         answers = report.raw.get("QueryResponses")
         if isinstance(answers, dict) and answers.get("IsSupervised") is True and device.activation_lock_bypass_code is None:
-            _queue_once(session, device, BYPASS_REQUEST)
+            # Asked once per enrolment: the daily inventory must not ask a device with no code every day.
+            _queue_once(session, device, BYPASS_REQUEST, since=device.enrolled_at)
 
 
 def expected_school_id(session: Session, serial_number: str | None) -> int | None:
@@ -177,12 +179,13 @@ def expected_school_id(session: Session, serial_number: str | None) -> int | Non
     )
 
 
-def _queue_once(session: Session, device: Device, request_type: str) -> None:
+def _queue_once(session: Session, device: Device, request_type: str, *, since: dt.datetime | None = None) -> None:
+    """Queue the command unless one is still open (or, with ``since``, unless one was queued since then)."""
     from app.services.mdm import commands as command_queue  # the queue imports the store's module tree
 
+    already = Command.status.in_(_OPEN) if since is None else Command.created_at >= since
     waiting = session.scalar(select(exists().where(
-        Command.device_id == device.id, Command.request_type == request_type, Command.status.in_(_OPEN),
-        Command.device_user_id.is_(None),
+        Command.device_id == device.id, Command.request_type == request_type, Command.device_user_id.is_(None), already,
     )))
     if not waiting:
         command_queue.enqueue(session, system_principal("asm"), [device.id], request_type, {}, check=False)

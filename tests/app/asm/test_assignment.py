@@ -11,6 +11,8 @@ from app.services.access import Role, cli_principal
 from app.services.asm import assignment, profiles, sync
 from tests.support import people
 
+ENGLISH = {"Accept-Language": "en"}
+
 
 @pytest.fixture
 def synced(db, fake_dep, imported_token):
@@ -154,7 +156,7 @@ def test_an_ict_contacts_dashboard_lists_the_expected_ipads_with_their_class(db,
         assignment.assign(session, cli_principal(), sorby[:1], "sorby")
         ict = people.admin(session, [(Role.SCHOOL_ICT, world.nordby.id)])
     people.sign_in(client, ict)
-    page = client.get("/asm/devices?school=nordby").get_data(as_text=True)
+    page = client.get("/asm/devices?school=nordby", headers=ENGLISH).get_data(as_text=True)
     assert nordby[0] in page and nordby[1] in page and sorby[0] not in page and "5A" in page
     assert client.get("/asm/devices?school=sorby").status_code == 404
     assert client.get("/asm").status_code == 403

@@ -12,12 +12,14 @@ from app.models import Command, Device
 from app.models.asm import AsmDevice, AsmToken
 from app.models.audit import AuditEvent
 from app.models.base import utcnow
-from app.services.access import Role
+from app.services.access import Role, system_principal
 from app.services.asm import enrolment
+from app.services.mdm import commands as command_queue
 from tests.support import people
 from tests.support.ipad import FlaskTransport, SimulatedIpad
 
 CODE = "J0KQ-8H7T-2P4X-6WME-3RNV-9YDU"
+ENGLISH = {"Accept-Language": "en"}
 
 
 @pytest.fixture
@@ -110,8 +112,14 @@ def test_a_web_enrolled_ipad_gets_no_device_configured_but_its_code_once_it_repo
               "QueryResponses": {"IsSupervised": True, "SerialNumber": ipad.serial}}
     ipad.send(transport, plistlib.dumps(report))
     assert ("ActivationLockBypassCode", "queued") in queue(db, ipad.udid)
-    answer_everything(ipad, transport)
-    assert device(db, ipad.udid).supervised and device(db, ipad.udid).bypass_code_escrowed_at is not None
+    answer_everything(ipad, transport, code=None)  # no code to give (Activation Lock not allowed)
+    assert device(db, ipad.udid).supervised and device(db, ipad.udid).bypass_code_escrowed_at is None
+    with db.unit_of_work() as session:  # the next day's inventory does not ask again
+        found = session.scalar(select(Device.id).where(Device.udid == ipad.udid))
+        command_queue.enqueue(session, system_principal(), [found], "DeviceInformation", {"Queries": ["IsSupervised"]})
+    answer = ipad.idle(transport)
+    ipad.send(transport, plistlib.dumps({**report, "CommandUUID": answer.command_uuid}))
+    assert [kind for kind, _ in queue(db, ipad.udid)].count("ActivationLockBypassCode") == 1
 
 
 def test_the_bypass_code_is_sealed_kept_from_the_command_and_shown_to_central_it_only(db, client, world, new_ipad, transport, fake_apns):
@@ -135,11 +143,11 @@ def test_the_bypass_code_is_sealed_kept_from_the_command_and_shown_to_central_it
     assert client.get(url, headers=people.bearer(helpdesk)).status_code == 403
     assert client.get(url, headers=people.bearer(ict)).status_code == 403
     people.sign_in(client, ict_admin)
-    assert "Show the bypass code" not in client.get(f"/devices/{found.id}").get_data(as_text=True)
-    assert client.post(f"/devices/{found.id}/bypass-code", data={"csrf_token": people.CSRF}).status_code == 403
+    assert "Show the bypass code" not in client.get(f"/devices/{found.id}", headers=ENGLISH).get_data(as_text=True)
+    assert client.post(f"/devices/{found.id}/bypass-code", data={"csrf_token": people.CSRF}, headers=ENGLISH).status_code == 403
     people.sign_in(client, admin)
-    assert "Show the bypass code" in client.get(f"/devices/{found.id}").get_data(as_text=True)
-    assert CODE in client.post(f"/devices/{found.id}/bypass-code", data={"csrf_token": people.CSRF}).get_data(as_text=True)
+    assert "Show the bypass code" in client.get(f"/devices/{found.id}", headers=ENGLISH).get_data(as_text=True)
+    assert CODE in client.post(f"/devices/{found.id}/bypass-code", data={"csrf_token": people.CSRF}, headers=ENGLISH).get_data(as_text=True)
     with db.session() as session:
         reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "device.bypass_code_read")).all()
     assert len(reads) == 2 and all(CODE not in str(event.details) for event in reads)
