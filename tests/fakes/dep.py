@@ -429,13 +429,17 @@ class FakeDep:
         if not isinstance(serials, list) or not serials:
             return _error(400, "DEVICE_ID_REQUIRED")
         found = {}
+        for serial, device in self._accessible(serials):
+            found[serial] = {**device.as_json(), "response_status": "SUCCESS"} if device else {"response_status": "NOT_ACCESSIBLE"}
+        return _json({"devices": found})
+
+    def _accessible(self, serials: list[Any]) -> list[tuple[str, FakeDevice | None]]:
+        """Each serial asked about, with its device when it is assigned to this server (else None)."""
+        found = []
         for serial in serials:
             device = self.devices.get(str(serial))
-            if device is None or device.deleted:
-                found[str(serial)] = {"response_status": "NOT_ACCESSIBLE"}
-            else:
-                found[str(serial)] = {**device.as_json(), "response_status": "SUCCESS"}
-        return _json({"devices": found})
+            found.append((str(serial), device if device is not None and not device.deleted else None))
+        return found
 
     _PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
         "profile_name": str, "url": str, "allow_pairing": bool, "is_supervised": bool, "is_multi_user": bool,
@@ -479,17 +483,18 @@ class FakeDep:
             return _error(400, "TOO_MANY_DEVICES")
         return _json({"profile_uuid": profile_uuid, "devices": self._apply(profile_uuid, serials)})
 
-    def _apply(self, profile_uuid: str, serials: list[Any]) -> dict[str, str]:
+    def _apply(self, profile_uuid: str | None, serials: list[Any]) -> dict[str, str]:
+        """Assign ``profile_uuid`` (None: remove the profile); Apple's outcome per serial."""
         outcomes = {}
-        for serial in serials:
-            device = self.devices.get(str(serial))
-            if device is None or device.deleted:
-                outcomes[str(serial)] = "NOT_ACCESSIBLE"
+        for serial, device in self._accessible(serials):
+            if device is None:
+                outcomes[serial] = "NOT_ACCESSIBLE"
                 continue
-            device.profile_uuid, device.profile_status, device.profile_assign_time = profile_uuid, "assigned", self.clock()
+            device.profile_uuid, device.profile_status = profile_uuid, "assigned" if profile_uuid else "removed"
+            device.profile_assign_time = self.clock() if profile_uuid else device.profile_assign_time
             self._change(device.serial_number, "modified")
-            outcomes[str(serial)] = "SUCCESS"
-        if serials:
+            outcomes[serial] = "SUCCESS"
+        if serials and profile_uuid:
             self.assignments.append((profile_uuid, tuple(str(serial) for serial in serials)))
         return outcomes
 
@@ -497,16 +502,7 @@ class FakeDep:
         serials = payload.get("devices")
         if not isinstance(serials, list) or not serials:
             return _error(400, "DEVICE_ID_REQUIRED")
-        outcomes = {}
-        for serial in serials:
-            device = self.devices.get(str(serial))
-            if device is None or device.deleted:
-                outcomes[str(serial)] = "NOT_ACCESSIBLE"
-                continue
-            device.profile_uuid, device.profile_status = None, "removed"
-            self._change(device.serial_number, "modified")
-            outcomes[str(serial)] = "SUCCESS"
-        return _json({"devices": outcomes})
+        return _json({"devices": self._apply(None, serials)})
 
 
 class _Handler(BaseHTTPRequestHandler):

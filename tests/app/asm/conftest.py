@@ -13,23 +13,10 @@ from app.services.access import cli_principal
 from app.services.asm import keys, tokens
 from app.services.pki import certificate_authority, push_certificates
 from tests.app.mdm.conftest import apns_server, apns_tls, fake_apns, flokk_ca  # noqa: F401 - fixtures used here
-from tests.fakes import pki
-from tests.fakes.dep import FakeDep, server_token_file
+from tests.fakes.dep import server_token_file
+from tests.mdm_protocol.asm.conftest import dep_tls, fake_dep  # noqa: F401 - fixtures used here
 from tests.support import factories
 from tests.support.ade import device_ca
-
-
-@pytest.fixture(scope="session")
-def dep_tls():
-    ca = pki.make_ca("Fake DEP CA")
-    return ca, pki.issue(ca, "localhost", server_names=("127.0.0.1", "localhost"))
-
-
-@pytest.fixture
-def fake_dep(dep_tls):
-    _, server = dep_tls
-    with FakeDep(cert_pem=server.cert_pem, key_pem=server.key_pem) as fake:
-        yield fake
 
 
 @pytest.fixture

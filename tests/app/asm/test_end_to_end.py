@@ -14,18 +14,12 @@ DeviceConfigured — and is supervised, ADE-enrolled, in Nordby's class 5A.
 
 from __future__ import annotations
 
-import os
 import plistlib
 import re
-import socket
 import ssl
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
-import pytest
 from cryptography import x509
 from sqlalchemy import select
 
@@ -34,65 +28,15 @@ from app.models.asm import AsmDevice
 from app.services.access import cli_principal
 from app.services.fleet import groups
 from tests.app.mdm.test_commands import answer_for
+from tests.app.mdm.test_end_to_end import flokk  # noqa: F401 - the running Flokk this test uses
 from tests.support.ade import AdeIpad, device_ca
-from tests.support.ipad import HttpsTransport, SimulatedIpad, read_profile, scep_enrol
+from tests.support.ipad import SimulatedIpad, read_profile, scep_enrol
 
 NORDBY_BUYER, SORBY_BUYER = "innkjop@nordby.bergvik.no", "innkjop@sorby.bergvik.no"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def running(environment, cli, tmp_path, apns_tls, fake_apns, db):
-    """`flokk init`, the push certificate, two schools, then `flokk serve` with two workers."""
-    port = free_port()
-    base_url = f"https://localhost:{port}"
-    env = {**os.environ, **environment, "FLOKK_PUBLIC_URL": base_url}
-    cli.env = {**cli.env, "FLOKK_PUBLIC_URL": base_url}
-
-    def run(*args: str) -> str:
-        done = cli(*args)
-        assert done.exit_code == 0, done.output
-        return done.output
-
-    run("init", "--organisation", "Bergvik kommune")
-    (tmp_path / "push.pem").write_bytes(apns_tls["push"].cert_pem)
-    (tmp_path / "push.key").write_bytes(apns_tls["push"].key_pem)
-    run("apns", "import", str(tmp_path / "push.pem"), str(tmp_path / "push.key"))
-    run("school", "add", "Nordby skole", "--code", "nordby")
-    run("school", "add", "Sørby skole", "--code", "sorby")
-    with db.unit_of_work() as session:
-        groups.create_group(session, cli_principal(), school_code="nordby", name="5A")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "flokk.log").open("wb"),
-    )
-    ca_pem = tmp_path / "flokk-ca.pem"
-    ca_pem.write_text(run("ca", "show", "--pem"))
-    server_cert = os.path.join(environment["FLOKK_DATA_DIR"], "tls", "server.crt")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            trust = ssl.create_default_context(cafile=str(ca_pem))
-            if os.path.exists(server_cert):
-                trust.load_verify_locations(cafile=server_cert)
-            with urllib.request.urlopen(f"{base_url}/healthz", context=trust, timeout=5):
-                break
-        except (OSError, urllib.error.URLError):
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.terminate()
-                raise
-            time.sleep(0.3)
-    yield run, base_url, trust
-    process.terminate()
-    process.wait(timeout=30)
-
-
 def post(url: str, body: bytes, trust: ssl.SSLContext) -> tuple[int, bytes, str]:
+    """What Setup Assistant sends to the profile URL: the signed MachineInfo."""
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/pkcs7-signature"})
     try:
@@ -102,18 +46,12 @@ def post(url: str, body: bytes, trust: ssl.SSLContext) -> tuple[int, bytes, str]
         return error.code, error.read(), error.headers.get("Content-Type", "")
 
 
-def fetcher(trust: ssl.SSLContext):
-    def fetch(method: str, url: str, body: bytes | None = None) -> bytes:
-        request = urllib.request.Request(url, data=body, method=method,
-                                         headers={"Content-Type": "application/x-pki-message"} if body else {})
-        with urllib.request.urlopen(request, context=trust, timeout=30) as response:
-            return response.read()
-
-    return fetch
-
-
-def test_an_ipad_from_apple_school_manager_arrives_supervised_in_its_school(running, fake_dep, fake_apns, db, tmp_path):
-    run, base_url, trust = running
+def test_an_ipad_from_apple_school_manager_arrives_supervised_in_its_school(flokk, fake_dep, fake_apns, db, tmp_path):
+    """`flokk serve` with Nordby (tests/app/mdm/test_end_to_end.py); Sørby and Nordby's class 5A added here."""
+    run, base_url, trust = flokk.run, flokk.base_url, flokk.trust
+    run("school", "add", "Sørby skole", "--code", "sorby")
+    with db.unit_of_work() as session:
+        groups.create_group(session, cli_principal(), school_code="nordby", name="5A")
     nordby = fake_dep.add_devices(1500, prefix="DMPN", device_assigned_by=NORDBY_BUYER)
     sorby = fake_dep.add_devices(1500, prefix="DMPS", device_assigned_by=SORBY_BUYER, color="SPACE GRAY")
 
@@ -152,8 +90,8 @@ def test_an_ipad_from_apple_school_manager_arrives_supervised_in_its_school(runn
     assert status == 200 and content_type.startswith("application/x-apple-aspen-config"), body[:300]
     payloads = read_profile(body)
     assert payloads.mdm["CheckInURL"] == f"{base_url}/mdm/checkin"
-    scep_enrol(ipad, payloads.scep, fetcher(trust))
-    transport = HttpsTransport(base_url, trust)
+    scep_enrol(ipad, payloads.scep, flokk.fetch)
+    transport = flokk.transport()
     assert ipad.checkin(transport, ipad.authenticate_message()).status == 200
     waiting = {**ipad.token_update_message(), "AwaitingConfiguration": True}
     assert ipad.checkin(transport, waiting).status == 200
