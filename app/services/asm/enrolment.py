@@ -179,6 +179,20 @@ def expected_school_id(session: Session, serial_number: str | None) -> int | Non
     )
 
 
+def authorises_move(session: Session, *, udid: str, serial_number: str | None, school_id: int) -> bool:
+    """Whether Apple School Manager vouches for this device joining ``school_id``: the serial is expected
+    there, and the iPad fetched its profile through ADE with Apple-signed MachineInfo naming this UDID.
+
+    For the re-enrolment rules: a certificate from school A's enrollment may not take over a device of
+    school B unless an admin moved it or a record like this expects it at A.
+    """
+    if not serial_number:
+        return False
+    row = session.scalar(select(AsmDevice).where(AsmDevice.serial_number == serial_number.upper()))
+    return (row is not None and row.deleted_at is None and row.school_id == school_id
+            and row.enrolling_udid is not None and row.enrolling_udid == udid)
+
+
 def _queue_once(session: Session, device: Device, request_type: str, *, since: dt.datetime | None = None) -> None:
     """Queue the command unless one is still open (or, with ``since``, unless one was queued since then)."""
     from app.services.mdm import commands as command_queue  # the queue imports the store's module tree

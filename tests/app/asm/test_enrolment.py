@@ -159,3 +159,12 @@ def test_asm_assignment_is_the_expected_school_record(db, new_ipad, world):
         assert enrolment.expected_school_id(session, ipad.serial.lower()) == world.nordby.id
         assert enrolment.expected_school_id(session, "C02NOSUCH") is None
         assert enrolment.expected_school_id(session, None) is None
+
+
+def test_asm_vouches_for_a_move_only_to_the_expected_school_and_for_the_ade_udid(db, new_ipad, world):
+    ipad = new_ipad(ade=True)
+    with db.session() as session:
+        assert enrolment.authorises_move(session, udid=ipad.udid, serial_number=ipad.serial, school_id=world.nordby.id)
+        assert not enrolment.authorises_move(session, udid=ipad.udid, serial_number=ipad.serial, school_id=world.sorby.id)
+        assert not enrolment.authorises_move(session, udid="ANOTHER-UDID", serial_number=ipad.serial, school_id=world.nordby.id)
+        assert not enrolment.authorises_move(session, udid=ipad.udid, serial_number=None, school_id=world.nordby.id)
