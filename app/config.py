@@ -278,6 +278,22 @@ SETTINGS: tuple[Setting, ...] = (
         "PEM CA bundle to trust for `FLOKK_APNS_URL` instead of the system's (a fake APNs in tests).",
     ),
     Setting(
+        "ASM_URL",
+        "https://mdmenrollment.apple.com",
+        _https_url,
+        "Apple's device enrollment service (Apple School Manager, Automated Device Enrollment); only tests and "
+        "benchmarks point it elsewhere. Its HTTPS certificate is checked like APNs' (`FLOKK_APNS_CA_FILE`, else the "
+        "system's trust store, which honours `SSL_CERT_FILE`).",
+    ),
+    Setting(
+        "ASM_DEVICE_CA",
+        "",
+        _optional_path,
+        "PEM file of the certificates an iPad's signed MachineInfo must chain to in Setup Assistant; "
+        "default: Apple's device CA chain shipped with Flokk.",
+    ),
+    Setting("ASM_SYNC_MINUTES", "30", _positive_int, "The scheduler syncs each Apple School Manager token this often."),
+    Setting(
         "TRUSTED_PROXIES",
         "",
         _networks,
@@ -314,6 +330,9 @@ class Settings:
     apns_url: str = "https://api.push.apple.com"
     apns_ca_file: Path | None = None
     trusted_proxies: tuple[str, ...] = ()
+    asm_url: str = "https://mdmenrollment.apple.com"
+    asm_device_ca: Path | None = None
+    asm_sync_minutes: int = 30
     session_hours: int = 12
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

@@ -43,6 +43,8 @@ def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
     from app.services import audit_trail
     from app.services.access import approvals
+    from app.services.asm import sync as asm_sync
+    from app.services.asm import tokens as asm_tokens
     from app.services.mdm import enrollment
     from app.services.mdm import jobs as mdm_jobs
     from app.services.pki import push_certificates
@@ -54,6 +56,8 @@ def jobs() -> list[Job]:
         Job("approvals.expire", approvals.expire_due, seconds=300),
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
         Job("rosters.import_exports", roster_exports.import_exports, seconds=3600),
+        Job("asm.sync", asm_sync.sync_due, seconds=60),
+        Job("asm.token_expiry", asm_tokens.warn_before_expiry, seconds=24 * 3600),
         *mdm_jobs.jobs(),
     ]
 

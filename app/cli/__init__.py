@@ -105,9 +105,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, audit, commands, devices, enroll, pki, policy, rosters, schools, setup, tokens
+    from app.cli import admin, asm, audit, commands, devices, enroll, pki, policy, rosters, schools, setup, tokens
 
-    groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
+    groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, *asm.COMMANDS, admin.admin, tokens.token,
+              audit.audit)
     for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command, rosters.roster):
         main.add_command(group_or_command)
 

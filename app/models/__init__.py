@@ -2,6 +2,7 @@
 
 from app.models.accounts import AdminSession, AdminUser, ApiToken, RoleGrant, SsoGrantRule
 from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSchoolProfile, AsmSettings, AsmToken
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
@@ -18,6 +19,13 @@ __all__ = [
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
+    "AsmDefinedProfile",
+    "AsmDevice",
+    "AsmKey",
+    "AsmRule",
+    "AsmSchoolProfile",
+    "AsmSettings",
+    "AsmToken",
     "AuditEvent",
     "AuditPurgePermit",
     "Base",

@@ -145,6 +145,7 @@ def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = 
         world.tokens[name] = people.api_token(session, resolved, name=name)
     session.flush()
     world.central["sso_rule"] = rule
+    _asm(session, world)
     if with_policy:
         _policy(session, world)
     if with_ca:
@@ -196,6 +197,23 @@ def _certificate_authority(session: Session) -> None:
 
     if certificate_authority.active_record(session) is None:
         certificate_authority.import_ca(session, system_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
+def _asm(session: Session, world: World) -> None:
+    """An ASM token and rule (central), an expected iPad per school, a server token file to import,
+    and an escrowed Activation Lock bypass code on each school's device."""
+    from app.db import context
+    from app.models.asm import AsmRule
+
+    token = factories.asm_token(session)
+    world.central["asm_token"] = token
+    world.central["asm_token_file"] = factories.asm_token_file(session).decode()
+    for side in (OWN, OTHER):
+        world.objects[("asm_device", side)] = factories.asm_device(session, token, world.school(side))
+        device = world.objects[("device", side)]
+        device.activation_lock_bypass_code = context(session).secrets.seal(b"ABCD-EFGH", label="activation-lock-bypass-code")
+    rule = AsmRule(field="assigned_by", pattern=f"*@{next(_unique)}.test", school_id=world.schools[OWN].id, created_by="test")
+    session.add(rule)
+    session.flush()
+    world.central["asm_rule"] = rule
 
 
 def _policy(session: Session, world: World) -> None:
@@ -244,6 +262,9 @@ URL_ARGUMENTS = {
     "grant_id": "central:grant",
     "api_token_id": "central:api_token",
     "rule_id": "central:sso_rule",
+    "asm_token_id": "central:asm_token",
+    "asm_device_id": "asm_device",
+    "asm_rule_id": "central:asm_rule",
     "layer": "policy_layer",
     "number": "policy_version",
 }
@@ -367,6 +388,27 @@ SAMPLES = {
         json={"changes": [{"action": "set", "payload": "passcode", "key": "minLength", "value": 8}]}
     ),
     ("api.restore_policy_layer", "POST"): lambda w, s: Sample(),
+    ("api.import_asm_token", "POST"): lambda w, s: Sample(json={"token": w.central["asm_token_file"]}),
+    ("api.request_asm_sync", "POST"): lambda w, s: Sample(),
+    ("api.change_asm_assignment", "PUT"): lambda w, s: Sample(json={"group": w.objects[("group", s)].name}),
+    ("api.assign_asm_devices", "POST"): lambda w, s: Sample(
+        json={"serials": [w.objects[("asm_device", s)].serial_number], "school": w.school(s).code}
+    ),
+    ("api.create_asm_rule", "POST"): lambda w, s: Sample(json={"pattern": "*@nordby.test", "school": w.school(s).code}),
+    ("api.delete_asm_rule", "DELETE"): lambda w, s: Sample(),
+    ("api.change_asm_settings", "PUT"): lambda w, s: Sample(json={"language": "nb", "skip_setup_items": ["Siri"]}),
+    ("api.change_asm_school_profile", "PUT"): lambda w, s: Sample(json={"support_phone": "+47 55 00 00 00"}),
+    ("dashboard.asm_import_token", "POST"): lambda w, s: Sample(form={"token_text": w.central["asm_token_file"]}),
+    ("dashboard.asm_request_sync", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.asm_change_settings", "POST"): lambda w, s: Sample(form={"language": "nb", "region": "NO"}),
+    ("dashboard.asm_add_rule", "POST"): lambda w, s: Sample(form={"pattern": "*@nordby.test", "school": w.school(s).code}),
+    ("dashboard.asm_delete_rule", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.asm_assign", "POST"): lambda w, s: Sample(
+        form={"serials": w.objects[("asm_device", s)].serial_number, "school": w.school(s).code}
+    ),
+    ("dashboard.asm_set_assignment", "POST"): lambda w, s: Sample(form={"group": w.objects[("group", s)].name}),
+    ("dashboard.asm_change_school_profile", "POST"): lambda w, s: Sample(form={"support_phone": "+47 55 00 00 00"}),
+    ("dashboard.device_bypass_code", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.change_school_policy", "POST"): lambda w, s: Sample(
         form={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save"}
     ),

@@ -62,6 +62,6 @@ def query(schema: Schema) -> dict[str, Any]:
 
 
 def register(app: Any) -> None:
-    from app.http.api import accounts, audit, commands, enrollment, inventory, policy, rosters  # noqa: F401  (routes)
+    from app.http.api import accounts, asm, audit, commands, enrollment, inventory, policy, rosters  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)

@@ -15,6 +15,7 @@ from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemo
 from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
 from app.services.access import Permission, approvals
+from app.services.asm import tokens as asm_tokens
 from app.services.fleet import devices, groups, schools
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services import rosters
@@ -44,6 +45,7 @@ def _certificates(session, principal) -> dict | None:
             found[name] = read(session, principal)
         except NotReady:
             found[name] = None
+    found["asm"] = asm_tokens.list_tokens(session, principal)
     return found
 
 

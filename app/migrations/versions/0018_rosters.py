@@ -1,7 +1,7 @@
 """rosters: classes from teaching groups, grants scoped to a class, SSO rules on affiliation
 
 Revision ID: 0018_rosters
-Revises: 0011_sessions
+Revises: 0012_asm
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 
 
 revision = '0018_rosters'
-down_revision = '0011_sessions'
+down_revision = '0012_asm'
 branch_labels = None
 depends_on = None
 
