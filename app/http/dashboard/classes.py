@@ -72,9 +72,7 @@ def class_page(group_id: int):
 @blueprint.post("/groups/<int:group_id>/classroom")
 @requires(Permission.MANAGE)
 def install_classroom(group_id: int):
-    raw = form_data("teacher_device_id", "teacher")
-    device = raw.get("teacher_device_id", "")
-    data = load(ClassroomInstall(), {**raw, **({"teacher_device_id": int(device)} if device.isdigit() and len(device) < 12 else {})})
+    data = load(ClassroomInstall(), form_data("teacher_device_id", "teacher"))
     done = classroom.install(db_session(), current_principal(), group_id, teacher_device_id=data["teacher_device_id"],
                              teacher=data["teacher"])
     notice(_("Classroom is queued for the teacher's iPad and %(count)s iPad(s) of the class.", count=len(done.member_device_ids)))
