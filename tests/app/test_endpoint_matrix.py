@@ -42,6 +42,9 @@ PUBLIC_ENDPOINTS = {
     "dashboard.oidc_callback",
     "dashboard.login_refused",
     "dashboard.language",
+    "api.openapi_document",
+    "api.docs_page",
+    "api.docs_file",
 }
 #: Signed-in endpoints whose POST needs knowledge the matrix does not have (tested in test_sign_in).
 SIGNED_IN_POST_ELSEWHERE = {"dashboard.password"}

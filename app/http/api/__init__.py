@@ -1,8 +1,10 @@
 """The REST API (``/api/v1``): JSON in and out, authenticated by ``Authorization: Bearer <API token>``.
 
 Each view is ``schema load → one service call → schema dump``; every view
-declares its access rule (``app.http.rules``); errors are the boundary's JSON
-errors. Unknown keys in bodies and query strings are refused.
+declares its access rule (``app.http.rules``) and what it reads and answers
+(``app.http.api.openapi.operation``, for ``/api/v1/openapi.json``); errors are
+the boundary's problem documents. Unknown keys in bodies and query strings are
+refused.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from app.http.rules import set_principal
 from app.schemas import load
 from app.services.access import api_tokens
 
-blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 
 
 @blueprint.before_request
@@ -57,6 +59,6 @@ def query(schema: Schema) -> dict[str, Any]:
 
 
 def register(app: Any) -> None:
-    from app.http.api import accounts, audit, commands, enrollment, inventory, policy  # noqa: F401  (routes)
+    from app.http.api import accounts, audit, commands, docs, enrollment, inventory, policy  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)

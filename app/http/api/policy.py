@@ -13,7 +13,9 @@ from flask import jsonify
 
 from app.http import db_session
 from app.http.api import blueprint, body
+from app.http.api.openapi import operation
 from app.http.rules import current_principal, requires
+from app.schemas.api import EffectivePolicyOut, PolicyChangeOut, PolicyHistoryOut, PolicyStackOut
 from app.schemas.policy import LayerChange
 from app.schemas.policy_views import LayerStackOut, VersionOut, change_out, effective_out
 from app.services import policy
@@ -22,12 +24,14 @@ from app.services.access import Permission
 
 @blueprint.get("/policy/layers/<layer:layer>")
 @requires(Permission.VIEW)
+@operation(response=PolicyStackOut, etag=True)
 def show_policy_layer(layer: str):
     return jsonify(LayerStackOut().dump(policy.show_layer(db_session(), current_principal(), layer)))
 
 
 @blueprint.post("/policy/layers/<layer:layer>/changes")
 @requires(Permission.MANAGE)
+@operation(body=LayerChange, response=PolicyChangeOut, headers=("If-Match",), errors=(412,), etag=True)
 def change_policy_layer(layer: str):
     """200 with the saved version and what was queued; with ``dry_run`` the preview, nothing saved."""
     data = body(LayerChange())
@@ -38,6 +42,7 @@ def change_policy_layer(layer: str):
 
 @blueprint.get("/policy/layers/<layer:layer>/versions")
 @requires(Permission.VIEW)
+@operation(response=PolicyHistoryOut)
 def policy_layer_history(layer: str):
     label, versions = policy.history(db_session(), current_principal(), layer)
     return jsonify(layer=label, versions=VersionOut(many=True).dump(versions))
@@ -45,6 +50,7 @@ def policy_layer_history(layer: str):
 
 @blueprint.post("/policy/layers/<layer:layer>/versions/<int:number>/restore")
 @requires(Permission.MANAGE)
+@operation(response=PolicyChangeOut, headers=("If-Match",), errors=(412,), etag=True)
 def restore_policy_layer(layer: str, number: int):
     """The old version becomes current again as a new version, through the usual checks and locks."""
     session = db_session()
@@ -54,5 +60,6 @@ def restore_policy_layer(layer: str, number: int):
 
 @blueprint.get("/devices/<int:device_id>/policy")
 @requires(Permission.VIEW)
+@operation(response=EffectivePolicyOut)
 def device_policy(device_id: int):
     return jsonify(effective_out(policy.effective(db_session(), current_principal(), f"#{device_id}")))
