@@ -73,3 +73,10 @@ class RateLimited(FlokkError):
 
     status = 429
     code = "too_many_requests"
+
+
+class PreconditionFailed(FlokkError):
+    """``If-Match`` named a version that is no longer current: someone else saved in between."""
+
+    status = 412
+    code = "precondition_failed"

@@ -41,7 +41,7 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    from app.services import audit_trail
+    from app.services import audit_trail, idempotency
     from app.services.access import approvals
     from app.services.mdm import enrollment
     from app.services.mdm import jobs as mdm_jobs
@@ -52,6 +52,7 @@ def jobs() -> list[Job]:
         Job("pki.push_certificate_expiry", push_certificates.warn_before_expiry, seconds=24 * 3600),
         Job("approvals.expire", approvals.expire_due, seconds=300),
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
+        Job("api.idempotency_keys.purge", idempotency.purge_expired, seconds=3600),
         *mdm_jobs.jobs(),
     ]
 

@@ -7,6 +7,7 @@ from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, GroupKind, Organisation, School
@@ -29,6 +30,7 @@ __all__ = [
     "EnrollmentToken",
     "Group",
     "GroupKind",
+    "IdempotencyKey",
     "InstalledProfile",
     "IssuedCertificate",
     "Organisation",
@@ -42,4 +44,7 @@ __all__ = [
     "RoleGrant",
     "School",
     "SsoGrantRule",
+    "Webhook",
+    "WebhookCursor",
+    "WebhookDelivery",
 ]

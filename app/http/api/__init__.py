@@ -9,17 +9,22 @@ refused.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, make_response, request
 from marshmallow import Schema
 
 from app.errors import InvalidInput, Unauthenticated
 from app.http import db_session
 from app.http.boundary import error_response
-from app.http.rules import set_principal
+from app.http.rules import current_principal, set_principal
 from app.schemas import load
+from app.services import idempotency
 from app.services.access import api_tokens
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 
@@ -62,3 +67,30 @@ def register(app: Any) -> None:
     from app.http.api import accounts, audit, commands, docs, enrollment, inventory, policy  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)
+
+
+def idempotent(view: F) -> F:
+    """Honour ``Idempotency-Key``: the same request again (same caller, key, method, path and body)
+    gets the first successful answer again, marked ``Idempotent-Replayed: true``, and nothing is
+    done twice. Put it below the access rule (it needs the principal)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        raw = request.headers.get("Idempotency-Key")
+        if raw is None:
+            return view(*args, **kwargs)
+        key = idempotency.checked_key(raw)
+        principal, session = current_principal(), db_session()
+        printed = idempotency.fingerprint(request.method, request.path, request.get_data(cache=True))
+        stored = idempotency.find(session, principal, key, printed)
+        if stored is not None:
+            replay = jsonify(stored.response)
+            replay.status_code = stored.status
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        response = make_response(view(*args, **kwargs))
+        if 200 <= response.status_code < 300 and response.is_json:
+            idempotency.remember(session, principal, key, printed, response.status_code, response.get_json())
+        return response
+
+    return wrapper  # type: ignore[return-value]

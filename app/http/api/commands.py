@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.http import db_session
-from app.http.api import blueprint, body, query
+from app.http.api import blueprint, body, idempotent, query
 from app.http.api.openapi import operation
 from app.http.rules import current_principal, requires
 from app.schemas.admin import (
@@ -43,6 +43,7 @@ def show_command(command_id: int):
 @blueprint.post("/commands")
 @requires(Permission.COMMAND)
 @operation(body=CommandSubmit, responses={201: CommandsQueuedOut, 202: ApprovalRequiredOut}, headers=("Idempotency-Key",))
+@idempotent
 def submit_command():
     """201 with the queued commands, or 202 with the approval request a destructive/bulk command became."""
     data = body(CommandSubmit())
