@@ -121,6 +121,12 @@ def _optional_text(value: str, env: Mapping[str, str]) -> str | None:
     return value or None
 
 
+def _secret_token(value: str, env: Mapping[str, str]) -> str | None:
+    if value and len(value) < 16:
+        raise ValueError("must be at least 16 characters long")
+    return value or None
+
+
 def _log_level(value: str, env: Mapping[str, str]) -> str:
     level = value.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -238,6 +244,12 @@ SETTINGS: tuple[Setting, ...] = (
         "PEM CA bundle to trust for `FLOKK_APNS_URL` instead of the system's (a fake APNs in tests).",
     ),
     Setting(
+        "METRICS_TOKEN",
+        "",
+        _secret_token,
+        "Bearer token Prometheus sends to `GET /metrics` (16+ characters); unset: `/metrics` is refused.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         "",
         _networks,
@@ -272,6 +284,7 @@ class Settings:
     apns_url: str = "https://api.push.apple.com"
     apns_ca_file: Path | None = None
     trusted_proxies: tuple[str, ...] = ()
+    metrics_token: str | None = field(default=None, repr=False)
     session_hours: int = 12
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

@@ -100,11 +100,20 @@ def _flokk_ca(state: CliState):
 
 
 @click.command()
+@click.option("--metrics-bind", metavar="HOST:PORT", default=None,
+              help="Serve the scheduler's own metrics (job runs, pushes, webhooks) at http://HOST:PORT/metrics, "
+                   "with FLOKK_METRICS_TOKEN when set; bind an admin-only address.")
 @pass_state
-def scheduler(state: CliState) -> None:
+def scheduler(state: CliState, metrics_bind: str | None) -> None:
     """Run the periodic jobs (run exactly one of these per Flokk)."""
-    from app.scheduler import run_scheduler
+    import os
 
+    from app.metrics import MULTIPROC_ENV
+    from app.scheduler import run_scheduler, serve_metrics
+
+    os.environ.pop(MULTIPROC_ENV, None)  # one process: its counters live in memory
+    if metrics_bind:
+        serve_metrics(metrics_bind, state.settings.metrics_token)
     run_scheduler(state.db)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import db as database
+from app import metrics
 from app import request_context
 from app.errors import FlokkError
 from app.services.mdm import push
@@ -68,6 +69,7 @@ def _finish(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     started = g.pop("flokk_started", None)
     if started is not None:
+        metrics.count_request(request.blueprint, response.status_code, time.perf_counter() - started)
         log.info(
             "%s %s %s",
             request.method,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.db import context
 from app.errors import NotReady
 from app.models.base import utcnow
@@ -146,6 +147,7 @@ def wake(session: Session, device_ids: Iterable[int], *, sender=apns.send) -> Pu
     pushes.extend(apns.Push(bytes.fromhex(token), magic, ref=(USER_CHANNEL, user_id, school_id))
                   for user_id, token, magic, school_id in users)
     results = sender(settings, pushes)
+    metrics.count_pushes(Counter(result.outcome for result in results))
     _record(session, [r for r in results if r.push.ref[0] != USER_CHANNEL], report)
     _record_users(session, [r for r in results if r.push.ref[0] == USER_CHANNEL], report)
     log.info("pushed %d device(s) and %d user channel(s): %s", len(targets), len(users), report.summary())
