@@ -48,6 +48,7 @@ def jobs() -> list[Job]:
     from app.services.mdm import enrollment
     from app.services.mdm import jobs as mdm_jobs
     from app.services.pki import push_certificates
+    from app.services.webhooks import jobs as webhook_jobs
 
     return [
         Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600),
@@ -56,6 +57,7 @@ def jobs() -> list[Job]:
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
         Job("api.idempotency_keys.purge", idempotency.purge_expired, seconds=3600),
         *mdm_jobs.jobs(),
+        *webhook_jobs.jobs(),
     ]
 
 
