@@ -133,6 +133,10 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
         world.tokens[name] = people.api_token(session, resolved, name=name)
     session.flush()
     world.central["sso_rule"] = rule
+    from app.services import webhooks
+
+    world.central["webhook"] = webhooks.create_webhook(session, system_principal(), name="tickets",
+                                                       url="https://tickets.test/flokk", events=["device.enrolled"])[0]
     if with_policy:
         _policy(session, world)
     return world
@@ -186,6 +190,7 @@ URL_ARGUMENTS = {
     "grant_id": "central:grant",
     "api_token_id": "central:api_token",
     "rule_id": "central:sso_rule",
+    "webhook_id": "central:webhook",
     "layer": "policy_layer",
     "number": "policy_version",
 }
@@ -270,6 +275,14 @@ SAMPLES = {
         json={"provider": "entra", "claim_value": _new(), "role": "school_ict", "school": w.school(s).code}
     ),
     ("api.delete_sso_rule", "DELETE"): lambda w, s: Sample(),
+    ("api.create_webhook", "POST"): lambda w, s: Sample(
+        json={"name": "tickets", "url": "https://tickets.test/hook", "events": ["device.enrolled", "command.failed"]}
+    ),
+    ("api.delete_webhook", "DELETE"): lambda w, s: Sample(),
+    ("dashboard.create_webhook", "POST"): lambda w, s: Sample(
+        form={"name": "tickets", "url": "https://tickets.test/hook", "events": "device.enrolled"}
+    ),
+    ("dashboard.delete_webhook", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.create_school", "POST"): lambda w, s: Sample(form={"name": "Ny skole", "code": _new()}),
     ("dashboard.create_group", "POST"): lambda w, s: Sample(form={"school": w.school(s).code, "name": _new()}, school=True),
     ("dashboard.delete_group", "POST"): lambda w, s: Sample(form={}),

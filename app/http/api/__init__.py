@@ -64,7 +64,7 @@ def query(schema: Schema) -> dict[str, Any]:
 
 
 def register(app: Any) -> None:
-    from app.http.api import accounts, audit, commands, docs, enrollment, inventory, policy  # noqa: F401  (routes)
+    from app.http.api import accounts, audit, commands, docs, enrollment, inventory, policy, webhooks  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)
 

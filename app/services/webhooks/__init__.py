@@ -13,7 +13,6 @@ Only central IT manages webhooks; every change is audited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -90,7 +89,7 @@ def create_webhook(session: Session, principal: Principal, *, name: str, url: st
     session.add(webhook)
     session.flush()
     audit.record(session, principal, "webhook.create", target=webhook,
-                 details={"name": name, "url": _url_for_log(webhook.url), "events": webhook.events})
+                 details={"name": name, "url": shown_url(webhook.url), "events": webhook.events})
     return webhook, secret
 
 
@@ -132,7 +131,7 @@ def delete_webhook(session: Session, principal: Principal, webhook_id: int) -> N
     found = session.get(Webhook, webhook_id)
     if found is None:
         raise NotFound(f"no webhook {webhook_id}")
-    audit.record(session, principal, "webhook.delete", target=found, details={"name": found.name, "url": _url_for_log(found.url)})
+    audit.record(session, principal, "webhook.delete", target=found, details={"name": found.name, "url": shown_url(found.url)})
     session.delete(found)
     session.flush()
 
@@ -149,16 +148,8 @@ def secret_of(session: Session, webhook: Webhook) -> str:
     return context(session).secrets.open(webhook.secret_sealed, label=SECRET_LABEL).decode()
 
 
-def _url_for_log(url: str) -> str:
-    """Scheme, host and path only: a query string may hold a receiver's token."""
+def shown_url(url: str) -> str:
+    """Scheme, host and path only: a query string may hold a receiver's token (logs, lists)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
-
-def describe(delivery: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id, "event_id": delivery.event_id, "event_type": delivery.event_type, "status": delivery.status,
-        "attempts": delivery.attempts, "last_status_code": delivery.last_status_code, "last_error": delivery.last_error,
-        "created_at": delivery.created_at, "last_attempt_at": delivery.last_attempt_at,
-        "next_attempt_at": delivery.next_attempt_at, "delivered_at": delivery.delivered_at,
-    }

@@ -176,3 +176,31 @@ def test_a_bad_url_is_refused(db, url, reason):
 
     with db.unit_of_work() as session, pytest.raises(InvalidInput, match=reason):
         webhooks.create_webhook(session, cli_principal(), name="x", url=url, events=["device.enrolled"])
+
+
+def test_central_it_manages_webhooks_from_the_command_line_and_the_api(cli, client, db, receiver):
+    from tests.support import people
+    from app.services.access import Role
+
+    added = cli("webhook", "add", "tickets", receiver.url, "--event", "device.enrolled", "--event", "policy.changed")
+    assert added.exit_code == 0 and "Secret:  whsec_" in added.output
+    listed = cli("webhook", "list")
+    assert "tickets" in listed.output and "token=abc" not in listed.output and "no delivery yet" in listed.output
+    assert cli("webhook", "add", "x", receiver.url, "--event", "device.stolen").exit_code == 1
+    with db.session() as session:
+        central = people.bearer(people.api_token(session, [(Role.CENTRAL_ADMIN, None)]))
+        auditor = people.bearer(people.api_token(session, [(Role.AUDITOR, None)]))
+        ict = people.bearer(people.api_token(session, [(Role.SCHOOL_ICT, None)]))
+        session.commit()
+    created = client.post("/api/v1/webhooks", json={"name": "chat", "url": "https://chat.test/in", "events": ["command.failed"]},
+                          headers=central)
+    assert created.status_code == 201 and created.get_json()["secret"].startswith("whsec_")
+    hook_id = created.get_json()["id"]
+    shown = client.get(f"/api/v1/webhooks/{hook_id}", headers=auditor).get_json()
+    assert shown["events"] == ["command.failed"] and "secret" not in shown and shown["last_status"] == "no delivery yet"
+    assert client.get(f"/api/v1/webhooks/{hook_id}/deliveries", headers=auditor).get_json() == {"deliveries": []}
+    assert client.delete(f"/api/v1/webhooks/{hook_id}", headers=auditor).status_code == 403
+    assert client.get("/api/v1/webhooks", headers=ict).status_code == 403
+    assert client.delete(f"/api/v1/webhooks/{hook_id}", headers=central).status_code == 204
+    assert [item["name"] for item in client.get("/api/v1/webhooks", headers=central).get_json()["webhooks"]] == ["tickets"]
+    assert cli("webhook", "deliveries", "999").exit_code == 1
