@@ -70,8 +70,12 @@ class FlokkGroup(click.Group):
     """Turns Flokk's errors into one clear line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from app.cli.progress import CliProgress
+        from app.services import progress
+
         try:
-            return super().invoke(ctx)
+            with progress.reporting(CliProgress()):
+                return super().invoke(ctx)
         except ConfigError as error:
             click.echo(f"Error: invalid setting {error}", err=True)
             sys.exit(2)
