@@ -109,10 +109,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, audit, commands, devices, enroll, pki, policy, schools, setup, tokens, webhooks
+    from app.cli import admin, audit, commands, devices, enroll, pki, policy, run, schools, setup, tokens, webhooks
 
     groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
-    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command, webhooks.webhook):
+    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command, webhooks.webhook, run.run):
         main.add_command(group_or_command)
 
 
