@@ -34,6 +34,12 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
     }
 
 
+def moved(before: dict, after: dict, name: str, **labels: str) -> float:
+    """How far one sample moved between two scrapes."""
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0) - before.get(key, 0)
+
+
 def scrape(client) -> dict[tuple[str, tuple], float]:
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200 and response.mimetype == "text/plain"
@@ -56,14 +62,9 @@ def test_requests_are_counted_by_endpoint_class_and_status(monitored):
     monitored.get("/healthz")
     monitored.get("/api/v1/me")  # 401
     after = scrape(monitored)
-
-    def moved(name, **labels):
-        key = (name, tuple(sorted(labels.items())))
-        return after.get(key, 0) - before.get(key, 0)
-
-    assert moved("flokk_http_requests_total", endpoint_class="health", status="200") == 1
-    assert moved("flokk_http_requests_total", endpoint_class="api", status="401") == 1
-    assert moved("flokk_http_request_duration_seconds_count", endpoint_class="health") == 1
+    assert moved(before, after, "flokk_http_requests_total", endpoint_class="health", status="200") == 1
+    assert moved(before, after, "flokk_http_requests_total", endpoint_class="api", status="401") == 1
+    assert moved(before, after, "flokk_http_request_duration_seconds_count", endpoint_class="health") == 1
 
 
 def test_the_fleets_state_is_read_from_the_database(monitored, db):

@@ -9,6 +9,7 @@ import pytest
 
 from tests.app.mdm.test_commands import ANSWERS
 from tests.app.mdm.test_end_to_end import flokk, live_an_ipads_life  # noqa: F401 - the fixture
+from tests.app.test_metrics import moved as moved_between
 from tests.app.test_metrics import samples
 
 TOKEN = "scrape-me-0123456789abcdef"
@@ -31,8 +32,7 @@ def test_an_ipads_life_moves_the_counters_by_what_it_did(flokk, fake_apns):  # n
     after = scrape(flokk)
 
     def moved(name, **labels):
-        key = (name, tuple(sorted(labels.items())))
-        return after.get(key, 0) - before.get(key, 0)
+        return moved_between(before, after, name, **labels)
 
     assert moved("flokk_mdm_messages_total", endpoint="checkin", message_type="Authenticate") == 1
     assert moved("flokk_mdm_messages_total", endpoint="checkin", message_type="TokenUpdate") == 1
