@@ -147,8 +147,6 @@ def serve_metrics(bind: str, token: str | None) -> Any:
     import threading
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-    from app import metrics
-
     host, _, port = bind.rpartition(":")
     if not host or not port.isdigit():
         raise FlokkError(f"--metrics-bind wants HOST:PORT, got {bind!r}")
