@@ -136,6 +136,12 @@ def _optional_text(value: str, env: Mapping[str, str]) -> str | None:
     return value or None
 
 
+def _secret_token(value: str, env: Mapping[str, str]) -> str | None:
+    if value and len(value) < 16:
+        raise ValueError("must be at least 16 characters long")
+    return value or None
+
+
 def _log_level(value: str, env: Mapping[str, str]) -> str:
     level = value.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -294,6 +300,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ASM_SYNC_MINUTES", "30", _positive_int, "The scheduler syncs each Apple School Manager token this often."),
     Setting(
+        "METRICS_TOKEN",
+        "",
+        _secret_token,
+        "Bearer token Prometheus sends to `GET /metrics` (16+ characters); unset: `/metrics` is refused.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         "",
         _networks,
@@ -333,6 +345,7 @@ class Settings:
     asm_url: str = "https://mdmenrollment.apple.com"
     asm_device_ca: Path | None = None
     asm_sync_minutes: int = 30
+    metrics_token: str | None = field(default=None, repr=False)
     session_hours: int = 12
     login_max_failures: int = 5
     login_lockout_minutes: int = 15

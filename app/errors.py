@@ -80,3 +80,8 @@ class Unavailable(FlokkError):
 
     status = 503
     code = "unavailable"
+class PreconditionFailed(FlokkError):
+    """``If-Match`` named a version that is no longer current: someone else saved in between."""
+
+    status = 412
+    code = "precondition_failed"

@@ -527,6 +527,31 @@ NB = {
     "or a CSV file: serial,school,class": "eller en CSV-fil: serienummer,skole,klasse",
     "released in Apple School Manager": "frigitt i Apple School Manager",
     "waiting in Setup Assistant": "venter i oppsettassistenten",
+    "Webhook %(name)s created": "Webhooken %(name)s er opprettet",
+    "The signing secret (shown only now): the receiver checks each delivery's webhook-signature with it (Standard Webhooks).":
+        "Signeringshemmeligheten (vises bare nå): mottakeren sjekker hver leveranses webhook-signature med den (Standard Webhooks).",
+    "The webhook is deleted.": "Webhooken er slettet.",
+    "Webhooks": "Webhooks",
+    "Webhook": "Webhook",
+    "Last delivery": "Siste leveranse",
+    "Latest deliveries": "Siste leveranser",
+    "Event": "Hendelse",
+    "Attempts": "Forsøk",
+    "Answer": "Svar",
+    "Last attempt": "Siste forsøk",
+    "Next attempt": "Neste forsøk",
+    "No deliveries yet.": "Ingen leveranser ennå.",
+    "All webhooks": "Alle webhooks",
+    "Flokk tells these addresses of events as they happen, signed with each webhook's secret, and tries again with growing pauses for about a day while a receiver fails.":
+        "Flokk varsler disse adressene om hendelser idet de skjer, signert med hver webhooks hemmelighet, og prøver igjen med stadig lengre pauser i omtrent et døgn mens en mottaker feiler.",
+    "Address": "Adresse",
+    "Events": "Hendelser",
+    "Waiting": "Venter",
+    "Failed": "Feilet",
+    "No webhooks.": "Ingen webhooks.",
+    "New webhook": "Ny webhook",
+    "Address (https://)": "Adresse (https://)",
+    "Create webhook": "Opprett webhook",
 }
 
 

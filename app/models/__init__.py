@@ -8,6 +8,7 @@ from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
 from app.models.rosters import RosterClass, RosterMember, SchoolRoster
@@ -39,6 +40,7 @@ __all__ = [
     "EnrollmentToken",
     "Group",
     "GroupKind",
+    "IdempotencyKey",
     "InstalledProfile",
     "IssuedCertificate",
     "Organisation",
@@ -55,4 +57,7 @@ __all__ = [
     "School",
     "SchoolRoster",
     "SsoGrantRule",
+    "Webhook",
+    "WebhookCursor",
+    "WebhookDelivery",
 ]

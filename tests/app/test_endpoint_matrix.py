@@ -47,6 +47,9 @@ PUBLIC_ENDPOINTS = {
     "dashboard.oidc_callback",
     "dashboard.login_refused",
     "dashboard.language",
+    "api.openapi_document",
+    "api.docs_page",
+    "api.docs_file",
 }
 #: Signed-in endpoints whose POST needs knowledge the matrix does not have (tested in test_sign_in).
 SIGNED_IN_POST_ELSEWHERE = {"dashboard.change_password"}
@@ -146,6 +149,10 @@ def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = 
     session.flush()
     world.central["sso_rule"] = rule
     _asm(session, world)
+    from app.services import webhooks
+
+    world.central["webhook"] = webhooks.create_webhook(session, system_principal(), name="tickets",
+                                                       url="https://tickets.test/flokk", events=["device.enrolled"])[0]
     if with_policy:
         _policy(session, world)
     if with_ca:
@@ -265,6 +272,7 @@ URL_ARGUMENTS = {
     "asm_token_id": "central:asm_token",
     "asm_device_id": "asm_device",
     "asm_rule_id": "central:asm_rule",
+    "webhook_id": "central:webhook",
     "layer": "policy_layer",
     "number": "policy_version",
 }
@@ -359,6 +367,14 @@ SAMPLES = {
         json={"provider": "entra", "claim_value": _new(), "role": "school_ict", "school": w.school(s).code}
     ),
     ("api.delete_sso_rule", "DELETE"): lambda w, s: Sample(),
+    ("api.create_webhook", "POST"): lambda w, s: Sample(
+        json={"name": "tickets", "url": "https://tickets.test/hook", "events": ["device.enrolled", "command.failed"]}
+    ),
+    ("api.delete_webhook", "DELETE"): lambda w, s: Sample(),
+    ("dashboard.create_webhook", "POST"): lambda w, s: Sample(
+        form={"name": "tickets", "url": "https://tickets.test/hook", "events": "device.enrolled"}
+    ),
+    ("dashboard.delete_webhook", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.create_school", "POST"): lambda w, s: Sample(form={"name": "Ny skole", "code": _new()}),
     ("dashboard.create_group", "POST"): lambda w, s: Sample(form={"school": w.school(s).code, "name": _new()}, school=True),
     ("dashboard.delete_group", "POST"): lambda w, s: Sample(form={}),

@@ -1,7 +1,7 @@
 """rosters: classes from teaching groups, grants scoped to a class, SSO rules on affiliation
 
 Revision ID: 0018_rosters
-Revises: 0012_asm
+Revises: 0017_operations
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 
 
 revision = '0018_rosters'
-down_revision = '0012_asm'
+down_revision = '0017_operations'
 branch_labels = None
 depends_on = None
 

@@ -22,7 +22,7 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
-from app.services import audit
+from app.services import audit, progress
 from app.services.access import WIPING_COMMANDS, Permission, Principal, group_filter, restrict
 from app.services.mdm import push
 from mdm_protocol import apple_schema
@@ -126,9 +126,11 @@ def enqueue(
                 "expires_at": expires_at,
             }
         )
-    for start in range(0, len(rows), _BATCH):
-        # A Core insert: the ORM's bulk path costs twice the time for nothing here.
-        session.execute(Command.__table__.insert(), rows[start : start + _BATCH])
+    with progress.task(f"queueing {request_type}", total=len(rows)) as advance:
+        for start in range(0, len(rows), _BATCH):
+            # A Core insert: the ORM's bulk path costs twice the time for nothing here.
+            session.execute(Command.__table__.insert(), rows[start : start + _BATCH])
+            advance(len(rows[start : start + _BATCH]))
     # Wake the devices once this unit of work commits, with a fresh push back-off.
     push.reset_backoff(session, list(uuids))
     push.wake_after_commit(session, uuids)
