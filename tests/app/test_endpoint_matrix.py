@@ -217,6 +217,8 @@ def _asm(session: Session, world: World) -> None:
         world.objects[("asm_device", side)] = factories.asm_device(session, token, world.school(side))
         device = world.objects[("device", side)]
         device.activation_lock_bypass_code = context(session).secrets.seal(b"ABCD-EFGH", label="activation-lock-bypass-code")
+    if SIBLING in world.schools:  # expected iPads belong to a school, not a class: the sibling's are the own school's
+        world.objects[("asm_device", SIBLING)] = world.objects[("asm_device", OWN)]
     rule = AsmRule(field="assigned_by", pattern=f"*@{next(_unique)}.test", school_id=world.schools[OWN].id, created_by="test")
     session.add(rule)
     session.flush()
