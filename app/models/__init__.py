@@ -5,7 +5,15 @@ from app.models.approvals import ApprovalRequest, ApprovalStatus
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
-from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
+from app.models.devices import (
+    Device,
+    DeviceTransfer,
+    DeviceUser,
+    EnrollmentState,
+    InstalledProfile,
+    Platform,
+    SeenSignature,
+)
 from app.models.enrollment import EnrollmentToken
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
@@ -23,6 +31,7 @@ __all__ = [
     "Command",
     "CommandStatus",
     "Device",
+    "DeviceTransfer",
     "DeviceUser",
     "EnrollmentChallenge",
     "EnrollmentState",
@@ -41,5 +50,6 @@ __all__ = [
     "PushCertificateRecord",
     "RoleGrant",
     "School",
+    "SeenSignature",
     "SsoGrantRule",
 ]

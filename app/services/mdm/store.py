@@ -10,6 +10,13 @@ conditional UPDATEs:
   writers, which gives the same guarantee);
 - recording a report only changes a command that is still open, so a
   repeated report for the same CommandUUID changes nothing.
+
+Re-enrolment (the store's half of the identity rule): a new certificate may
+take over a known device when it comes from the device's own school's
+enrollment link (an erased iPad enrolling again), or from a school central
+IT said expects the device (:mod:`app.services.fleet.transfers`). A
+certificate from any other school's link is refused, so holding a link is
+never enough to move a device. Every rebinding and every move is audited.
 """
 
 from __future__ import annotations
@@ -23,17 +30,19 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import LargeBinary, bindparam, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app.db import context
 from app.errors import NotFound
 from app.models.base import UTCDateTime, utcnow
-from app.models.commands import Command, CommandStatus
-from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
+from app.models.commands import OPEN_STATUSES, Command, CommandStatus
+from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform, SeenSignature
 from app.models.pki import IssuedCertificate
 from app.services import audit
 from app.services.access import Principal, system_principal
+from app.services.fleet import transfers
 from app.services.mdm import commands as command_queue
 from app.services.pki import certificates
 from app.services.pki.certificates import CertificateIdentity
@@ -51,8 +60,12 @@ BOOTSTRAP_TOKEN_LABEL = "bootstrap-token"
 REDELIVER_AFTER = dt.timedelta(minutes=10)
 #: last_seen_at is written at most this often per device on the hot path.
 SEEN_RESOLUTION = dt.timedelta(seconds=60)
-#: Statuses in which a command still waits for the device's answer.
-OPEN_STATUSES = (CommandStatus.QUEUED, CommandStatus.SENT, CommandStatus.NOT_NOW)
+#: A signed message is refused when its signature was accepted less than this long ago.
+#: A device never sends one signature twice but as a network retry (seconds);
+#: someone replaying a captured body gets nothing for a day. Beyond the window
+#: an Idle would fetch one command (once per window); an Authenticate with the
+#: device's own certificate never resets it (see ``authenticate``).
+REPLAY_WINDOW = dt.timedelta(hours=24)
 _RENEWAL_HOPS = 5
 
 
@@ -90,6 +103,15 @@ class SqlMdmStore:
             if record is not None and record.device_id == device.id:
                 return record.revoked_at is None
         return False
+
+    def enrolment_refusal(self, identity: CertificateIdentity, device_id: str) -> str | None:
+        device = self._device(device_id)
+        if device is None or device.school_id == identity.school_id:
+            return None
+        if transfers.expected_at(self.session, device, identity.school_id):
+            return None
+        return ("the device is enrolled in another school: moving it needs central IT's permission first "
+                "(flokk device transfer)")
 
     def bind(self, identity: CertificateIdentity, device_id: str) -> None:
         device = self._device(device_id)
@@ -134,14 +156,13 @@ class SqlMdmStore:
             )
             self.session.add(device)
             self._devices[udid] = device
+        elif identity.device_id == device.id:
+            # The certificate already spoke for this device before this request: a
+            # retried (or replayed) Authenticate. It says who the device is again and
+            # resets nothing: the queue, the state and the school stay as they are.
+            details["repeated"] = True
         else:
-            if device.school_id != identity.school_id:
-                details["moved_from_school_id"] = device.school_id
-                device.school_id, device.group_id = identity.school_id, identity.group_id
-            if device.enrollment_state == EnrollmentState.ENROLLED:
-                details["reenrolled"] = True
-            details["cancelled_commands"] = self._cancel_open_commands(device)
-            device.enrollment_state = EnrollmentState.PENDING
+            details.update(self._reenrol(device, identity))
         device.serial_number = _fit(message.serial_number, 64) or device.serial_number
         device.model = _fit(message.product_name or message.model, 64) or device.model
         device.os_version = _fit(message.os_version, 32) or device.os_version
@@ -156,6 +177,29 @@ class SqlMdmStore:
             self.session, _device_actor(udid), "device.authenticate", school_id=device.school_id, target=device,
             details=details,
         )
+
+    def _reenrol(self, device: Device, identity: CertificateIdentity) -> dict[str, Any]:
+        """A known device with a new certificate (erased, or its profile installed again): it starts over.
+
+        ``enrolment_refusal`` allowed it: the certificate is from the device's
+        school, or from a school central IT said expects it (then it moves).
+        """
+        details: dict[str, Any] = {"reenrolled_from": device.enrollment_state}
+        if device.school_id != identity.school_id:
+            transfers.take(self.session, device, identity.school_id)
+            details["moved_from_school_id"] = device.school_id
+            self._move_to_school(device, identity)
+        details["cancelled_commands"] = self._cancel_open_commands(device)
+        device.enrollment_state = EnrollmentState.PENDING
+        return details
+
+    def _move_to_school(self, device: Device, identity: CertificateIdentity) -> None:
+        device.school_id, device.group_id = identity.school_id, identity.group_id
+        for model in (DeviceUser, InstalledProfile):  # rows of the device that carry its school
+            self.session.execute(
+                update(model).where(model.device_id == device.id).values(school_id=identity.school_id)
+                .execution_options(synchronize_session=False)
+            )
 
     def token_update(self, message: checkin.TokenUpdate) -> bool:
         device = self._required_device(message.enrollment.device_id)
@@ -237,6 +281,16 @@ class SqlMdmStore:
     def enrolled(self, enrollment: Enrollment) -> None:
         """A new iPad: its school's and group's policy is queued right after its first inventory."""
         policy_reconcile.reconcile_device(self.session, self._required_device(enrollment.device_id).id)
+
+    # --- SignatureLedger ---------------------------------------------------------------------
+
+    def first_use(self, signature_id: bytes) -> bool:
+        now = utcnow()
+        result = self.session.execute(
+            _remember_signature(self.postgres),
+            {"b_digest": signature_id, "b_now": now, "b_forgotten_before": now - REPLAY_WINDOW},
+        )
+        return result.first() is not None
 
     # --- CommandQueue ----------------------------------------------------------------------
 
@@ -427,6 +481,20 @@ def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any
         .returning(Command.uuid, Command.request_type, Command.body)
         .execution_options(synchronize_session=False)
     )
+
+
+@lru_cache(maxsize=None)
+def _remember_signature(postgres: bool) -> Any:
+    """INSERT … ON CONFLICT … RETURNING: a row comes back when the signature is new (or older than the window)."""
+    table = SeenSignature.__table__  # Core, not the ORM's bulk INSERT
+    statement = (postgresql.insert if postgres else sqlite.insert)(table).values(
+        digest=bindparam("b_digest", type_=LargeBinary()), seen_at=bindparam("b_now", type_=UTCDateTime())
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.digest],
+        set_={"seen_at": statement.excluded.seen_at},
+        where=table.c.seen_at < bindparam("b_forgotten_before", type_=UTCDateTime()),
+    ).returning(table.c.seen_at)
 
 
 def _answerable(user_channel: bool) -> Any:
