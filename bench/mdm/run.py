@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import multiprocessing
@@ -237,9 +238,12 @@ class TemplateSigner:
     ``cms.sign`` builds the whole SignedData with asn1crypto every time (about
     2 ms of the client's CPU, which shares this machine with the server). Here
     one SignedData made by ``cms.sign`` is the template: for each body only
-    the messageDigest attribute and the signature over the attributes change,
-    both of fixed length. Flokk verifies every one with ``cms.verify_detached``
-    like any other, so a wrong splice would show as 401s.
+    the messageDigest and signingTime attributes and the signature over the
+    attributes change, all of fixed length. Flokk verifies every one with
+    ``cms.verify_detached`` like any other, so a wrong splice would show as
+    401s. Each message is signed a second after the one before (a simulated
+    clock, as a real iPad's messages are seconds apart): Flokk refuses a
+    signature it has seen before, and an Idle body is the same every time.
     """
 
     def __init__(self, certificate, key) -> None:
@@ -254,6 +258,9 @@ class TemplateSigner:
         self.attributes = attributes
         digest = hashlib.sha256(probe).digest()
         self.digest_at = attributes.index(digest)
+        signing_time = signer_info["signed_attrs"][1]["values"][0]  # contentType, signingTime, messageDigest
+        self.time_at = attributes.index(signing_time.dump()) + 2  # the 13 characters of a UTCTime
+        self.signed_at = signing_time.native
         signature = signer_info["signature"].native
         self.signature_at = self.template.index(signature)
         self.signature_length = len(signature)
@@ -263,7 +270,10 @@ class TemplateSigner:
         from cryptography.hazmat.primitives.asymmetric import padding
 
         digest = hashlib.sha256(body).digest()
-        attributes = self.attributes[: self.digest_at] + digest + self.attributes[self.digest_at + 32 :]
+        self.signed_at += datetime.timedelta(seconds=1)
+        moment = self.signed_at.strftime("%y%m%d%H%M%SZ").encode()
+        attributes = self.attributes[: self.time_at] + moment + self.attributes[self.time_at + 13 :]
+        attributes = attributes[: self.digest_at] + digest + attributes[self.digest_at + 32 :]
         signature = self.key.sign(b"\x31" + attributes[1:], padding.PKCS1v15(), hashes.SHA256())
         assert len(signature) == self.signature_length
         out = bytearray(self.template)
