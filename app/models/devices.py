@@ -138,7 +138,8 @@ class SeenSignature(Base):
 
     ``digest`` identifies the signer and exactly the bytes it signed
     (``mdm_protocol.cms.SignedMessage.signature_id``). Rows older than the
-    replay window are deleted by the scheduler.
+    replay window are deleted by the scheduler. UNLOGGED on PostgreSQL (see
+    migration 0010): no WAL flush per request; empty again after a crash.
     """
 
     __tablename__ = "mdm_seen_signatures"

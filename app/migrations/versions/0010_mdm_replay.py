@@ -17,10 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # UNLOGGED on PostgreSQL: written on every signed MDM request, it must not cost a WAL flush
+    # each time; after a database crash it starts empty (a replay window, not a record).
+    postgres = op.get_bind().dialect.name == 'postgresql'
     op.create_table('mdm_seen_signatures',
     sa.Column('digest', sa.LargeBinary(length=32), nullable=False),
     sa.Column('seen_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('digest', name=op.f('pk_mdm_seen_signatures'))
+    sa.PrimaryKeyConstraint('digest', name=op.f('pk_mdm_seen_signatures')),
+    prefixes=['UNLOGGED'] if postgres else [],
     )
     with op.batch_alter_table('mdm_seen_signatures', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mdm_seen_signatures_seen_at'), ['seen_at'], unique=False)

@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import LargeBinary, bindparam, cast, delete, func, insert, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -286,10 +286,14 @@ class SqlMdmStore:
 
     def first_use(self, signature_id: bytes) -> bool:
         now = utcnow()
-        result = self.session.execute(
-            _remember_signature(self.postgres),
-            {"b_digest": signature_id, "b_now": now, "b_forgotten_before": now - REPLAY_WINDOW},
-        )
+        if self.postgres:  # every signed request: the driver's own statement, no ORM or type processing
+            result = self.session.connection().exec_driver_sql(
+                _REMEMBER_SIGNATURE_PG, (signature_id, now, now - REPLAY_WINDOW)
+            )
+        else:
+            result = self.session.execute(
+                _remember_signature(), {"b_digest": signature_id, "b_now": now, "b_forgotten_before": now - REPLAY_WINDOW}
+            )
         return result.first() is not None
 
     # --- CommandQueue ----------------------------------------------------------------------
@@ -483,11 +487,19 @@ def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any
     )
 
 
+#: A row comes back when the signature is new, or was seen before the window. On PostgreSQL the
+#: table is UNLOGGED (migration 0010): an Idle that writes nothing else commits without a WAL flush.
+_REMEMBER_SIGNATURE_PG = (
+    "INSERT INTO mdm_seen_signatures (digest, seen_at) VALUES (%s, %s) ON CONFLICT (digest) "
+    "DO UPDATE SET seen_at = excluded.seen_at WHERE mdm_seen_signatures.seen_at < %s RETURNING 1"
+)
+
+
 @lru_cache(maxsize=None)
-def _remember_signature(postgres: bool) -> Any:
-    """INSERT … ON CONFLICT … RETURNING: a row comes back when the signature is new (or older than the window)."""
+def _remember_signature() -> Any:
+    """The same as ``_REMEMBER_SIGNATURE_PG``, for SQLite."""
     table = SeenSignature.__table__  # Core, not the ORM's bulk INSERT
-    statement = (postgresql.insert if postgres else sqlite.insert)(table).values(
+    statement = sqlite.insert(table).values(
         digest=bindparam("b_digest", type_=LargeBinary()), seen_at=bindparam("b_now", type_=UTCDateTime())
     )
     return statement.on_conflict_do_update(
