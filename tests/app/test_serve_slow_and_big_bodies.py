@@ -17,12 +17,12 @@ import ssl
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 
 import pytest
 
 from tests.app.test_serve import free_port
+from tests.support.serving import wait_until_serving
 
 LIMIT = 200_000  # FLOKK_MAX_BODY_BYTES for these servers: a body over it is quick to send
 
@@ -44,16 +44,7 @@ def served(environment, db):
     )
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", context=context, timeout=5):
-                break
-        except (OSError, urllib.error.URLError):
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.terminate()
-                raise
-            time.sleep(0.3)
+    wait_until_serving(f"https://127.0.0.1:{port}", context, process)
     yield port, context
     process.terminate()
     process.wait(timeout=30)
