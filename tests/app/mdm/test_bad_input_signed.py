@@ -161,3 +161,19 @@ def test_bad_values_from_a_correctly_signed_device_are_a_4xx_and_change_nothing(
     for path, content_type, body, what in tolerated:
         send(path, content_type, body, what, must_refuse=False)
     assert not failures, "\n".join(failures)
+
+
+def test_the_named_cases_huge_integer_for_an_unknown_command_and_battery_level_nan(db, client, enrolled, transport):
+    """The probe's cases: before, a 500 (binary plist overflow; NaN refused by PostgreSQL's JSONB at commit)."""
+    command_uuid = enrolled.idle(transport).command_uuid
+    unknown = {"Status": "Acknowledged", "UDID": enrolled.udid, "CommandUUID": "NO-SUCH-COMMAND"}
+    information = plistlib.loads(answer_for(enrolled, command_uuid, "DeviceInformation"))
+    cases = [encode({**unknown, "Count": _BIG_PLACEHOLDER}, "xml")]
+    for level in (float("nan"), float("inf")):
+        answer = replaced(information, ("QueryResponses", "BatteryLevel"), level)
+        cases.append(encode(answer, "xml"))
+    before = snapshot(db, enrolled.udid)
+    for body in cases:
+        response = client.put(endpoints.MDM_SERVER, data=body, headers=enrolled.headers(body, REPORT_TYPE))
+        assert response.status_code == 400 and response.get_json()["error"] == "malformed_message"
+    assert snapshot(db, enrolled.udid) == before
