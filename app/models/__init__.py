@@ -1,7 +1,8 @@
 """Typed SQLAlchemy 2 models, one module per domain; importing this registers them all."""
 
-from app.models.accounts import AdminUser, ApiToken, RoleGrant, SsoGrantRule
+from app.models.accounts import AdminSession, AdminUser, ApiToken, RoleGrant, SsoGrantRule
 from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSchoolProfile, AsmSettings, AsmToken
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
@@ -15,15 +16,25 @@ from app.models.devices import (
     SeenSignature,
 )
 from app.models.enrollment import EnrollmentToken
+from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
+from app.models.rosters import RosterClass, RosterMember, SchoolRoster
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
+    "AdminSession",
     "AdminUser",
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
+    "AsmDefinedProfile",
+    "AsmDevice",
+    "AsmKey",
+    "AsmRule",
+    "AsmSchoolProfile",
+    "AsmSettings",
+    "AsmToken",
     "AuditEvent",
     "AuditPurgePermit",
     "Base",
@@ -38,6 +49,7 @@ __all__ = [
     "EnrollmentToken",
     "Group",
     "GroupKind",
+    "IdempotencyKey",
     "InstalledProfile",
     "IssuedCertificate",
     "Organisation",
@@ -49,7 +61,13 @@ __all__ = [
     "PolicyVersion",
     "PushCertificateRecord",
     "RoleGrant",
+    "RosterClass",
+    "RosterMember",
     "School",
+    "SchoolRoster",
     "SeenSignature",
     "SsoGrantRule",
+    "Webhook",
+    "WebhookCursor",
+    "WebhookDelivery",
 ]

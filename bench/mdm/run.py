@@ -249,7 +249,7 @@ class TemplateSigner:
     one's, so no phase repeats a signature of an earlier one.
     """
 
-    def __init__(self, certificate, key, clock_start: float) -> None:
+    def __init__(self, certificate, key, clock_start: float | None = None) -> None:
         from asn1crypto import cms as asn1_cms
 
         probe = b"flokk bench probe"
@@ -263,7 +263,8 @@ class TemplateSigner:
         self.digest_at = attributes.index(digest)
         signing_time = signer_info["signed_attrs"][1]["values"][0]  # contentType, signingTime, messageDigest
         self.time_at = attributes.index(signing_time.dump()) + 2  # the 13 characters of a UTCTime
-        self.signed_at = datetime.datetime.fromtimestamp(int(clock_start), datetime.timezone.utc)
+        started = time.time() if clock_start is None else clock_start
+        self.signed_at = datetime.datetime.fromtimestamp(int(started), datetime.timezone.utc)
         signature = signer_info["signature"].native
         self.signature_at = self.template.index(signature)
         self.signature_length = len(signature)

@@ -4,9 +4,10 @@ A device is enrolled in one school. Holding another school's enrollment link
 is not enough to take it over (the MDM store refuses such an Authenticate,
 403, audited): the move is central IT's decision. ``allow`` records that a
 school expects the device; the device's next enrolment with that school's
-link moves it there and uses the record up (:func:`take`). Apple School
-Manager assignments can make the same record. Nothing changes before the
-device enrols, and the audit log has who allowed the move and why.
+link moves it there and uses the record up (:func:`take`). An iPad that
+Apple School Manager assigned to the school, enrolling through ADE, may move
+there too (:func:`allowed_by`). Nothing changes before the device enrols,
+and the audit log has who allowed the move and why.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from app.models.base import utcnow
 from app.models.devices import Device, DeviceTransfer
 from app.services import audit
 from app.services.access import Principal, require_central
+from app.services.asm import enrolment as ade
 from app.services.fleet.devices import find_device
 from app.services.fleet.schools import get_school_by_code
 
 DEFAULT_LIFETIME = dt.timedelta(days=14)
+#: ``allowed_by`` of a move Apple School Manager vouched for.
+ASM = "asm"
 
 
 def allow(
@@ -80,19 +84,31 @@ def pending(session: Session, device_id: int) -> DeviceTransfer | None:
     return transfer
 
 
-def expected_at(session: Session, device: Device, school_id: int) -> bool:
-    """Whether ``school_id`` may take the device over now (the re-enrolment rule's question)."""
+def allowed_by(session: Session, device: Device, school_id: int) -> str | None:
+    """Who lets ``school_id`` take the device over now (the re-enrolment rule's question), or None.
+
+    Central IT's pending transfer, or Apple School Manager: the serial is
+    assigned to that school and the iPad enrolled through ADE with Apple-signed
+    MachineInfo naming this UDID (:func:`app.services.asm.enrolment.authorises_move`).
+    """
     transfer = pending(session, device.id)
-    return transfer is not None and transfer.school_id == school_id
+    if transfer is not None and transfer.school_id == school_id:
+        return transfer.allowed_by
+    if ade.authorises_move(session, udid=device.udid or "", serial_number=device.serial_number, school_id=school_id):
+        return ASM
+    return None
 
 
-def take(session: Session, device: Device, school_id: int) -> DeviceTransfer:
-    """Use the transfer up as the device enrols at ``school_id``; audited as a move (call after ``expected_at``)."""
-    transfer = pending(session, device.id)
-    if transfer is None or transfer.school_id != school_id:
+def take(session: Session, device: Device, school_id: int) -> None:
+    """Record the move as the device enrols at ``school_id`` (audited; a transfer is used up)."""
+    by = allowed_by(session, device, school_id)
+    if by is None:
         raise InvalidInput("no move of this device to that school was allowed")
-    session.delete(transfer)
+    transfer = pending(session, device.id)
+    reason = "assigned to the school in Apple School Manager"
+    if by != ASM and transfer is not None:
+        reason = transfer.reason
+        session.delete(transfer)
     audit.record(session, f"device:{device.udid}", "device.moved", school_id=school_id, target=device,
-                 details={"from_school_id": device.school_id, "to_school_id": school_id,
-                          "allowed_by": transfer.allowed_by, "reason": transfer.reason})
-    return transfer
+                 details={"from_school_id": device.school_id, "to_school_id": school_id, "allowed_by": by,
+                          "reason": reason})

@@ -14,7 +14,8 @@ conditional UPDATEs:
 Re-enrolment (the store's half of the identity rule): a new certificate may
 take over a known device when it comes from the device's own school's
 enrollment link (an erased iPad enrolling again), or from a school central
-IT said expects the device (:mod:`app.services.fleet.transfers`). A
+IT (or Apple School Manager) said expects the device
+(:mod:`app.services.fleet.transfers`). A
 certificate from any other school's link is refused, so holding a link is
 never enough to move a device. Every rebinding and every move is audited.
 """
@@ -42,6 +43,7 @@ from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledPro
 from app.models.pki import IssuedCertificate
 from app.services import audit
 from app.services.access import Principal, system_principal
+from app.services.asm import enrolment as ade
 from app.services.fleet import transfers
 from app.services.mdm import commands as command_queue
 from app.services.pki import certificates
@@ -108,7 +110,7 @@ class SqlMdmStore:
         device = self._device(device_id)
         if device is None or device.school_id == identity.school_id:
             return None
-        if transfers.expected_at(self.session, device, identity.school_id):
+        if transfers.allowed_by(self.session, device, identity.school_id) is not None:
             return None
         return ("the device is enrolled in another school: moving it needs central IT's permission first "
                 "(flokk device transfer)")
@@ -173,6 +175,7 @@ class SqlMdmStore:
         if self._pending_binding is not None and self._pending_binding[1] == udid:
             self._bind(self._pending_binding[0], device)
             self._pending_binding = None
+        ade.on_authenticate(self.session, device, message)
         audit.record(
             self.session, _device_actor(udid), "device.authenticate", school_id=device.school_id, target=device,
             details=details,
@@ -182,7 +185,8 @@ class SqlMdmStore:
         """A known device with a new certificate (erased, or its profile installed again): it starts over.
 
         ``enrolment_refusal`` allowed it: the certificate is from the device's
-        school, or from a school central IT said expects it (then it moves).
+        school, or from a school central IT (or Apple School Manager) said
+        expects it (then it moves).
         """
         details: dict[str, Any] = {"reenrolled_from": device.enrollment_state}
         if device.school_id != identity.school_id:
@@ -220,6 +224,7 @@ class SqlMdmStore:
         device.push_attempts, device.next_push_at, device.last_seen_at = 0, None, now
         if message.unlock_token:
             device.unlock_token = self._seal(message.unlock_token, UNLOCK_TOKEN_LABEL)
+        ade.on_token_update(self.session, device, message, first=first)
         if first:
             device.enrollment_state, device.enrolled_at = EnrollmentState.ENROLLED, now
             audit.record(self.session, _device_actor(device.udid), "device.enrol", school_id=device.school_id,
@@ -279,8 +284,11 @@ class SqlMdmStore:
             device.push_attempts, device.next_push_at = 0, None
 
     def enrolled(self, enrollment: Enrollment) -> None:
-        """A new iPad: its school's and group's policy is queued right after its first inventory."""
-        policy_reconcile.reconcile_device(self.session, self._required_device(enrollment.device_id).id)
+        """A new iPad: its school's and group's policy is queued right after its first inventory
+        (then, for Automated Device Enrollment, what lets it leave Setup Assistant)."""
+        device = self._required_device(enrollment.device_id)
+        policy_reconcile.reconcile_device(self.session, device.id)
+        ade.on_enrolled(self.session, device)
 
     # --- SignatureLedger ---------------------------------------------------------------------
 
@@ -329,13 +337,15 @@ class SqlMdmStore:
             values.update(
                 b_status=CommandStatus.ACKNOWLEDGED if report.status is Status.ACKNOWLEDGED else CommandStatus.ERROR,
                 b_completed_at=utcnow(),
-                b_result=plistlib.dumps(dict(report.raw), fmt=plistlib.FMT_BINARY),
+                b_result=plistlib.dumps(_without_secrets(report.raw), fmt=plistlib.FMT_BINARY),
                 b_error_chain=[item.as_json() for item in report.error_chain] if report.is_error else None,
             )
         row = self.session.execute(statement, values).first()
         if row is not None:
             if report.status is not Status.NOT_NOW:
                 _audit_result(self.session, device, report, row)
+                if user is None:
+                    ade.on_answer(self.session, device, row.request_type, report)
             return Recorded(RecordOutcome.APPLIED, row.request_type)
         known = self.session.scalar(
             select(Command.request_type).where(
@@ -586,6 +596,11 @@ def _merged_section(postgres: bool, section: str, value: Any) -> Any:
         current = func.coalesce(column, cast(literal("{}"), JSONB))
         return current.op("||", return_type=JSONB)(func.jsonb_build_object(section, cast(literal(document), JSONB)))
     return func.json_set(func.coalesce(column, "{}"), f"$.{section}", func.json(literal(document)))
+
+
+def _without_secrets(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A device's answer as kept with the command: secrets (the bypass code) are escrowed sealed instead."""
+    return {key: value for key, value in raw.items() if key not in mdm_commands.RESPONSE_SECRETS}
 
 
 def _fit(text: str | None, length: int) -> str | None:
