@@ -151,3 +151,23 @@ def test_a_school_ict_contact_cannot_allow_a_move(db, world, enrolled):
         contact = people.principal(people.admin(session, [("school_ict", world.school.id)]))
         with pytest.raises(Forbidden):
             transfers.allow(session, contact, enrolled.udid, "sorby", reason="mine now")
+
+
+def test_apple_school_manager_can_authorise_the_move(db, world, enrolled, new_ipad, transport):
+    """ASM assigned the serial to Sørby and the iPad fetched its ADE profile with MachineInfo naming this UDID."""
+    from app.models.asm import AsmDevice, AsmToken
+    from app.models.base import utcnow
+
+    with db.unit_of_work() as session:
+        token = AsmToken(consumer_key_hash="test-token", credentials_sealed=b"-", imported_by="test",
+                         imported_at=utcnow(), sync_state="ok")
+        session.add(token)
+        session.flush()
+        session.add(AsmDevice(token_id=token.id, serial_number=enrolled.serial, school_id=world.other_school.id,
+                              enrolling_udid=enrolled.udid, first_seen_at=utcnow(), updated_at=utcnow()))
+    moved = wearing(enrolled, new_ipad(world.other_school))
+    assert moved.checkin(transport, moved.authenticate_message()).status == 200
+    assert state_of(db, enrolled.udid)[0][0] == world.other_school.id
+    with db.session() as session:
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "device.moved")).all()
+        assert event.details["allowed_by"] == "asm"
