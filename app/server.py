@@ -1,7 +1,12 @@
 """`flokk serve`: gunicorn with Flokk's settings, TLS on by default.
 
 Each worker builds its own app (no preload), so no database connection or
-thread crosses a fork.
+thread crosses a fork. The worker is gunicorn's threaded worker with read
+deadlines, read-ahead and app slots (``app.server_worker``): ``threads``
+requests run at once per worker while more threads wait for slow clients,
+each for a bounded time. Idle keep-alive connections wait without a thread
+for ``KEEPALIVE_SECONDS``. gunicorn's control socket is off: nothing manages a
+Flokk through it, and several servers on one host would share its path.
 """
 
 from __future__ import annotations
@@ -16,6 +21,11 @@ from gunicorn.app.base import BaseApplication
 from app import metrics
 from app.config import Settings
 from app.logs import dict_config
+from app.server_worker import READERS_PER_SLOT
+
+#: How long an idle keep-alive connection stays open. Behind a proxy that keeps
+#: connections to Flokk open, set the proxy's idle timeout below this.
+KEEPALIVE_SECONDS = 15
 
 
 def default_workers() -> int:
@@ -57,13 +67,15 @@ def serve(
     options: dict[str, Any] = {
         "bind": [bind],
         "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        # ``threads`` requests run at once per worker; more threads read slow clients' requests meanwhile.
+        "threads": threads * READERS_PER_SLOT,
+        "worker_class": "app.server_worker.FlokkWorker",
         "certfile": certfile,
         "keyfile": keyfile,
         "timeout": 60,
         "graceful_timeout": 20,
-        "keepalive": 75,
+        "keepalive": KEEPALIVE_SECONDS,
+        "control_socket_disable": True,
         "accesslog": None,  # Flokk logs each request itself, with its request id
         "proc_name": "flokk",
         "logconfig_dict": dict_config(settings.log_format, settings.log_level),

@@ -20,6 +20,7 @@ the caller's job.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -94,6 +95,12 @@ class SignedMessage:
     """A verified SignedData: what was signed, by whom, and the signed attributes.
 
     ``attributes`` maps each signed attribute's dotted OID to its DER values.
+    ``signature_id`` identifies the signature: SHA-256 over the signer's
+    certificate and exactly the bytes it signed (the signed attributes, or
+    the content when there are none). Every copy of one signature has the same
+    id however the unsigned parts around it are re-encoded, and so does a
+    re-randomised ECDSA signature of the same bytes; a new signature by the
+    device (a new signing time, another body) has another. Replay checks use it.
     """
 
     content: bytes
@@ -101,6 +108,7 @@ class SignedMessage:
     certificates: tuple[x509.Certificate, ...]
     digest_algorithm: str
     attributes: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict)
+    signature_id: bytes = b""
 
     def attribute(self, oid: str) -> bytes | None:
         """The DER of a single-valued signed attribute, or ``None`` if absent."""
@@ -124,12 +132,14 @@ def sign(
     extra_certificates: Iterable[x509.Certificate] = (),
     attributes: Iterable[Attribute] = (),
     digest: str = "sha256",
+    signing_time: dt.datetime | None = None,
 ) -> bytes:
     """Sign ``content`` as a DER ContentInfo holding a SignedData (RFC 5652 §5).
 
     The signer is identified by issuer and serial number; the signed attributes
-    are contentType, signingTime and messageDigest plus ``attributes``. With
-    ``detached`` the content itself is left out (as in ``Mdm-Signature``).
+    are contentType, signingTime (``signing_time``, default now) and
+    messageDigest plus ``attributes``. With ``detached`` the content itself is
+    left out (as in ``Mdm-Signature``).
     """
     if digest not in _HASHES:
         raise CMSError(f"unsupported digest {digest!r}")
@@ -140,7 +150,8 @@ def sign(
         [
             asn1_cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
             asn1_cms.CMSAttribute(
-                {"type": "signing_time", "values": [asn1_cms.Time({"utc_time": dt.datetime.now(dt.timezone.utc)})]}
+                {"type": "signing_time",
+                 "values": [asn1_cms.Time({"utc_time": signing_time or dt.datetime.now(dt.timezone.utc)})]}
             ),
             asn1_cms.CMSAttribute({"type": "message_digest", "values": [_digest(hash_algorithm, content)]}),
             *(_cms_attribute(attribute) for attribute in attributes),
@@ -232,6 +243,7 @@ def _verify(signed_data: Any, content: bytes | None) -> SignedMessage:
         certificates=x509_certificates,
         digest_algorithm=digest_name,
         attributes=attributes,
+        signature_id=hashlib.sha256(hashlib.sha256(signer.dump()).digest() + signed_bytes).digest(),
     )
 
 
@@ -261,7 +273,8 @@ def verify_detached(signature_der: bytes, content: bytes) -> x509.Certificate:
     """Verify a detached SignedData over exactly ``content``; return the signer certificate.
 
     This is the check behind Apple's ``Mdm-Signature`` header. Whether the
-    signer is trusted (issued by Flokk's CA, not revoked) is the caller's job.
+    signer is trusted (issued by Flokk's CA, not revoked) is the caller's job;
+    :func:`verify` also gives the ``signature_id`` a replay check needs.
     """
     return verify(signature_der, content=content).signer
 

@@ -14,13 +14,18 @@ bytes become Python values. It refuses, with a reason a client can read:
 - structures nested too deeply, with reference cycles (binary plists can
   point objects at each other) or expanding to too many values (binary
   plists can share one object many times),
-- types MDM never uses (``UID`` from keyed archives), and NUL characters in
-  strings (no device sends them; databases refuse them).
+- types MDM never uses (``UID`` from keyed archives), and values no XML
+  plist can hold and no database column takes: NUL and other control
+  characters (tab, line feed and carriage return are fine) and lone UTF-16
+  surrogates in strings and keys, integers outside 64 bits, and reals that
+  are NaN or infinite. A device writes XML plists, which cannot carry any of
+  these; only a hand-made binary plist can.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import plistlib
 import re
 from collections.abc import Mapping
@@ -36,6 +41,10 @@ DEFAULT_MAX_NODES = 200_000
 _BINARY_MAGIC = b"bplist00"
 _XML_DANGER = re.compile(rb"<!ENTITY|<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
 _SCALARS = (str, bytes, bool, int, float, dt.datetime)
+#: Characters XML 1.0 does not allow (C0 controls but tab, LF and CR; lone surrogates).
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+#: Apple's plist integers are 64 bits, signed or unsigned.
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 
 
 class PlistError(ValueError):
@@ -140,9 +149,12 @@ def _check_shape(root: Any, *, max_depth: int, max_nodes: int) -> None:
         if nodes > max_nodes:
             raise PlistError(f"plist has more than {max_nodes} values")
         if isinstance(value, str):
-            if "\x00" in value:  # databases refuse NUL in text; no device sends it
-                raise PlistError("plist contains a NUL character in a string")
+            _check_text(value, "a string")
             continue
+        if isinstance(value, int) and not isinstance(value, bool) and not _INT_MIN <= value <= _INT_MAX:
+            raise PlistError("plist contains an integer larger than 64 bits")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PlistError(f"plist contains a real that is not a number ({value})")
         if isinstance(value, _SCALARS):
             continue
         if not isinstance(value, (dict, list)):
@@ -153,10 +165,24 @@ def _check_shape(root: Any, *, max_depth: int, max_nodes: int) -> None:
             raise PlistError("plist contains a reference cycle")
         inner = ancestors | {id(value)}
         if isinstance(value, dict):
-            if any(not isinstance(key, str) or "\x00" in key for key in value):
-                raise PlistError("plist contains a dictionary key that is not text")
+            for key in value:
+                if not isinstance(key, str):
+                    raise PlistError("plist contains a dictionary key that is not text")
+                _check_text(key, "a dictionary key")
             children = value.values()
         else:
             children = value
         for child in children:
             stack.append((child, depth + 1, inner))
+
+
+def _check_text(text: str, where: str) -> None:
+    found = _NOT_XML_TEXT.search(text)
+    if found is None:
+        return
+    char = found.group()
+    if char == "\x00":  # databases refuse NUL in text
+        raise PlistError(f"plist contains a NUL character in {where}")
+    if "\ud800" <= char <= "\udfff":
+        raise PlistError(f"plist contains a lone UTF-16 surrogate (U+{ord(char):04X}) in {where}")
+    raise PlistError(f"plist contains a control character (U+{ord(char):04X}) in {where}")

@@ -13,7 +13,15 @@ Rules that live here, once, for every storage backend:
 - identity: the certificate that signed a message must be bound to the
   device it names. The first Authenticate binds an unbound certificate; a
   certificate bound to another device is refused; a renewed certificate
-  (SCEP RenewalReq) is re-bound on first use.
+  (SCEP RenewalReq) is re-bound on first use. An Authenticate with a new
+  certificate for a device that already exists (an erased iPad enrolling
+  again) binds only when the store allows that re-enrolment
+  (:meth:`IdentityStore.enrolment_refusal`: Flokk refuses a move to another
+  school nobody allowed).
+- replay: a signed message is accepted once. The same signature again
+  within the ledger's window (a captured body sent by someone else, or a
+  network retry) is refused before it changes anything; the command a
+  retried Idle would have fetched is offered again later, so nothing is lost.
 - NotNow: a command the device answered NotNow is skipped for the rest of
   that connection (every report but Idle) and offered again when the device
   next connects (Idle), so it never blocks the queue and is never lost.
@@ -100,8 +108,21 @@ class IdentityStore(Protocol):
     def renews_certificate_of(self, identity: Any, device_id: str) -> bool:
         """True when the certificate was issued by renewing one bound to ``device_id``."""
 
+    def enrolment_refusal(self, identity: Any, device_id: str) -> str | None:
+        """Why a new (unbound, not renewed) certificate may not enrol as ``device_id``, or None if it may."""
+
     def bind(self, identity: Any, device_id: str) -> None:
         """Bind the certificate to the device (re-binding on renewal or re-enrollment)."""
+
+
+class SignatureLedger(Protocol):
+    """The signed messages already accepted, for a bounded window."""
+
+    def first_use(self, signature_id: bytes) -> bool:
+        """Remember the signature; False when it was seen before (the request is then refused).
+
+        Two requests with the same signature at once: exactly one gets True.
+        """
 
 
 class EnrollmentStore(Protocol):
@@ -161,20 +182,24 @@ class MdmService:
         queue: CommandQueue,
         identities: IdentityStore,
         *,
+        signatures: SignatureLedger | None = None,
         max_body_bytes: int = plist.DEFAULT_MAX_BYTES,
         initial_commands: Callable[[], Sequence[commands.Command]] = commands.initial_inventory,
     ) -> None:
         self.enrollments = enrollments
         self.queue = queue
         self.identities = identities
+        self.signatures = signatures
         self.max_body_bytes = max_body_bytes
         self.initial_commands = initial_commands
 
     # CheckInURL -------------------------------------------------------------------------
 
-    def checkin(self, body: bytes, identity: Any) -> Reply:
+    def checkin(self, body: bytes, identity: Any, *, signature_id: bytes | None = None) -> Reply:
+        """``signature_id``: what identifies the body's signature (None when mutual TLS proved the device)."""
         message = self._parse(checkin.parse, body)
         self._authorise(message.enrollment, identity, authenticate=isinstance(message, checkin.Authenticate))
+        self._refuse_replay(signature_id)
         handler = getattr(self, f"_on_{type(message).__name__}")
         return replace(handler(message, identity), message_type=type(message).__name__)
 
@@ -212,10 +237,11 @@ class MdmService:
 
     # ServerURL -----------------------------------------------------------------------------
 
-    def command(self, body: bytes, identity: Any) -> Reply:
+    def command(self, body: bytes, identity: Any, *, signature_id: bytes | None = None) -> Reply:
         report = self._parse(reports.parse, body)
         enrollment = report.enrollment
         self._authorise(enrollment, identity, authenticate=False)
+        self._refuse_replay(signature_id)
         self.enrollments.seen(enrollment)
         if not report.is_idle:
             self._record(enrollment, report)
@@ -281,10 +307,22 @@ class MdmService:
             return
         if bound is not None:
             raise MdmError(403, f"the certificate belongs to another device, not {enrollment.device_id}", security=True)
-        if authenticate or self.identities.renews_certificate_of(identity, enrollment.device_id):
+        if self.identities.renews_certificate_of(identity, enrollment.device_id):
+            self.identities.bind(identity, enrollment.device_id)
+            return
+        if authenticate:
+            refusal = self.identities.enrolment_refusal(identity, enrollment.device_id)
+            if refusal is not None:
+                raise MdmError(403, refusal, security=True)
             self.identities.bind(identity, enrollment.device_id)
             return
         raise MdmError(403, f"the certificate is not the identity of {enrollment.device_id}", security=True)
+
+    def _refuse_replay(self, signature_id: bytes | None) -> None:
+        if signature_id is None or self.signatures is None:
+            return
+        if not self.signatures.first_use(signature_id):
+            raise MdmError(403, "this signed message was received before: a replay is refused", security=True)
 
     def _parse(self, parse: Callable[..., Any], body: bytes) -> Any:
         try:

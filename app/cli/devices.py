@@ -6,8 +6,9 @@ import json
 
 import click
 
-from app.cli import CliState, pass_state, print_table
-from app.services.fleet import devices
+from app.cli import CliState, pass_state, print_table, validated
+from app.schemas.enrollment import TransferAllow
+from app.services.fleet import devices, transfers
 
 
 def _when(moment) -> str:
@@ -43,6 +44,11 @@ def list_(state: CliState, school_code: str | None, as_json: bool) -> None:
     print_table(rows, ["id", "school", "serial", "name", "model", "os", "state", "last_seen"], as_json)
 
 
+def _moving_to(session, item) -> str | None:
+    waiting = transfers.pending(session, item.id)
+    return f"{waiting.school.code} (allowed until {_when(waiting.expires_at)})" if waiting else None
+
+
 @device.command("show")
 @click.argument("ref", metavar="DEVICE")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (with the full inventory).")
@@ -69,6 +75,7 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
             "last_push": _when(item.last_push_at),
             "push_token": "invalid" if item.push_token_invalid_at else ("set" if item.push_token else "none"),
             "open_commands": detail.open_commands,
+            "moving_to": _moving_to(session, item),
             "installed_profiles": [
                 {"identifier": p.identifier, "name": p.display_name, "managed": p.is_managed}
                 for p in detail.installed_profiles
@@ -102,3 +109,29 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
     security = inventory.get("security_info") or {}
     if "PasscodePresent" in security:
         click.echo(f"Passcode set:     {'yes' if security['PasscodePresent'] else 'no'}")
+
+
+@device.command("transfer")
+@click.argument("ref", metavar="DEVICE")
+@click.option("--to", "school", help="The code of the school that expects the device.")
+@click.option("--reason", help="Why the device moves (kept in the audit log).")
+@click.option("--expires", help="How long the permission lasts, such as 14d or 12h [default: 14d].")
+@click.option("--cancel", is_flag=True, help="Withdraw a permission the device has not used yet.")
+@pass_state
+def transfer(state: CliState, ref: str, school: str | None, reason: str | None, expires: str | None,
+             cancel: bool) -> None:
+    """Let another school take DEVICE over when it next enrols with that school's link (central IT).
+
+    Until then nothing changes. Without this, an enrolment with another
+    school's link is refused: holding a link is not enough to move a device.
+    """
+    with state.unit_of_work() as session:
+        if cancel:
+            transfers.cancel(session, state.principal, ref)
+            click.echo(f"The move of {ref} to another school is withdrawn.")
+            return
+        data = validated(TransferAllow(), school=school, reason=reason, expires=expires)
+        allowed = transfers.allow(session, state.principal, ref, data["school"], reason=data["reason"],
+                                  expires_in=data["expires"])
+        click.echo(f"{ref} may enrol at {allowed.school.code} until {allowed.expires_at:%Y-%m-%d %H:%M} UTC; "
+                   "it moves there when it does (erase it, then enrol it with that school's link).")

@@ -64,7 +64,8 @@ def revision(state: CliState, message: str) -> None:
 @click.option("--bind", default="127.0.0.1:8443", show_default=True,
               help="Address and port to listen on; only this machine by default (production: e.g. 0.0.0.0:8443).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: one per core, 2 to 8].")
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Threads per worker.")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Requests each worker runs at once (it reads slow clients' requests with 8 threads per one).")
 @click.option("--no-tls", is_flag=True, help="Plain HTTP, for running behind a TLS-terminating proxy.")
 @pass_state
 def serve(state: CliState, bind: str, workers: int | None, threads: int, no_tls: bool) -> None:

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, request
 
 from app import endpoints
 from app.http import db_session
+from app.http.bodies import BodyTooLarge, read_body
 from app.http.rules import device_endpoint
 from app.services.pki import scep
 from mdm_protocol.scep.http import MAX_MESSAGE_BYTES
@@ -18,10 +19,11 @@ blueprint = Blueprint("scep", __name__)
 def scep_operation() -> Response:
     declared = request.content_length
     body = None
-    if request.method == "POST" and not (declared or 0) > MAX_MESSAGE_BYTES:
-        # Read at most one byte more than a SCEP message may have: a body
-        # without a declared length cannot make the worker buffer megabytes.
-        body = request.stream.read(MAX_MESSAGE_BYTES + 1)
+    if request.method == "POST":
+        try:
+            body = read_body(MAX_MESSAGE_BYTES)
+        except BodyTooLarge:  # answered (413) and audited as SCEP, like any refused PKIOperation
+            declared = max(declared or 0, MAX_MESSAGE_BYTES + 1)
     reply = scep.handle(
         db_session(),
         method=request.method,

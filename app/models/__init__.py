@@ -6,7 +6,15 @@ from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSch
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
-from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
+from app.models.devices import (
+    Device,
+    DeviceTransfer,
+    DeviceUser,
+    EnrollmentState,
+    InstalledProfile,
+    Platform,
+    SeenSignature,
+)
 from app.models.enrollment import EnrollmentToken
 from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
@@ -34,6 +42,7 @@ __all__ = [
     "Command",
     "CommandStatus",
     "Device",
+    "DeviceTransfer",
     "DeviceUser",
     "EnrollmentChallenge",
     "EnrollmentState",
@@ -56,6 +65,7 @@ __all__ = [
     "RosterMember",
     "School",
     "SchoolRoster",
+    "SeenSignature",
     "SsoGrantRule",
     "Webhook",
     "WebhookCursor",

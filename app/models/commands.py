@@ -25,6 +25,8 @@ class CommandStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+#: Statuses in which a command still waits for the device's answer.
+OPEN_STATUSES = (CommandStatus.QUEUED, CommandStatus.SENT, CommandStatus.NOT_NOW)
 #: Statuses after which a command is never offered again.
 FINAL_STATUSES = frozenset(
     {CommandStatus.ACKNOWLEDGED, CommandStatus.ERROR, CommandStatus.EXPIRED, CommandStatus.CANCELLED}

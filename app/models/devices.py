@@ -112,3 +112,43 @@ class InstalledProfile(Base):
     removal_disallowed: Mapped[bool] = mapped_column(default=False)
     is_managed: Mapped[bool] = mapped_column(default=True)
     reported_at: Mapped[dt.datetime]
+
+
+class DeviceTransfer(CreatedAt, Base):
+    """A device expected at another school: its next enrolment there may move it.
+
+    A new identity certificate from school B's enrollment link may only take
+    over a device enrolled in school A when such a record (made by central IT,
+    and later by an Apple School Manager assignment) says B expects it. It is
+    used up by that enrolment; the audit log keeps who allowed it and when.
+    """
+
+    __tablename__ = "device_transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One pending transfer per device: a new one replaces the old.
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), unique=True)
+    #: The school that expects the device (the one it moves to).
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    #: Who allowed it (a principal label, or the Apple School Manager sync).
+    allowed_by: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[dt.datetime]
+
+    device: Mapped[Device] = relationship()
+    school: Mapped[School] = relationship()
+
+
+class SeenSignature(Base):
+    """A signed MDM message already accepted: the same signature is refused again (replay).
+
+    ``digest`` identifies the signer and exactly the bytes it signed
+    (``mdm_protocol.cms.SignedMessage.signature_id``). Rows older than the
+    replay window are deleted by the scheduler. UNLOGGED on PostgreSQL (see
+    migration 0010): no WAL flush per request; empty again after a crash.
+    """
+
+    __tablename__ = "mdm_seen_signatures"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -37,3 +37,11 @@ class TokenCreate(InputSchema):
     max_uses = fields.Integer(load_default=None, validate=validate.Range(min=1, max=1_000_000))
     label = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     group = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+
+
+class TransferAllow(InputSchema):
+    """Central IT lets another school take a device over at its next enrolment there."""
+
+    school = fields.String(required=True, validate=validate.Regexp(SCHOOL_CODE, error="Not a school code."))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    expires = Duration(load_default=None)

@@ -4,10 +4,18 @@ Events join the caller's unit of work, so a change and its audit entry are
 committed together. ``durable=True`` is for refusals (a wrong challenge, a
 forged signature): they are written even though the change is rolled back.
 Details must never hold secrets.
+
+Refusals quote what the other side sent, so whatever a request held must be
+storable: NUL characters and lone UTF-16 surrogates (which PostgreSQL's text
+and JSONB refuse) become U+FFFD, and reals that are not numbers become null,
+here, once, for every caller; otherwise the entry, and with a durable one the
+only trace of the refusal, would be lost at commit.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,6 +29,8 @@ from app.services.access import Principal
 SUCCESS = "success"
 DENIED = "denied"
 FAILURE = "failure"
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def record(
@@ -39,15 +49,15 @@ def record(
     target_type, target_id = _target(target)
     values = {
         "occurred_at": utcnow(),
-        "actor": actor.label if isinstance(actor, Principal) else actor,
+        "actor": storable(actor.label if isinstance(actor, Principal) else actor),
         "action": action,
         "outcome": outcome,
         "school_id": school_id,
         "target_type": target_type,
-        "target_id": target_id,
+        "target_id": storable(target_id),
         "source": origin.source,
         "request_id": origin.request_id,
-        "details": details or {},
+        "details": storable(details or {}),
     }
     event = AuditEvent(**values)
     session.add(event)
@@ -63,3 +73,16 @@ def _target(target: Any) -> tuple[str | None, str | None]:
         kind, identifier = target
         return kind, str(identifier)
     return type(target).__name__.lower(), str(getattr(target, "id", None))
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every string (keys too) cleaned of what the database refuses, and NaN as None."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(item) for item in value]
+    return value

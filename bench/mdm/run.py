@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -237,12 +239,17 @@ class TemplateSigner:
     ``cms.sign`` builds the whole SignedData with asn1crypto every time (about
     2 ms of the client's CPU, which shares this machine with the server). Here
     one SignedData made by ``cms.sign`` is the template: for each body only
-    the messageDigest attribute and the signature over the attributes change,
-    both of fixed length. Flokk verifies every one with ``cms.verify_detached``
-    like any other, so a wrong splice would show as 401s.
+    the messageDigest and signingTime attributes and the signature over the
+    attributes change, all of fixed length. Flokk verifies every one with
+    ``cms.verify_detached`` like any other, so a wrong splice would show as
+    401s. Each message is signed a second after the one before (a simulated
+    clock from ``clock_start``, as a real iPad's messages are seconds apart):
+    Flokk refuses a signature it has seen before, and an Idle body is the same
+    every time. Each load phase starts its clocks a day after the previous
+    one's, so no phase repeats a signature of an earlier one.
     """
 
-    def __init__(self, certificate, key) -> None:
+    def __init__(self, certificate, key, clock_start: float | None = None) -> None:
         from asn1crypto import cms as asn1_cms
 
         probe = b"flokk bench probe"
@@ -254,6 +261,10 @@ class TemplateSigner:
         self.attributes = attributes
         digest = hashlib.sha256(probe).digest()
         self.digest_at = attributes.index(digest)
+        signing_time = signer_info["signed_attrs"][1]["values"][0]  # contentType, signingTime, messageDigest
+        self.time_at = attributes.index(signing_time.dump()) + 2  # the 13 characters of a UTCTime
+        started = time.time() if clock_start is None else clock_start
+        self.signed_at = datetime.datetime.fromtimestamp(int(started), datetime.timezone.utc)
         signature = signer_info["signature"].native
         self.signature_at = self.template.index(signature)
         self.signature_length = len(signature)
@@ -263,7 +274,10 @@ class TemplateSigner:
         from cryptography.hazmat.primitives.asymmetric import padding
 
         digest = hashlib.sha256(body).digest()
-        attributes = self.attributes[: self.digest_at] + digest + self.attributes[self.digest_at + 32 :]
+        self.signed_at += datetime.timedelta(seconds=1)
+        moment = self.signed_at.strftime("%y%m%d%H%M%SZ").encode()
+        attributes = self.attributes[: self.time_at] + moment + self.attributes[self.time_at + 13 :]
+        attributes = attributes[: self.digest_at] + digest + attributes[self.digest_at + 32 :]
         signature = self.key.sign(b"\x31" + attributes[1:], padding.PKCS1v15(), hashes.SHA256())
         assert len(signature) == self.signature_length
         out = bytearray(self.template)
@@ -309,7 +323,8 @@ def _load_worker(job: dict) -> dict:
     context.load_verify_locations(cafile=job["trust"][1])
     ipads = [
         (identity["udid"], TemplateSigner(x509.load_pem_x509_certificate(identity["cert"].encode()),
-                                          serialization.load_pem_private_key(identity["key"].encode(), None)))
+                                          serialization.load_pem_private_key(identity["key"].encode(), None),
+                                          job["clock_start"]))
         for identity in job["identities"]
     ]
     latencies: list[float] = []
@@ -360,6 +375,8 @@ def _load_worker(job: dict) -> dict:
 
 # --- phases -----------------------------------------------------------------------------------
 
+_PHASES = itertools.count()
+
 
 def enrol(stack: Stack, count: int, processes: int) -> list[Identity]:
     jobs = [(stack.base_url, stack.enrollment_url, stack.trust_files)] * count
@@ -370,9 +387,10 @@ def enrol(stack: Stack, count: int, processes: int) -> list[Identity]:
 def load(stack: Stack, identities: list[Identity], *, mode: str, seconds: float, clients: int, connections: int) -> dict:
     serialised = [{"udid": i.udid, "cert": i.cert_pem.decode(), "key": i.key_pem.decode()} for i in identities]
     start_at = time.time() + 3  # let every client process load its keys first
+    clock_start = start_at + next(_PHASES) * 86400  # the iPads' simulated signing clocks (see TemplateSigner)
     jobs = [
         {"base_url": stack.base_url, "trust": stack.trust_files, "identities": serialised[i::clients], "mode": mode,
-         "seconds": seconds, "start_at": start_at, "connections": connections}
+         "seconds": seconds, "start_at": start_at, "connections": connections, "clock_start": clock_start}
         for i in range(clients)
     ]
     pids = stack.server_pids()

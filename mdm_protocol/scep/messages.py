@@ -128,6 +128,8 @@ def parse_request(der: bytes) -> PKIMessage:
     transaction_id = _text(raw_transaction, "transactionID")
     if not transaction_id or len(transaction_id) > MAX_TRANSACTION_ID:
         raise ScepError("the transactionID must have 1 to 256 characters")
+    if not transaction_id.isprintable():  # it is stored and audited; clients send hex or base64
+        raise ScepError("the transactionID must be printable text (no NUL or other control characters)")
     nonce = _octets(raw_nonce, "senderNonce")
     if not 8 <= len(nonce) <= 64:
         raise ScepError("the senderNonce must have 8 to 64 bytes")

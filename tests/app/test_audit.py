@@ -41,3 +41,19 @@ def test_a_durable_event_survives_the_rollback_but_the_change_does_not(db, princ
     with db.session() as session:
         event = session.scalars(select(AuditEvent)).one()
         assert (event.actor, event.action, event.outcome) == ("device:ABC", "checkin.forged", "denied")
+
+
+def test_details_quoting_what_a_request_held_are_stored_even_with_nul_and_surrogates(db, principal):
+    """A refusal quotes the bad input; the durable entry must still be written (PostgreSQL refuses NUL)."""
+    try:
+        with db.unit_of_work() as session:
+            factories.school(session)
+            audit.record(session, "device:A\x00B", "scep.refuse", outcome=audit.DENIED, target=("device", "x\ud800"),
+                         details={"transaction_id": "ab\x00cd", "bad\x00key": ["\udfff", float("nan")]}, durable=True)
+            raise PermissionError("refused")
+    except PermissionError:
+        pass
+    with db.session() as session:
+        event = session.scalars(select(AuditEvent)).one()
+        assert event.actor == "device:A\ufffdB" and event.target_id == "x\ufffd"
+        assert event.details == {"transaction_id": "ab\ufffdcd", "bad\ufffdkey": ["\ufffd", None]}

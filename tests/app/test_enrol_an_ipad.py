@@ -15,14 +15,13 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 
 import pytest
 from cryptography import x509
 
 from tests.support.pki import PUSH_TOPIC, openssl_runner, run_scepclient, scepclient_binary, write_push_files
+from tests.support.serving import wait_until_serving
 
 
 def free_port() -> int:
@@ -54,16 +53,7 @@ def flokk(environment, cli, tmp_path):
     ca_pem = tmp_path / "flokk-ca.pem"
     ca_pem.write_text(run("ca", "show", "--pem"))
     trust = ssl.create_default_context(cafile=str(ca_pem))
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"https://localhost:{port}/healthz", context=trust, timeout=5):
-                break
-        except (OSError, urllib.error.URLError):
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.terminate()
-                raise
-            time.sleep(0.3)
+    wait_until_serving(f"https://localhost:{port}", trust, process, seconds=60)
     yield run, port, ca_pem, trust
     process.terminate()
     process.wait(timeout=30)

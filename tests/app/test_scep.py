@@ -314,3 +314,15 @@ def test_the_scheduler_purges_challenges_a_day_after_they_expire(client, ready, 
         assert purge_expired_challenges(session, now=now + dt.timedelta(hours=47)) == 0
         assert purge_expired_challenges(session, now=now + dt.timedelta(hours=49)) == 2
     assert count_rows(db, "enrollment_challenges") == 0
+
+
+@pytest.mark.parametrize("transaction_id", ["tx\x00-1", "tx\x07"])
+def test_a_transaction_id_with_nul_or_control_characters_is_a_400_and_audited(client, ready, db, transaction_id):
+    """Before: PostgreSQL refused the NUL at commit (a 500) and the durable audit entry was lost too."""
+    challenge = challenge_from_profile(client, ready.secret)
+    response = post(client, request_der(ready.ca_certificate, challenge, transaction_id=transaction_id))
+    assert response.status_code == 400 and b"transactionID" in response.data
+    assert count_rows(db, "issued_certificates") == 0
+    with db.session() as session:
+        assert session.scalars(select(EnrollmentChallenge)).one().used_at is None
+    assert audit_actions(db)[-1] == ("scep.reject", "denied")

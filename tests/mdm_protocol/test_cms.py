@@ -244,3 +244,36 @@ def test_tampered_ciphertext_gives_one_generic_error(signer):
 def test_decrypt_garbage_is_a_decryption_error(signer, garbage):
     with pytest.raises(cms.DecryptionError):
         cms.decrypt(garbage, signer[0], signer[1])
+
+
+# ------------------------------------------------------------- signature ids (replay checks)
+
+
+def test_signature_id_is_the_same_for_every_copy_and_new_for_every_signing(signer, other_signer):
+    import datetime as dt
+
+    certificate, key = signer
+    moment = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    first = cms.sign(CONTENT, certificate, key, detached=True, signing_time=moment)
+    again = cms.sign(CONTENT, certificate, key, detached=True, signing_time=moment)
+    later = cms.sign(CONTENT, certificate, key, detached=True, signing_time=moment + dt.timedelta(seconds=1))
+    by_other = cms.sign(CONTENT, other_signer[0], other_signer[1], detached=True, signing_time=moment)
+    ids = [cms.verify(der, content=CONTENT).signature_id for der in (first, again, later, by_other)]
+    assert len(ids[0]) == 32 and ids[0] == ids[1]  # RSA PKCS #1 v1.5 signs the same bytes the same way
+    assert len(set(ids[1:])) == 3
+
+
+def test_a_malleated_ecdsa_signature_keeps_its_id(ec_signer):
+    """(r, s) and (r, n - s) both verify; a replay check keyed on the signature bytes would miss it."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+    certificate, key = ec_signer
+    der = cms.sign(CONTENT, certificate, key, detached=True)
+    info = asn1_cms.ContentInfo.load(der)
+    signer_info = info["content"]["signer_infos"][0]
+    r, s = decode_dss_signature(signer_info["signature"].native)
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256
+    signer_info["signature"] = core.OctetString(encode_dss_signature(r, order - s))
+    malleated = info.dump(force=True)
+    assert malleated != der
+    assert cms.verify(malleated, content=CONTENT).signature_id == cms.verify(der, content=CONTENT).signature_id

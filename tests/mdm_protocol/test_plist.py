@@ -155,3 +155,34 @@ def test_nul_characters_are_refused():
             plist.load(body)
     with pytest.raises(plist.PlistError, match="key"):
         plist.load(plistlib.dumps({"a\x00": 1}, fmt=plistlib.FMT_BINARY))
+
+
+def _utf16_string(text_units: bytes) -> bytes:
+    """A binary plist holding one UTF-16 string given as raw big-endian code units."""
+    return _bplist([bytes([0x60 | (len(text_units) // 2)]) + text_units])
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"<plist><dict><key>a</key><integer>18446744073709551616</integer></dict></plist>", "64 bits"),
+        (b"<plist><dict><key>a</key><integer>-9223372036854775809</integer></dict></plist>", "64 bits"),
+        (b"<plist><dict><key>a</key><real>nan</real></dict></plist>", "not a number"),
+        (b"<plist><dict><key>a</key><real>inf</real></dict></plist>", "not a number"),
+        (b"<plist><dict><key>a</key><real>-infinity</real></dict></plist>", "not a number"),
+        (plistlib.dumps({"a": float("nan")}, fmt=plistlib.FMT_BINARY), "not a number"),
+        (plistlib.dumps({"a": ["x\x01y"]}, fmt=plistlib.FMT_BINARY), "control character"),
+        (plistlib.dumps({"a\x1b": 1}, fmt=plistlib.FMT_BINARY), "control character"),
+        (_utf16_string(b"\xd8\x00\x00a"), "surrogate|malformed"),
+    ],
+)
+def test_values_no_xml_plist_can_hold_are_refused(body, reason):
+    """Huge integers, NaN/infinity, control characters, lone surrogates: no device sends them."""
+    with pytest.raises(plist.PlistError, match=reason):
+        plist.load(body)
+
+
+def test_the_edges_of_what_devices_send_still_load():
+    value = plist.load_dict(plistlib.dumps(
+        {"big": 2**64 - 1, "small": -(2**63), "level": 0.5, "text": "tab\there\nline\r\n", "emoji": "💥"}))
+    assert value["big"] == 2**64 - 1 and value["text"].startswith("tab\t")

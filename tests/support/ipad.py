@@ -1,7 +1,9 @@
 """A simulated iPad for tests and the benchmark: its identity, and the MDM messages it sends.
 
 The iPad signs every body with its SCEP identity (``Mdm-Signature``: a
-detached CMS SignedData, as Apple devices do) and speaks through a
+detached CMS SignedData, as Apple devices do; each message with its own
+signing time, at least a second after the one before, as a real iPad's
+messages are: Flokk refuses a signature it has seen before) and speaks through a
 ``Transport``: the Flask test client in-process, or HTTPS against a running
 ``flokk serve``. Identities are either issued straight from Flokk's CA
 (fast, for most tests) or obtained through SCEP from a downloaded enrollment
@@ -15,6 +17,7 @@ import datetime as dt
 import os
 import plistlib
 import ssl
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -103,6 +106,8 @@ class SimulatedIpad:
     unlock_token: bytes = field(default_factory=lambda: os.urandom(64))
     certificate: x509.Certificate | None = None
     key: Any = None
+    signed_at: dt.datetime | None = None
+    _signing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     # --- identity ------------------------------------------------------------------
 
@@ -125,7 +130,11 @@ class SimulatedIpad:
 
     def headers(self, body: bytes, content_type: str) -> dict[str, str]:
         assert self.certificate is not None, "the iPad has no identity yet"
-        signature = cms.sign(body, self.certificate, self.key, detached=True)
+        with self._signing:  # two threads may speak for one iPad (tests of concurrent workers)
+            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            self.signed_at = max(now, self.signed_at + dt.timedelta(seconds=1)) if self.signed_at else now
+            signed_at = self.signed_at
+        signature = cms.sign(body, self.certificate, self.key, detached=True, signing_time=signed_at)
         return {"Mdm-Signature": base64.b64encode(signature).decode(), "Content-Type": content_type}
 
     # --- messages --------------------------------------------------------------------

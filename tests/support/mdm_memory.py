@@ -48,6 +48,7 @@ class DeviceRecord:
     profiles: list[Any] = field(default_factory=list)
     seen: int = 0
     enrolled_hooks: int = 0
+    school: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Cert:
 
     fingerprint: str
     renews: str | None = None
+    #: The school whose enrollment link issued it (None: the rule is not exercised).
+    school: str | None = None
 
 
 class MemoryStore:
@@ -63,6 +66,7 @@ class MemoryStore:
         self.devices: dict[str, DeviceRecord] = {}
         self.queues: dict[tuple[str, str | None], list[Row]] = {}
         self.bindings: dict[str, str] = {}  # fingerprint -> device id
+        self.signatures: set[bytes] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -73,12 +77,27 @@ class MemoryStore:
     def renews_certificate_of(self, identity: Cert, device_id: str) -> bool:
         return identity.renews is not None and self.bindings.get(identity.renews) == device_id
 
+    def enrolment_refusal(self, identity: Cert, device_id: str) -> str | None:
+        record = self.devices.get(device_id)
+        if record is None or record.school is None or record.school == identity.school:
+            return None
+        return "the device belongs to another school"
+
     def bind(self, identity: Cert, device_id: str) -> None:
         self.bindings[identity.fingerprint] = device_id
+
+    # SignatureLedger
+    def first_use(self, signature_id: bytes) -> bool:
+        with self._lock:
+            if signature_id in self.signatures:
+                return False
+            self.signatures.add(signature_id)
+            return True
 
     # EnrollmentStore
     def authenticate(self, message: checkin.Authenticate, identity: Any) -> None:
         record = self.devices.setdefault(message.enrollment.device_id, DeviceRecord(message.enrollment.device_id))
+        record.school = record.school or getattr(identity, "school", None)
         record.authenticate = message
         record.state = "pending"
 

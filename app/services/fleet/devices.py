@@ -17,15 +17,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.errors import InvalidInput, NotFound
-from app.models.commands import Command
 from app.models.base import parse_row_id
+from app.models.commands import OPEN_STATUSES, Command
 from app.models.devices import Device, DeviceUser, InstalledProfile
 from app.models.tenancy import Group, School
 from app.services import audit
 from app.services.access import Permission, Principal, approvals, get_for, scoped
 from app.services.fleet.schools import get_school_by_code
 from app.services.mdm import commands
-from app.services.mdm.store import OPEN_STATUSES
 from app.services.policy import reconciler as policy_reconcile
 from mdm_protocol import commands as mdm_commands
 

@@ -5,14 +5,16 @@ one of two ways (Apple, "Sign MDM messages"; RFC 9440):
 
 - ``Mdm-Signature``: a base64 detached CMS SignedData over the exact body,
   signed with the device identity from SCEP. Verified here with
-  :func:`mdm_protocol.cms.verify_detached`.
+  :func:`mdm_protocol.cms.verify` (as ``verify_detached`` does).
 - ``Client-Cert``: when a TLS-terminating proxy did the mutual TLS, it passes
   the client certificate in this header (RFC 9440, a structured-field byte
   sequence ``:base64:``). Only believed from ``FLOKK_TRUSTED_PROXIES``.
 
 Either way the certificate must be one Flokk's CA issued, not revoked and in
 its validity (:func:`app.services.pki.certificates.identify`). Which device it may
-speak for is the MDM service's rule (``mdm_protocol.service``).
+speak for, and that one signature is accepted only once, are the MDM
+service's rules (``mdm_protocol.service``). Behind a proxy doing mutual TLS
+there is no signature to replay: the TLS session itself proved the key.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from cryptography import x509
 from sqlalchemy.orm import Session
@@ -39,6 +42,14 @@ CLIENT_CERT_HEADER = "Client-Cert"
 _MAX_HEADER = 16 * 1024
 
 
+@dataclass(frozen=True)
+class RequestIdentity:
+    """Who signed a request, and which signature it was (None: mutual TLS at a trusted proxy)."""
+
+    certificate: CertificateIdentity
+    signature_id: bytes | None = None
+
+
 def identify_request(
     session: Session,
     *,
@@ -46,27 +57,28 @@ def identify_request(
     headers: Mapping[str, str],
     remote_addr: str | None,
     settings: Settings,
-) -> CertificateIdentity:
+) -> RequestIdentity:
     """The trusted certificate identity of a request, or Unauthenticated/UntrustedCertificate."""
-    certificate = signer_certificate(body, headers, remote_addr, settings)
-    return certificates.identify(session, certificate)
+    certificate, signature_id = signer_certificate(body, headers, remote_addr, settings)
+    return RequestIdentity(certificates.identify(session, certificate), signature_id)
 
 
 def signer_certificate(
     body: bytes, headers: Mapping[str, str], remote_addr: str | None, settings: Settings
-) -> x509.Certificate:
+) -> tuple[x509.Certificate, bytes | None]:
+    """The certificate that vouches for the request, with the signature's id when it was signed."""
     signature = headers.get(SIGNATURE_HEADER)
     if signature:
         return _from_signature(signature, body)
     client_cert = headers.get(CLIENT_CERT_HEADER)
     if client_cert:
         if is_trusted_proxy(remote_addr, settings.trusted_proxies):
-            return _from_client_cert(client_cert)
+            return _from_client_cert(client_cert), None
         log.warning("ignored a %s header from %s, which is not a trusted proxy", CLIENT_CERT_HEADER, remote_addr)
     raise Unauthenticated("the request carries no device identity (no Mdm-Signature header)")
 
 
-def _from_signature(header: str, body: bytes) -> x509.Certificate:
+def _from_signature(header: str, body: bytes) -> tuple[x509.Certificate, bytes]:
     if len(header) > _MAX_HEADER:
         raise Unauthenticated("the Mdm-Signature header is too large")
     try:
@@ -74,9 +86,10 @@ def _from_signature(header: str, body: bytes) -> x509.Certificate:
     except (binascii.Error, ValueError):
         raise Unauthenticated("the Mdm-Signature header is not base64") from None
     try:
-        return cms.verify_detached(der, body)
+        signed = cms.verify(der, content=body)
     except cms.CMSError as error:
         raise Unauthenticated(f"the Mdm-Signature does not verify: {error}") from None
+    return signed.signer, signed.signature_id
 
 
 def _from_client_cert(header: str) -> x509.Certificate:

@@ -1,5 +1,5 @@
 """The MDM scheduler jobs: expire old commands, push again, refresh inventory daily, purge
-finished commands after the retention period.
+finished commands after the retention period, forget signatures older than the replay window.
 
 Each job is one bounded unit of work and safe while gunicorn workers serve
 devices: expiry and inventory changes are single conditional statements that
@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session
 from app.db import context
 from app.errors import NotReady
 from app.models.base import utcnow
-from app.models.commands import FINAL_STATUSES, Command, CommandStatus
-from app.models.devices import Device, EnrollmentState, Platform
+from app.models.commands import FINAL_STATUSES, OPEN_STATUSES, Command, CommandStatus
+from app.models.devices import Device, EnrollmentState, Platform, SeenSignature
 from app.scheduler import Job
 from app.services import audit
 from app.services.access import system_principal
 from app.services.bulk import id_in
 from app.services.mdm import commands as command_queue
 from app.services.mdm import push
-from app.services.mdm.store import OPEN_STATUSES
+from app.services.mdm.store import REPLAY_WINDOW
 from mdm_protocol import commands as mdm_commands
 
 log = logging.getLogger("flokk.scheduler")
@@ -124,9 +124,17 @@ def purge_finished_commands(session: Session, *, now: dt.datetime | None = None)
     return deleted
 
 
+def forget_old_signatures(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Delete the signatures seen longer ago than the replay window (the check ignores them anyway)."""
+    cutoff = (now or utcnow()) - REPLAY_WINDOW
+    result = session.execute(delete(SeenSignature).where(SeenSignature.seen_at < cutoff))
+    return result.rowcount or 0
+
+
 def jobs() -> list[Job]:
     return [
         Job("mdm.expire_commands", expire_commands, seconds=300),
+        Job("mdm.forget_old_signatures", forget_old_signatures, seconds=600),
         Job("mdm.purge_finished_commands", purge_finished_commands, seconds=6 * 3600),
         Job("mdm.push_waiting_devices", push_waiting_devices, seconds=60),
         Job("mdm.refresh_inventory", refresh_inventory, seconds=3600),

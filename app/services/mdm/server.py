@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import FlokkError, Forbidden, Unauthenticated
 from app.services import audit
+from app.services.mdm.identity import RequestIdentity
 from app.services.mdm.store import SqlMdmStore
 from app.services.pki.certificates import CertificateIdentity, UntrustedCertificate
 from mdm_protocol import checkin, plist
@@ -33,13 +34,14 @@ class MessageTooLarge(FlokkError):
     code = "message_too_large"
 
 
-def serve(session: Session, endpoint: str, body: bytes, identity: CertificateIdentity, *, max_body_bytes: int) -> Reply:
+def serve(session: Session, endpoint: str, body: bytes, sender: RequestIdentity, *, max_body_bytes: int) -> Reply:
     """Handle one CheckInURL (``endpoint="checkin"``) or ServerURL (``"command"``) request."""
     store = SqlMdmStore(session)
-    service = MdmService(store, store, store, max_body_bytes=max_body_bytes)
+    service = MdmService(store, store, store, signatures=store, max_body_bytes=max_body_bytes)
     handler = service.checkin if endpoint == "checkin" else service.command
+    identity = sender.certificate
     try:
-        return handler(body, identity)
+        return handler(body, identity, signature_id=sender.signature_id)
     except MdmError as error:
         raise _refusal(session, error, body, identity) from None
     except UntrustedCertificate as error:  # raised while binding: the certificate is another device's

@@ -10,6 +10,14 @@ conditional UPDATEs:
   writers, which gives the same guarantee);
 - recording a report only changes a command that is still open, so a
   repeated report for the same CommandUUID changes nothing.
+
+Re-enrolment (the store's half of the identity rule): a new certificate may
+take over a known device when it comes from the device's own school's
+enrollment link (an erased iPad enrolling again), or from a school central
+IT (or Apple School Manager) said expects the device
+(:mod:`app.services.fleet.transfers`). A
+certificate from any other school's link is refused, so holding a link is
+never enough to move a device. Every rebinding and every move is audited.
 """
 
 from __future__ import annotations
@@ -23,18 +31,20 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import LargeBinary, bindparam, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app.db import context
 from app.errors import NotFound
 from app.models.base import UTCDateTime, utcnow
-from app.models.commands import Command, CommandStatus
-from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
+from app.models.commands import OPEN_STATUSES, Command, CommandStatus
+from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform, SeenSignature
 from app.models.pki import IssuedCertificate
 from app.services import audit
 from app.services.access import Principal, system_principal
 from app.services.asm import enrolment as ade
+from app.services.fleet import transfers
 from app.services.mdm import commands as command_queue
 from app.services.pki import certificates
 from app.services.pki.certificates import CertificateIdentity
@@ -52,8 +62,12 @@ BOOTSTRAP_TOKEN_LABEL = "bootstrap-token"
 REDELIVER_AFTER = dt.timedelta(minutes=10)
 #: last_seen_at is written at most this often per device on the hot path.
 SEEN_RESOLUTION = dt.timedelta(seconds=60)
-#: Statuses in which a command still waits for the device's answer.
-OPEN_STATUSES = (CommandStatus.QUEUED, CommandStatus.SENT, CommandStatus.NOT_NOW)
+#: A signed message is refused when its signature was accepted less than this long ago.
+#: A device never sends one signature twice but as a network retry (seconds);
+#: someone replaying a captured body gets nothing for a day. Beyond the window
+#: an Idle would fetch one command (once per window); an Authenticate with the
+#: device's own certificate never resets it (see ``authenticate``).
+REPLAY_WINDOW = dt.timedelta(hours=24)
 _RENEWAL_HOPS = 5
 
 
@@ -91,6 +105,15 @@ class SqlMdmStore:
             if record is not None and record.device_id == device.id:
                 return record.revoked_at is None
         return False
+
+    def enrolment_refusal(self, identity: CertificateIdentity, device_id: str) -> str | None:
+        device = self._device(device_id)
+        if device is None or device.school_id == identity.school_id:
+            return None
+        if transfers.allowed_by(self.session, device, identity.school_id) is not None:
+            return None
+        return ("the device is enrolled in another school: moving it needs central IT's permission first "
+                "(flokk device transfer)")
 
     def bind(self, identity: CertificateIdentity, device_id: str) -> None:
         device = self._device(device_id)
@@ -135,14 +158,13 @@ class SqlMdmStore:
             )
             self.session.add(device)
             self._devices[udid] = device
+        elif identity.device_id == device.id:
+            # The certificate already spoke for this device before this request: a
+            # retried (or replayed) Authenticate. It says who the device is again and
+            # resets nothing: the queue, the state and the school stay as they are.
+            details["repeated"] = True
         else:
-            if device.school_id != identity.school_id:
-                details["moved_from_school_id"] = device.school_id
-                device.school_id, device.group_id = identity.school_id, identity.group_id
-            if device.enrollment_state == EnrollmentState.ENROLLED:
-                details["reenrolled"] = True
-            details["cancelled_commands"] = self._cancel_open_commands(device)
-            device.enrollment_state = EnrollmentState.PENDING
+            details.update(self._reenrol(device, identity))
         device.serial_number = _fit(message.serial_number, 64) or device.serial_number
         device.model = _fit(message.product_name or message.model, 64) or device.model
         device.os_version = _fit(message.os_version, 32) or device.os_version
@@ -158,6 +180,30 @@ class SqlMdmStore:
             self.session, _device_actor(udid), "device.authenticate", school_id=device.school_id, target=device,
             details=details,
         )
+
+    def _reenrol(self, device: Device, identity: CertificateIdentity) -> dict[str, Any]:
+        """A known device with a new certificate (erased, or its profile installed again): it starts over.
+
+        ``enrolment_refusal`` allowed it: the certificate is from the device's
+        school, or from a school central IT (or Apple School Manager) said
+        expects it (then it moves).
+        """
+        details: dict[str, Any] = {"reenrolled_from": device.enrollment_state}
+        if device.school_id != identity.school_id:
+            transfers.take(self.session, device, identity.school_id)
+            details["moved_from_school_id"] = device.school_id
+            self._move_to_school(device, identity)
+        details["cancelled_commands"] = self._cancel_open_commands(device)
+        device.enrollment_state = EnrollmentState.PENDING
+        return details
+
+    def _move_to_school(self, device: Device, identity: CertificateIdentity) -> None:
+        device.school_id, device.group_id = identity.school_id, identity.group_id
+        for model in (DeviceUser, InstalledProfile):  # rows of the device that carry its school
+            self.session.execute(
+                update(model).where(model.device_id == device.id).values(school_id=identity.school_id)
+                .execution_options(synchronize_session=False)
+            )
 
     def token_update(self, message: checkin.TokenUpdate) -> bool:
         device = self._required_device(message.enrollment.device_id)
@@ -243,6 +289,20 @@ class SqlMdmStore:
         device = self._required_device(enrollment.device_id)
         policy_reconcile.reconcile_device(self.session, device.id)
         ade.on_enrolled(self.session, device)
+
+    # --- SignatureLedger ---------------------------------------------------------------------
+
+    def first_use(self, signature_id: bytes) -> bool:
+        now = utcnow()
+        if self.postgres:  # every signed request: the driver's own statement, no ORM or type processing
+            result = self.session.connection().exec_driver_sql(
+                _REMEMBER_SIGNATURE_PG, (signature_id, now, now - REPLAY_WINDOW)
+            )
+        else:
+            result = self.session.execute(
+                _remember_signature(), {"b_digest": signature_id, "b_now": now, "b_forgotten_before": now - REPLAY_WINDOW}
+            )
+        return result.first() is not None
 
     # --- CommandQueue ----------------------------------------------------------------------
 
@@ -435,6 +495,28 @@ def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any
         .returning(Command.uuid, Command.request_type, Command.body)
         .execution_options(synchronize_session=False)
     )
+
+
+#: A row comes back when the signature is new, or was seen before the window. On PostgreSQL the
+#: table is UNLOGGED (migration 0010): an Idle that writes nothing else commits without a WAL flush.
+_REMEMBER_SIGNATURE_PG = (
+    "INSERT INTO mdm_seen_signatures (digest, seen_at) VALUES (%s, %s) ON CONFLICT (digest) "
+    "DO UPDATE SET seen_at = excluded.seen_at WHERE mdm_seen_signatures.seen_at < %s RETURNING 1"
+)
+
+
+@lru_cache(maxsize=None)
+def _remember_signature() -> Any:
+    """The same as ``_REMEMBER_SIGNATURE_PG``, for SQLite."""
+    table = SeenSignature.__table__  # Core, not the ORM's bulk INSERT
+    statement = sqlite.insert(table).values(
+        digest=bindparam("b_digest", type_=LargeBinary()), seen_at=bindparam("b_now", type_=UTCDateTime())
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.digest],
+        set_={"seen_at": statement.excluded.seen_at},
+        where=table.c.seen_at < bindparam("b_forgotten_before", type_=UTCDateTime()),
+    ).returning(table.c.seen_at)
 
 
 def _answerable(user_channel: bool) -> Any:
