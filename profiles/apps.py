@@ -9,8 +9,8 @@ flight. Commands in flight count as done, so planning twice queues nothing
 new; queued commands a newer policy made pointless are listed for
 cancelling. An app is installed only once its licence is assigned to the
 device; a required app waits (with the reason) for a licence, and an app
-that leaves the device's list, or is marked removed, is removed and its
-licence released. Apps the device refused (the user declined, the install
+that is no longer required on the device (it left the list, is only
+available, or is marked removed) is removed and its licence released. Apps the device refused (the user declined, the install
 failed) are reported as blocked, with Apple's words, not queued again and
 again.
 """
@@ -166,12 +166,21 @@ class AppPlan:
 _UNKNOWN_CONFIGURATION = "unknown"
 
 
+#: Why an app the policy names cannot be installed when the catalogue does not have it.
+NOT_IN_CATALOGUE = "not among the organisation's Apps and Books apps (run flokk apps sync)"
+
+
 def plan_apps(
     desired: Mapping[str, DesiredApp],
     catalogue: Mapping[str, CatalogueApp],
     device: DeviceApps,
+    *,
+    not_in_catalogue: str = NOT_IN_CATALOGUE,
 ) -> AppPlan:
-    """The licence requests and commands that make the device's apps follow ``desired``."""
+    """The licence requests and commands that make the device's apps follow ``desired``.
+
+    ``not_in_catalogue`` is the reason given for apps the catalogue lacks (no token yet, say).
+    """
     cancel, kept = _sort_pending(desired, device.pending)
     in_flight = {(item.action, item.store_id) for item in kept}
     plan = _Builder(cancel=cancel)
@@ -180,22 +189,23 @@ def plan_apps(
         app = desired[store_id]
         entry = catalogue.get(store_id)
         if entry is None or not entry.bundle_id:
-            plan.block(store_id, "not among the organisation's Apps and Books apps (run flokk apps sync)")
+            plan.block(store_id, not_in_catalogue if entry is None else "its bundle id is not known yet (run flokk apps sync)")
             continue
         status = reported.get(entry.bundle_id)
         licence = device.licences.get(store_id)
         if app.state == REQUIRED:
             _required(plan, app, entry, status, licence, device, in_flight)
-        elif app.state == AVAILABLE:
-            if status is not None and status.status in INSTALLED:
-                plan.states[store_id] = "installed"
-                _configure(plan, app, status, device, in_flight)
-            else:
-                plan.states[store_id] = "available, not installed"
-        else:
+        elif app.state == AVAILABLE and licence is None:
+            installed = status is not None and status.status in INSTALLED
+            plan.states[store_id] = "installed, not by Flokk" if installed else "available, not installed"
+        elif app.state == REMOVED_STATE:
             _removed(plan, app, entry, status, licence, device, in_flight)
-    for store_id in sorted(set(device.licences) - set(desired)):
-        # The app left the device's list: remove what Flokk installed and release the licence.
+    # Apps the device holds Flokk's licence for but no longer needs (left its list, or only
+    # available now): remove what Flokk installed and release the licence.
+    required = {store_id for store_id, app in desired.items() if app.state == REQUIRED}
+    for store_id in sorted(set(device.licences) - required):
+        if store_id in desired and desired[store_id].state == REMOVED_STATE:
+            continue
         licence = device.licences[store_id]
         if licence.state is not LicenceState.RELEASING:
             plan.release.append(store_id)

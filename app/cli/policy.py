@@ -87,6 +87,8 @@ def _print_report(session: Session, report: ReconcileReport) -> None:
             for (school, identifier), count in sorted(counter.items(), key=lambda item: (codes.get(item[0][0], ""), item[0][1]))
         ]
         print_table(rows, ["school", "profile", "action", "devices"], as_json=False)
+    for (school, app), count in sorted(report.licences.items()):
+        click.echo(f"Licences to assign in {codes.get(school, school)}: {app} for {count} device(s)")
     for (school, identifier, reason), count in sorted(report.blocked.items()):
         click.echo(f"Blocked in {codes.get(school, school)}: {identifier} on {count} device(s): {reason}")
     for (school, note), count in sorted(report.left_out.items()):

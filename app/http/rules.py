@@ -8,6 +8,9 @@
 - ``@device_endpoint``: called by devices, which prove who they are in the request
   itself (SCEP challenge, enrollment token, MDM identity certificate); the view
   must check that.
+- ``@service_endpoint``: called by an outside service (Apple's Apps and Books
+  notifications), which proves itself with the secret Flokk gave it, in the
+  request; the view must check that. Not a device, not an admin, not public.
 
 The endpoint matrix test reads these rules from ``app.url_map``: an endpoint
 without one fails the suite. Who the principal is (API token or dashboard
@@ -33,6 +36,7 @@ ADMIN = "admin"
 SIGNED_IN = "signed_in"
 PUBLIC = "public"
 DEVICE = "device"
+SERVICE = "service"
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,7 @@ def public_endpoint(view: F) -> F:
 
 def device_endpoint(view: F) -> F:
     return _mark(view, AccessRule(DEVICE))
+
+
+def service_endpoint(view: F) -> F:
+    return _mark(view, AccessRule(SERVICE))

@@ -2,6 +2,16 @@
 
 from app.models.accounts import AdminUser, ApiToken, RoleGrant, SsoGrantRule
 from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.apps import (
+    AppAsset,
+    AppDelivery,
+    AppLicence,
+    AppsEvent,
+    AppsNotification,
+    AppsToken,
+    DeviceApp,
+    DeviceAppReport,
+)
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
@@ -13,6 +23,12 @@ from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
     "AdminUser",
+    "AppAsset",
+    "AppDelivery",
+    "AppLicence",
+    "AppsEvent",
+    "AppsNotification",
+    "AppsToken",
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
@@ -23,6 +39,8 @@ __all__ = [
     "Command",
     "CommandStatus",
     "Device",
+    "DeviceApp",
+    "DeviceAppReport",
     "DeviceUser",
     "EnrollmentChallenge",
     "EnrollmentState",

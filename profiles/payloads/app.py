@@ -7,8 +7,9 @@ platform-neutral; each platform's stage of the reconciler carries them out
 RemoveApplication and Settings/ApplicationConfiguration):
 
 * ``State`` — ``required`` (installed and kept), ``available`` (allowed:
-  central IT's catalogue for schools to pick from; not pushed, not removed),
-  ``removed`` (removed if present, its licence released);
+  central IT's catalogue for schools and classes to pick from; not pushed,
+  and a device that got it while it was required gives it and its licence
+  back), ``removed`` (removed if present, its licence released);
 * ``Configuration`` — the managed app configuration (a dictionary the app
   reads, Apple's AppConfig; for a Chrome extension its policy);
 * ``RemoveOnUnenroll`` — remove the app when the device leaves management

@@ -19,7 +19,8 @@ Management*, *Using paginated endpoints*, *Handling error responses*,
   and, when given a notification URL (HTTPS, 9712) and token (9710 without
   both), sends a ``TEST_NOTIFICATION`` there and refuses the configuration
   (9728) unless it is answered 2xx; finished events are then notified as
-  ``ASSET_MANAGEMENT``, at most 100 assignments per notification;
+  ``ASSET_MANAGEMENT`` (from a background thread, as Apple sends them in its
+  own time; ``settle`` waits for them), at most 100 assignments per notification;
 * requests beyond ``max_requests_per_second`` per token get 429 (9646) with
   ``Retry-After``; ``script`` queues answers (e.g. a 503) for a path.
 
@@ -36,6 +37,7 @@ import base64
 import collections
 import datetime as dt
 import json
+import queue
 import ssl
 import tempfile
 import threading
@@ -184,6 +186,10 @@ class FakeAppsAndBooks:
         self._server.daemon_threads = True
         self._server.socket = _tls(server_cert_pem, server_key_pem).wrap_socket(self._server.socket, server_side=True)
         self._thread: threading.Thread | None = None
+        # Apple sends notifications in its own time, not while answering a request.
+        self._outbox: queue.Queue = queue.Queue()
+        self._sender = threading.Thread(target=self._send_queued, name="fake-apps-notifications", daemon=True)
+        self._sender.start()
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -238,6 +244,7 @@ class FakeAppsAndBooks:
         self.stop()
 
     def reset(self) -> None:
+        self.settle()
         with self._lock:
             self.locations.clear()
             self.events.clear()
@@ -521,10 +528,22 @@ class FakeAppsAndBooks:
             }
             if failure:
                 notification["error"] = {"errorNumber": failure["errorNumber"], "errorMessage": failure["errorMessage"]}
-            self._send(location.notification_url, location.notification_token or "", {
+            self._outbox.put((location.notification_url, location.notification_token or "", {
                 "notification": notification, "notificationId": str(uuid.uuid4()),
                 "notificationType": "ASSET_MANAGEMENT", "uId": location.uid,
-            })
+            }))
+
+    def _send_queued(self) -> None:
+        while True:
+            url, token, document = self._outbox.get()
+            try:
+                self._send(url, token, document)
+            finally:
+                self._outbox.task_done()
+
+    def settle(self) -> None:
+        """Wait until every notification due so far has been delivered (or refused)."""
+        self._outbox.join()
 
     def _send(self, url: str, token: str, document: dict[str, Any]) -> bool:
         body = json.dumps(document).encode()
