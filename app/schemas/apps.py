@@ -86,3 +86,34 @@ def device_apps_out(rows) -> list[dict[str, Any]]:
         "policy": row.desired, "from": row.set_in, "locked": row.locked, "licence": row.licence,
         "reported": row.reported, "next": row.doing,
     } for row in rows]
+
+
+class AppForm(InputSchema):
+    """The dashboard's app form: one app's state in a layer, its configuration (JSON text), a note;
+    ``intent`` is the button pressed (preview: nothing saved)."""
+
+    app = fields.String(required=True, validate=validate.Regexp(r"^(app:)?[0-9]{1,15}$", error="Choose an app."))
+    state = fields.String(required=True, validate=validate.OneOf([*STATES, INHERIT]))
+    configuration = fields.String(load_default=None, validate=validate.Length(max=100_000))
+    keep_on_unenroll = fields.Boolean(load_default=False)
+    lock = fields.Boolean(load_default=None)
+    note = fields.String(load_default=None, validate=validate.Length(max=NOTE_LENGTH))
+    intent = fields.String(load_default="preview", validate=validate.OneOf(["preview", "save"]))
+
+    @validates("configuration")
+    def _json_object(self, value: str | None, **kwargs: Any) -> None:
+        if value is not None:
+            configuration_from_text(value)
+
+
+def configuration_from_text(text: str) -> dict[str, Any]:
+    """A configuration typed into a form: a JSON object."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValidationError("A JSON object, e.g. {\"ServerURL\": \"https://...\"}.", field_name="configuration") from None
+    if not isinstance(value, dict):
+        raise ValidationError("A JSON object, e.g. {\"ServerURL\": \"https://...\"}.", field_name="configuration")
+    return value_from_json(value)

@@ -14,6 +14,8 @@ from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemo
 from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
 from app.services.access import Permission, approvals
+from app.services.apps import connection as app_connection
+from app.services.apps import overview as app_overview
 from app.services.fleet import devices, groups, schools
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services.mdm import enrollment
@@ -34,7 +36,8 @@ def _certificates(session, principal) -> dict | None:
     if not principal.can(Permission.ADMINISTER, None):
         return None
     found: dict = {}
-    for name, read in (("push", push_certificates.summary), ("ca", certificate_authority.summary)):
+    for name, read in (("push", push_certificates.summary), ("ca", certificate_authority.summary),
+                       ("apps", app_connection.summary)):
         try:
             found[name] = read(session, principal)
         except NotReady:
@@ -92,6 +95,7 @@ def device(device_id: int):
         profiles=shown.installed_profiles,
         health=device_health.read(found.inventory),
         users=shown.users,
+        apps=app_overview.device_apps(session, principal, device_id),
         choices=labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
     )
