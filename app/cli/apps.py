@@ -78,11 +78,16 @@ def token_show(state: CliState) -> None:
 def sync(state: CliState) -> None:
     """Read the apps, licence counts and assignments from Apple, then assign and release licences."""
     with state.unit_of_work() as session:
-        report = app_catalogue.sync(session, state.principal, progress=click.echo)
-        click.echo(f"{report.assets} apps and books ({report.added} new, {report.removed} gone), "
-                   f"{report.looked_up} looked up; {report.assignments} licences assigned at Apple "
-                   f"({report.imported} new to Flokk, {report.lost} no longer there).")
-        _print_licences(report.licences)
+        # Apple's refusal is kept on the token (committed), then reported as the error it is.
+        report = app_catalogue.sync(session, state.principal, progress=click.echo, raise_errors=False)
+        failure = report.failure
+        if failure is None:
+            click.echo(f"{report.assets} apps and books ({report.added} new, {report.removed} gone), "
+                       f"{report.looked_up} looked up; {report.assignments} licences assigned at Apple "
+                       f"({report.imported} new to Flokk, {report.lost} no longer there).")
+            _print_licences(report.licences)
+    if failure is not None:
+        raise failure
 
 
 @apps_group.command("licences")

@@ -49,6 +49,8 @@ class SyncReport:
     lost: int = 0
     taken_over: bool = False
     error: str | None = None
+    #: The error to report (Apple's refusal, or the location taken over), kept when not raised.
+    failure: FlokkError | None = None
     licences: licences.LicenceReport = field(default_factory=licences.LicenceReport)
 
 
@@ -63,13 +65,15 @@ def sync(session: Session, principal: Principal, *, progress: Progress | None = 
     except AppsAndBooksError as error:
         token.last_error = str(error)[:500]
         report.error = token.last_error
+        report.failure = connection.apple_error(error)
         log.warning("Apps and Books sync stopped: %s", error)
         if raise_errors:
-            raise connection.apple_error(error) from None
+            raise report.failure from None
         return report
     if report.taken_over:
+        report.failure = connection.AppleUnavailable(token.last_error or "another MDM has claimed the location")
         if raise_errors:
-            raise connection.AppleUnavailable(token.last_error or "another MDM has claimed the location")
+            raise report.failure
         return report
     token.last_sync_at, token.sync_requested_at, token.last_error = utcnow(), None, None
     audit.record(session, principal, "apps.sync", details={
