@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy import create_engine
@@ -18,8 +19,10 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @contextmanager
-def migrated_database(database_url: str = DEFAULT_URL, *, keep: bool = False) -> Iterator[Database]:
-    """A fresh schema in ``database_url``, migrated to the newest revision; dropped afterwards unless ``keep``."""
+def migrated_database(database_url: str = DEFAULT_URL, *, keep: bool = False, **settings: Any) -> Iterator[Database]:
+    """A fresh schema in ``database_url``, migrated to the newest revision; dropped afterwards unless ``keep``.
+
+    ``settings`` override Flokk's settings (e.g. ``apps_url`` of a fake Apps and Books)."""
     schema = f"flokk_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
@@ -29,9 +32,9 @@ def migrated_database(database_url: str = DEFAULT_URL, *, keep: bool = False) ->
         engine = create_engine(url)
         migrate.upgrade(engine)
         engine.dispose()
-        settings = Settings(data_dir=Path("/tmp/flokk-bench"), database_url=url, public_url="https://mdm.bench.example",
-                            secret_key="benchmark-secret-key-0123456789abcdef0123")
-        db = Database(settings)
+        base = Settings(data_dir=Path("/tmp/flokk-bench"), database_url=url, public_url="https://mdm.bench.example",
+                        secret_key="benchmark-secret-key-0123456789abcdef0123")
+        db = Database(base.replace(**settings))
         yield db
     finally:
         if db is not None:

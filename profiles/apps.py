@@ -112,7 +112,7 @@ class AppAction(enum.StrEnum):
     INSTALL = "install"
     REMOVE = "remove"
     CONFIGURE = "configure"
-    QUERY = "query"  # ManagedApplicationList
+    QUERY = "query"  # ManagedApplicationList (asked by the scheduler a little after installs)
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,6 @@ class AppPlan:
     remove: tuple[tuple[str, str], ...] = ()
     configure: tuple[DesiredApp, ...] = ()
     cancel: tuple[str, ...] = ()
-    query: bool = False
     #: What each app of the device is doing, in a few words, by store id.
     states: Mapping[str, str] = field(default_factory=dict)
     #: Apps that cannot go on without someone acting: (store id, reason).
@@ -160,7 +159,7 @@ class AppPlan:
     @property
     def changes_nothing(self) -> bool:
         return not (self.request_licences or self.release_licences or self.install or self.remove
-                    or self.configure or self.cancel or self.query)
+                    or self.configure or self.cancel)
 
 
 _UNKNOWN_CONFIGURATION = "unknown"
@@ -215,8 +214,6 @@ def plan_apps(
             _remove(plan, store_id, entry.bundle_id, in_flight)  # type: ignore[union-attr]
         else:
             plan.states[store_id] = "licence being released"
-    wants_answer = any(app.state != AVAILABLE for app in desired.values()) and device.reported is None
-    plan.query = (bool(plan.install or plan.remove) or wants_answer) and (AppAction.QUERY, None) not in in_flight
     return plan.build()
 
 
@@ -323,7 +320,6 @@ class _Builder:
     configure: list[DesiredApp] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
     blocked: list[tuple[str, str]] = field(default_factory=list)
-    query: bool = False
 
     def block(self, store_id: str, reason: str) -> None:
         self.blocked.append((store_id, reason))
@@ -337,7 +333,6 @@ class _Builder:
             remove=tuple(self.remove),
             configure=tuple(self.configure),
             cancel=tuple(self.cancel),
-            query=self.query,
             states=dict(self.states),
             blocked=tuple(self.blocked),
         )

@@ -11,8 +11,9 @@ configuration carries ``Authorization: Bearer <sToken>``.
 Errors follow *Handling error responses*: an ``ErrorResponse`` body
 (``errorNumber``, ``errorMessage``) becomes a typed error (an expired or
 revoked token, a request refused, Apple unavailable). 429 and 5xx answers
-are retried with back-off, honouring ``Retry-After``; the clock, the sleep
-and the transport are injected.
+are retried with back-off, honouring ``Retry-After``, and requests are paced
+to the location's ``maxRequestPerSecond``; the clock, the sleep and the
+transport are injected.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ PRODUCTION_URL = "https://vpp.itunes.apple.com/mdm/v2"
 #: Apple's documented limits (``service/config``), used until the service says otherwise.
 DEFAULT_MAX_SERIAL_NUMBERS = 1000
 DEFAULT_MAX_ASSETS = 25
+#: Apple's documented ``maxRequestPerSecond`` for a location; the client paces itself to it.
+DEFAULT_MAX_REQUESTS_PER_SECOND = 15
 #: The notification types Flokk subscribes to.
 NOTIFICATION_TYPES = ("ASSET_MANAGEMENT", "ASSET_COUNT")
 
@@ -217,14 +220,19 @@ class AppsAndBooksClient:
         max_attempts: int = 6,
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
+        max_requests_per_second: int = DEFAULT_MAX_REQUESTS_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stoken = stoken
         self.base_url = base_url.rstrip("/")
         self.transport = transport or UrllibTransport()
         self.sleep = sleep
+        self.clock = clock
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.max_requests_per_second = max_requests_per_second
+        self._last_request: float | None = None
         #: The latest ``mdmInfo`` Apple sent back (None until an answer carried one).
         self.seen_mdm_info: MdmInfo | None = None
         self.requests = 0
@@ -237,6 +245,7 @@ class AppsAndBooksClient:
     def service_config(self) -> ServiceConfig:
         document = self._call("GET", "service/config", authenticate=False)
         limits = _dict(document.get("limits"))
+        self.max_requests_per_second = _positive(limits.get("maxRequestPerSecond"), self.max_requests_per_second)
         return ServiceConfig(
             max_serial_numbers=_positive(limits.get("maxSerialNumbers"), DEFAULT_MAX_SERIAL_NUMBERS),
             max_assets=_positive(limits.get("maxAssets"), DEFAULT_MAX_ASSETS),
@@ -354,6 +363,7 @@ class AppsAndBooksClient:
         attempt = 0
         while True:
             attempt += 1
+            self._pace()
             self.requests += 1
             try:
                 response = self.transport.request(method, url, headers, data)
@@ -374,6 +384,16 @@ class AppsAndBooksClient:
                 raise ServiceUnavailable(f"Apps and Books kept refusing ({error}); try again later",
                                          status=error.status, number=error.number) from None
             self.sleep(self._delay(attempt, response.headers))
+
+    def _pace(self) -> None:
+        """At most ``max_requests_per_second`` requests a second (Apple refuses more with 429)."""
+        now = self.clock()
+        if self._last_request is not None and self.max_requests_per_second:
+            wait = 1.0 / self.max_requests_per_second - (now - self._last_request)
+            if wait > 0:
+                self.sleep(wait)
+                now = self.clock()
+        self._last_request = now
 
     def _delay(self, attempt: int, headers: Mapping[str, str] | None) -> float:
         """Apple's ``Retry-After`` when given (capped), else exponential back-off with jitter."""

@@ -60,7 +60,8 @@ def location(fake):
 
 def client_for(fake, token: bytes, sleeps: list | None = None) -> AppsAndBooksClient:
     return AppsAndBooksClient(parse_token(token).stoken, base_url=fake.api_url, transport=UrllibTransport(fake.trust),
-                              sleep=(sleeps.append if sleeps is not None else lambda seconds: None))
+                              sleep=(sleeps.append if sleeps is not None else lambda seconds: None),
+                              max_requests_per_second=0)
 
 
 def test_a_token_file_is_base64_json_with_token_expiry_and_organisation():
@@ -154,12 +155,23 @@ def test_requests_beyond_the_rate_limit_get_429_and_wait_as_apple_says(fake, loc
         time.sleep(seconds)
 
     client = AppsAndBooksClient(parse_token(token).stoken, base_url=fake.api_url, transport=UrllibTransport(fake.trust),
-                                sleep=sleep)
+                                sleep=sleep, max_requests_per_second=0)
     for _ in range(4):
         assert client.client_config().uid
     assert waited and set(waited) == {1.0}  # the fake's Retry-After
     assert client.requests == 4 + len(waited)
     fake.max_requests_per_second = None
+
+
+def test_the_client_paces_itself_to_apples_requests_per_second(fake, location):
+    _, token = location
+    waited: list[float] = []
+    client = AppsAndBooksClient(parse_token(token).stoken, base_url=fake.api_url, transport=UrllibTransport(fake.trust),
+                                sleep=waited.append, clock=lambda: 100.0)
+    client.service_config()  # says 15 a second, as Apple documents
+    client.client_config()
+    client.client_config()
+    assert waited == [pytest.approx(1 / 15)] * 2
 
 
 def test_the_mdm_info_of_every_answer_is_noticed(fake, location):

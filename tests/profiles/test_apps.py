@@ -127,17 +127,10 @@ def test_configuration_is_sent_when_it_changes_and_not_again():
 def test_planning_twice_queues_nothing_new():
     device = DeviceApps({EXAM: ASSOCIATED}, {})
     first = plan([app(EXAM)], device)
-    assert first.install and first.query
+    assert first.install
     in_flight = DeviceApps({EXAM: ASSOCIATED}, {}, pending=(pending(AppAction.INSTALL, EXAM, "i1"),
                                                             pending(AppAction.QUERY, None, "q1")))
     assert plan([app(EXAM)], in_flight).changes_nothing
-
-
-def test_a_device_that_never_answered_is_asked_once():
-    assert plan([app(EXAM)], DeviceApps({EXAM: Licence(LicenceState.ASSOCIATING)}, None)).query
-    assert not plan([app(EXAM)], DeviceApps({EXAM: Licence(LicenceState.ASSOCIATING)}, None,
-                                            pending=(pending(AppAction.QUERY, None, "q"),))).query
-    assert not plan([app(READING, "available")], DeviceApps()).query
 
 
 def test_apps_are_settings_with_locks_and_resolution_but_no_profile():

@@ -35,6 +35,7 @@ from app.models.apps import AppAsset, AppLicence, AppsEvent, AppsToken, LicenceS
 from app.models.base import utcnow
 from app.models.devices import Device, EnrollmentState
 from app.services.apps import connection
+from app.services.bulk import id_in
 from mdm_protocol.apps_and_books import AppsAndBooksClient, AppsAndBooksError, EventStatus, InvalidToken, RequestRefused
 from mdm_protocol.apps_and_books.client import Failure
 
@@ -152,7 +153,8 @@ def apply_status(session: Session, event: AppsEvent, status: EventStatus, now: d
             failed_serials[serial] = failure
     everything_failed = status.status == "FAILED" and not failed_serials
     general = status.failures[0] if status.failures else Failure(None, "Apple reported the request as failed")
-    rows = list(session.scalars(select(AppLicence).where(AppLicence.event_id == event.event_id)))
+    rows = session.execute(select(AppLicence.id, AppLicence.serial_number, AppLicence.device_id)
+                           .where(AppLicence.event_id == event.event_id)).all()
     asset = session.scalar(select(AppAsset).where(AppAsset.token_id == event.token_id, AppAsset.adam_id == event.adam_id,
                                                   AppAsset.pricing_param == event.pricing_param))
     done: set[int] = set()
@@ -161,12 +163,12 @@ def apply_status(session: Session, event: AppsEvent, status: EventStatus, now: d
     ok_ids = [row.id for row in rows if not (everything_failed or row.serial_number in failed_serials)]
     for row in failed_rows:
         failure = failed_serials.get(row.serial_number, general)
-        row.event_id, row.reason, row.updated_at = None, _reason(failure, asset), now
-        row.state = LicenceState.WANTED if associate else LicenceState.RELEASING
-        row.next_attempt_at = None if failure.number == 9709 else now + RETRY_AFTER
+        _set(session, [row.id], event_id=None, reason=_reason(failure, asset), updated_at=now,
+             state=LicenceState.WANTED if associate else LicenceState.RELEASING,
+             next_attempt_at=None if failure.number == 9709 else now + RETRY_AFTER)
     if associate:
         for start in range(0, len(ok_ids), _CHUNK):
-            session.execute(update(AppLicence).where(AppLicence.id.in_(ok_ids[start:start + _CHUNK]))
+            session.execute(update(AppLicence).where(id_in(session, AppLicence.id, ok_ids[start:start + _CHUNK]))
                             .values(state=LicenceState.ASSOCIATED, event_id=None, reason=None, next_attempt_at=None,
                                     updated_at=now).execution_options(synchronize_session=False))
         report.assigned += len(ok_ids)
@@ -176,7 +178,7 @@ def apply_status(session: Session, event: AppsEvent, status: EventStatus, now: d
             asset.assigned_count += len(ok_ids)
     else:
         for start in range(0, len(ok_ids), _CHUNK):
-            session.execute(delete(AppLicence).where(AppLicence.id.in_(ok_ids[start:start + _CHUNK])))
+            session.execute(delete(AppLicence).where(id_in(session, AppLicence.id, ok_ids[start:start + _CHUNK])))
         report.freed += len(ok_ids)
         if asset is not None:
             asset.available_count += len(ok_ids)
@@ -285,5 +287,5 @@ def _within_free_licences(session: Session, asset: AppAsset | None, rows: list[t
 def _set(session: Session, ids: Sequence[int], **values) -> None:
     values.setdefault("updated_at", utcnow())
     for start in range(0, len(ids), _CHUNK):
-        session.execute(update(AppLicence).where(AppLicence.id.in_(list(ids[start:start + _CHUNK])))
+        session.execute(update(AppLicence).where(id_in(session, AppLicence.id, list(ids[start:start + _CHUNK])))
                         .values(**values).execution_options(synchronize_session=False))

@@ -7,10 +7,11 @@ ManagedApplicationList, app commands in flight) and plans each device with
 the pure ``profiles.apps.plan_apps``. Unless it is a preview it then records
 licence intents for the licence worker, cancels stale commands and queues
 InstallApplication (``iTunesStoreID``, ``ManagementFlags``, ``Options``
-``PurchaseMethod`` 1 for a device licence), RemoveApplication,
-Settings/ApplicationConfiguration and, after installs and removals, a
-ManagedApplicationList to learn how they went; each queued command is
-recorded in ``app_deliveries`` so the next pass counts it as in flight.
+``PurchaseMethod`` 1 for a device licence), RemoveApplication and
+Settings/ApplicationConfiguration; each queued command is recorded in
+``app_deliveries`` so the next pass counts it as in flight. How installs and
+removals went is asked a little later (ManagedApplicationList, by the
+scheduler's ``apps.refresh_install_state``), once the device had time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from app.models.apps import AppAsset, AppDelivery, AppLicence, AppsToken, DeviceApp, DeviceAppReport, LicenceState
@@ -29,6 +30,7 @@ from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device
 from app.services.access import Principal
+from app.services.bulk import id_in, insert_rows, text_in
 from app.services.mdm import commands
 from app.services.policy.situations import DeviceSituation, PolicyCache
 from mdm_protocol import commands as mdm_commands
@@ -163,8 +165,7 @@ def _without_licences(plan: AppPlan, reason: str) -> AppPlan:
     for store_id in plan.request_licences:
         states[store_id] = f"blocked: {reason}"
     blocked = plan.blocked + tuple((store_id, reason) for store_id in plan.request_licences)
-    return AppPlan((), plan.release_licences, plan.install, plan.remove, plan.configure, plan.cancel, plan.query,
-                   states, blocked)
+    return AppPlan((), plan.release_licences, plan.install, plan.remove, plan.configure, plan.cancel, states, blocked)
 
 
 def _count(report: Any, device: DeviceSituation, plan: AppPlan) -> None:
@@ -190,20 +191,21 @@ def load_states(session: Session, device_ids: Sequence[int]) -> dict[int, _State
     for start in range(0, len(device_ids), _CHUNK):
         chunk = list(device_ids[start:start + _CHUNK])
         serials: dict[str, int] = {}
-        for device_id, serial in session.execute(select(Device.id, Device.serial_number).where(Device.id.in_(chunk))):
+        for device_id, serial in session.execute(select(Device.id, Device.serial_number).where(id_in(session, Device.id, chunk))):
             states[device_id].serial = serial
             if serial:
                 serials[serial] = device_id
         _load_licences(session, states, serials)
         for device_id, at in session.execute(
-            select(DeviceAppReport.device_id, DeviceAppReport.managed_reported_at).where(DeviceAppReport.device_id.in_(chunk))
+            select(DeviceAppReport.device_id, DeviceAppReport.managed_reported_at)
+            .where(id_in(session, DeviceAppReport.device_id, chunk))
         ):
             states[device_id].managed_reported_at = at
             if at is not None:
                 states[device_id].reported = {}
         for device_id, bundle_id, managed, status, has_configuration in session.execute(
             select(DeviceApp.device_id, DeviceApp.bundle_id, DeviceApp.managed, DeviceApp.status, DeviceApp.has_configuration)
-            .where(DeviceApp.device_id.in_(chunk))
+            .where(id_in(session, DeviceApp.device_id, chunk))
         ):
             state = states[device_id]
             if managed:
@@ -216,7 +218,7 @@ def load_states(session: Session, device_ids: Sequence[int]) -> dict[int, _State
             select(AppDelivery.device_id, AppDelivery.action, AppDelivery.adam_id, AppDelivery.version, Command.uuid,
                    Command.status, Command.completed_at, Command.error_chain)
             .join(Command, Command.uuid == AppDelivery.command_uuid)
-            .where(AppDelivery.device_id.in_(chunk))
+            .where(id_in(session, AppDelivery.device_id, chunk))
             .order_by(Command.id)
         )
         for device_id, action, adam_id, version, command_uuid, status, completed_at, error_chain in deliveries:
@@ -231,7 +233,7 @@ def _load_licences(session: Session, states: dict[int, _State], serials: dict[st
         for row_id, adam_id, serial, state, reason, device_id in session.execute(
             select(AppLicence.id, AppLicence.adam_id, AppLicence.serial_number, AppLicence.state, AppLicence.reason,
                    AppLicence.device_id)
-            .where(AppLicence.serial_number.in_(names[start:start + _CHUNK]))
+            .where(text_in(session, AppLicence.serial_number, names[start:start + _CHUNK]))
         ):
             owner = states[serials[serial]]
             known = owner.licences.get(adam_id)
@@ -321,20 +323,17 @@ class AppWork:
             key = (app.store_id, app.config_version, catalogue.apps[app.store_id].bundle_id)
             self.configures[key].append(device)
             self.bodies[key] = app
-        if plan.query:
-            self.queries.append(device)
 
     def carry_out(self, session: Session, principal: Principal, report: Any) -> None:
         now = utcnow()
-        for start in range(0, len(self.new_licences), _CHUNK):
-            session.execute(insert(AppLicence), self.new_licences[start:start + _CHUNK])
+        insert_rows(session, AppLicence.__table__, self.new_licences)
         for row_id, device_id, school_id in self.adopt:
             session.execute(update(AppLicence).where(AppLicence.id == row_id).values(device_id=device_id, school_id=school_id))
         for start in range(0, len(self.drop), _CHUNK):
-            session.execute(delete(AppLicence).where(AppLicence.id.in_(self.drop[start:start + _CHUNK])))
+            session.execute(delete(AppLicence).where(id_in(session, AppLicence.id, self.drop[start:start + _CHUNK])))
         for start in range(0, len(self.release), _CHUNK):
             session.execute(
-                update(AppLicence).where(AppLicence.id.in_(self.release[start:start + _CHUNK]),
+                update(AppLicence).where(id_in(session, AppLicence.id, self.release[start:start + _CHUNK]),
                                          AppLicence.state == LicenceState.ASSOCIATED)
                 .values(state=LicenceState.RELEASING, event_id=None, reason=None, updated_at=now)
                 .execution_options(synchronize_session=False))
@@ -369,8 +368,7 @@ class AppWork:
         now = utcnow()
         rows = [{"command_uuid": queued.command_uuids[device.id], "device_id": device.id, "school_id": device.school_id,
                  "action": str(action), "adam_id": adam_id, "version": version, "created_at": now} for device in targets]
-        for start in range(0, len(rows), _CHUNK):
-            session.execute(insert(AppDelivery), rows[start:start + _CHUNK])
+        insert_rows(session, AppDelivery.__table__, rows)
         report.queued += len(queued)
 
 
@@ -388,7 +386,7 @@ def _cancel(session: Session, command_uuids: list[str]) -> int:
     for start in range(0, len(command_uuids), _CHUNK):
         result = session.execute(
             update(Command)
-            .where(Command.uuid.in_(command_uuids[start:start + _CHUNK]), Command.status == CommandStatus.QUEUED)
+            .where(text_in(session, Command.uuid, command_uuids[start:start + _CHUNK]), Command.status == CommandStatus.QUEUED)
             .values(status=CommandStatus.CANCELLED, completed_at=now)
             .execution_options(synchronize_session=False))
         cancelled += result.rowcount or 0
@@ -400,5 +398,5 @@ def _prune(session: Session, command_uuids: Iterable[str]) -> None:
     they say which configuration the device holds)."""
     uuids = list(command_uuids)
     for start in range(0, len(uuids), _CHUNK):
-        session.execute(delete(AppDelivery).where(AppDelivery.command_uuid.in_(uuids[start:start + _CHUNK])))
+        session.execute(delete(AppDelivery).where(text_in(session, AppDelivery.command_uuid, uuids[start:start + _CHUNK])))
 

@@ -30,6 +30,7 @@ def test_central_it_imports_the_token_from_the_page_and_sees_licences(db, client
     with db.unit_of_work() as session:
         central = people.admin(session, [(Role.CENTRAL_ADMIN, None)])
     people.sign_in(client, central)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     response = client.post("/apps/token", data={"csrf_token": people.CSRF, "token": (io.BytesIO(location[1]), "x.vpptoken")},
                            content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
@@ -64,6 +65,7 @@ def test_a_school_picks_an_allowed_app_for_a_class_and_sees_why_an_ipad_waits(
         device = session.scalar(select(Device).where(Device.udid == ipad.udid))
         device.group_id = group.id
     people.sign_in(client, ict)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
 
     # a refused change: the exam app is locked by central IT
     refused = client.post(f"/groups/{group.id}/apps", data={"csrf_token": people.CSRF, "app": EXAM_APP.adam_id,
@@ -84,6 +86,8 @@ def test_a_school_picks_an_allowed_app_for_a_class_and_sees_why_an_ipad_waits(
     assert "Keynote" in page and "Numbers" in page
     device_page = client.get(f"/devices/{device.id}").get_data(as_text=True)
     assert "Apps from the policy" in device_page and "no free licence" in device_page
+    norsk = client.get(f"/groups/{group.id}/apps", headers={"Accept-Language": "nb"}).get_data(as_text=True)
+    assert "Apper for 3A" in norsk and "påkrevd" in norsk
 
     # a school's ICT contact cannot change the baseline's apps
     assert client.post("/apps", data={**form, "intent": "save"}).status_code == 403

@@ -6,6 +6,7 @@ licence is released.
 
 from __future__ import annotations
 
+import datetime as dt
 import plistlib
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from app.models import Command, Device
 from app.models.apps import AppLicence
 from app.services.access import Role
-from app.services.apps import licences
+from app.services.apps import jobs, licences
 from tests.app.apps.conftest import EXAM_APP, READING_APP
 from tests.support import factories, people
 
@@ -44,7 +45,7 @@ def answer_everything(ipad, transport, answers: dict) -> list[tuple[str, dict]]:
 
 
 def test_licences_installs_captured_states_and_a_move_that_releases(
-    db, cli, world, new_ipad, transport, fake_apns, fake_apps, location, token_file, notify_flokk, client
+    db, cli, world, new_ipad, transport, fake_apns, fake_apps, location, token_file, notify_flokk, client, monkeypatch
 ):
     place, _ = location
     fake_apps.deliver = notify_flokk
@@ -93,19 +94,23 @@ def test_licences_installs_captured_states_and_a_move_that_releases(
     assert sorted(item["iTunesStoreID"] for item in installs) == sorted([int(EXAM_APP.adam_id), int(READING_APP.adam_id)])
     assert all(item["ManagementFlags"] == 1 and item["Options"] == {"PurchaseMethod": 1} for item in installs)
 
+    seen = answer_everything(ipad, transport, {})
+    assert [name for name, _ in seen].count("InstallApplication") == 2
+
+    # a little later the scheduler asks how the installs went: still installing (the real capture)
+    monkeypatch.setattr(jobs, "AFTER_COMMAND", dt.timedelta(0))
+    with db.unit_of_work() as session:
+        assert jobs.refresh_app_states(session) == 1
     installing = {"com.apple.Numbers": capture("iOS-12.1-Installing.xml")["com.apple.Numbers"],
                   "com.apple.iWork.Keynote": capture("iOS-12.1-Installing.xml")["com.apple.Numbers"]}
     seen = answer_everything(ipad, transport, {"ManagedApplicationList": {"ManagedApplicationList": installing}})
-    assert [name for name, _ in seen].count("InstallApplication") == 2
-    assert "ManagedApplicationList" in [name for name, _ in seen]
+    assert [name for name, _ in seen] == ["ManagedApplicationList"]
     before = len(commands_of(db, ipad.udid))
+    with db.unit_of_work() as session:
+        assert jobs.refresh_app_states(session) == 0  # reported less than ten minutes ago
 
     # later: both report Managed (the real capture's entry, for the second app under its bundle id)
     managed = capture("iOS-12.1-Managed.xml")
-    with db.unit_of_work() as session:
-        from app.services.apps import jobs
-
-        assert jobs.refresh_app_states(session) == 0  # reported less than ten minutes ago
     cli("command", "send", ipad.serial, "ManagedApplicationList")
     seen = answer_everything(ipad, transport, {"ManagedApplicationList": {"ManagedApplicationList": {
         "com.apple.Numbers": managed["com.apple.Numbers"], "com.apple.iWork.Keynote": managed["com.apple.Numbers"]}}})
@@ -117,7 +122,7 @@ def test_licences_installs_captured_states_and_a_move_that_releases(
     fake_apps.settle()
     queued = [c for c in commands_of(db, ipad.udid) if c.status == "queued"]
     assert [(c.request_type, plistlib.loads(c.body)["Command"].get("Identifier")) for c in queued] == [
-        ("RemoveApplication", "com.apple.iWork.Keynote"), ("ManagedApplicationList", None)]
+        ("RemoveApplication", "com.apple.iWork.Keynote")]
     with db.unit_of_work() as session:
         assert licences.process(session).freed == 1
     assert {(adam, serial) for adam, _, serial in place.assignments} == {(EXAM_APP.adam_id, ipad.serial)}

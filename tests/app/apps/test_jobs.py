@@ -56,18 +56,29 @@ def test_a_removed_ipad_gives_its_licences_back(db, world, fake_apps, location):
         assert session.scalar(select(func.count()).select_from(AppLicence)) == 0
 
 
-def test_devices_holding_licences_are_asked_about_their_apps_once(db, world, fake_apps, location):
+def test_a_device_is_asked_how_its_install_went_once_it_answered_it(db, world, fake_apps, location, monkeypatch):
     device_id, _ = _ready(db, world, location)
+
+    def queries() -> int:
+        with db.session() as session:
+            return session.scalar(select(func.count()).select_from(Command).where(
+                Command.device_id == device_id, Command.request_type == "ManagedApplicationList"))
+
     with db.unit_of_work() as session:
-        queried = session.scalar(select(func.count()).select_from(Command).where(
-            Command.device_id == device_id, Command.request_type == "ManagedApplicationList"))
-        assert queried == 1  # queued behind the install by the reconciler
-        assert jobs.refresh_app_states(session) == 0  # already asked, not answered yet
+        assert jobs.refresh_app_states(session) == 0  # the install is still waiting for the iPad
+        session.execute(Command.__table__.update().where(Command.request_type == "InstallApplication")
+                        .values(status="acknowledged", completed_at=utcnow() - dt.timedelta(minutes=1)))
+    with db.unit_of_work() as session:
+        assert jobs.refresh_app_states(session) == 0  # answered a minute ago: give it time to download
+    monkeypatch.setattr(jobs, "AFTER_COMMAND", dt.timedelta(seconds=30))
+    with db.unit_of_work() as session:
+        assert jobs.refresh_app_states(session) == 1
+        assert jobs.refresh_app_states(session) == 0  # asked, not answered yet
+    assert queries() == 1
+    with db.unit_of_work() as session:  # never answered: asked again
         session.execute(Command.__table__.update().where(Command.request_type == "ManagedApplicationList")
                         .values(status="expired", completed_at=utcnow()))
-    with db.unit_of_work() as session:
-        assert jobs.refresh_app_states(session) == 1  # never answered: asked again
-        assert jobs.refresh_app_states(session) == 0
+        assert jobs.refresh_app_states(session) == 1
 
 
 def test_a_sync_asked_for_runs_at_the_next_scheduler_round(db, world, fake_apps, location):
