@@ -97,9 +97,9 @@ def process(session: Session, *, progress: Progress | None = None, now: dt.datet
         say(f"{report.waiting} licence(s) wait for a free licence")
     if ready:
         from app.services.access import system_principal
-        from app.services.policy.reconciler import Scope, reconcile_scope
+        from app.services.apps.stage import reconcile_devices
 
-        reconciled = reconcile_scope(session, system_principal("apps"), Scope(device_ids=tuple(sorted(ready))))
+        reconciled = reconcile_devices(session, system_principal("apps"), sorted(ready))
         report.devices_reconciled, report.queued = reconciled.devices, reconciled.queued
         say(f"{report.assigned} licence(s) assigned: {reconciled.queued} command(s) queued for {reconciled.devices} device(s)")
     return report
@@ -167,18 +167,17 @@ def apply_status(session: Session, event: AppsEvent, status: EventStatus, now: d
              state=LicenceState.WANTED if associate else LicenceState.RELEASING,
              next_attempt_at=None if failure.number == 9709 else now + RETRY_AFTER)
     if associate:
-        for start in range(0, len(ok_ids), _CHUNK):
-            session.execute(update(AppLicence).where(id_in(session, AppLicence.id, ok_ids[start:start + _CHUNK]))
-                            .values(state=LicenceState.ASSOCIATED, event_id=None, reason=None, next_attempt_at=None,
-                                    updated_at=now).execution_options(synchronize_session=False))
+        # Failed rows no longer carry the event: the rest are done, in one statement.
+        session.execute(update(AppLicence).where(AppLicence.event_id == event.event_id)
+                        .values(state=LicenceState.ASSOCIATED, event_id=None, reason=None, next_attempt_at=None,
+                                updated_at=now).execution_options(synchronize_session=False))
         report.assigned += len(ok_ids)
         report.failed += len(failed_rows)
         if asset is not None:
             asset.available_count += len(failed_rows)  # counted as taken when sent
             asset.assigned_count += len(ok_ids)
     else:
-        for start in range(0, len(ok_ids), _CHUNK):
-            session.execute(delete(AppLicence).where(id_in(session, AppLicence.id, ok_ids[start:start + _CHUNK])))
+        session.execute(delete(AppLicence).where(AppLicence.event_id == event.event_id))
         report.freed += len(ok_ids)
         if asset is not None:
             asset.available_count += len(ok_ids)

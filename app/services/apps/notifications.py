@@ -114,9 +114,9 @@ def _asset_management(session: Session, token: AppsToken, change: wire.AssetMana
     session.flush()
     if done:
         from app.services.access import system_principal
-        from app.services.policy.reconciler import Scope, reconcile_scope
+        from app.services.apps.stage import reconcile_devices
 
-        reconcile_scope(session, system_principal("apps"), Scope(device_ids=tuple(sorted(done))))
+        reconcile_devices(session, system_principal("apps"), sorted(done))
     log.info("Apps and Books %s %s for %d assignment(s)", change.type, change.result, len(change.assignments))
     return f"{change.type.lower()} {change.result.lower()}"
 

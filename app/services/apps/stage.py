@@ -154,6 +154,27 @@ def reconcile(
     _prune(session, [uuid for state in states.values() for uuid in state.prunable])
 
 
+def reconcile_devices(session: Session, principal: Principal, device_ids: Sequence[int]) -> Any:
+    """Only the apps of these devices (their licences changed; their profiles did not): the stage alone,
+    without the profile planning of a full reconciliation."""
+    from app.models.devices import EnrollmentState
+    from app.services.policy.reconciler import ReconcileReport
+    from app.services.policy.situations import cache_for, situations, situations_query
+
+    report = ReconcileReport(dry_run=False)
+    found: list[DeviceSituation] = []
+    for start in range(0, len(device_ids), _CHUNK):
+        statement = situations_query().where(id_in(session, Device.id, list(device_ids[start:start + _CHUNK])),
+                                             Device.enrollment_state == EnrollmentState.ENROLLED,
+                                             Device.platform.in_(("ios", "ipados", "macos")))
+        found.extend(situations(session, statement))
+    report.devices = len(found)
+    caches = {organisation_id: cache_for(session, organisation_id) for organisation_id in {item.organisation_id for item in found}}
+    if found:
+        reconcile(session, principal, caches, found, report, dry_run=False)
+    return report
+
+
 def _any_app_state(session: Session) -> bool:
     return bool(session.scalar(select(exists().where(AppLicence.id.is_not(None)))) or
                 session.scalar(select(exists().where(AppDelivery.id.is_not(None)))) or
