@@ -44,3 +44,35 @@ def migrated_database(database_url: str = DEFAULT_URL, *, keep: bool = False, **
         else:
             with psycopg.connect(database_url, autocommit=True) as connection:
                 connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def add_municipality(session: Any, name: str, devices: int, *, schools: int = 100, classes: int = 5) -> Any:
+    """An organisation of ``schools`` schools with ``classes`` classes each and ``devices`` enrolled,
+    supervised iPads spread over the classes (with serial numbers), inserted in bulk; returns the organisation."""
+    from sqlalchemy import insert, select
+
+    from app.models import Device, Group, Organisation, School
+    from app.models.base import utcnow
+
+    per_class = devices // (schools * classes)
+    organisation = Organisation(name=name)
+    session.add(organisation)
+    session.flush()
+    session.execute(insert(School), [
+        {"organisation_id": organisation.id, "name": f"Skole {n}", "code": f"s{n:03d}"} for n in range(schools)
+    ])
+    school_ids = list(session.scalars(select(School.id).where(School.organisation_id == organisation.id).order_by(School.id)))
+    session.execute(insert(Group), [
+        {"school_id": school_id, "name": f"{grade}A", "kind": "class"} for school_id in school_ids for grade in range(classes)
+    ])
+    groups = session.execute(select(Group.id, Group.school_id).where(Group.school_id.in_(school_ids)).order_by(Group.id)).all()
+    now = utcnow()
+    rows = [
+        {"school_id": school_id, "group_id": group_id, "platform": "ipados", "udid": f"UDID-{group_id:04d}-{n:04d}",
+         "serial_number": f"S{group_id:04d}{n:04d}", "enrollment_state": "enrolled", "supervised": True,
+         "enrolled_at": now, "inventory": {}}
+        for group_id, school_id in groups for n in range(per_class)
+    ]
+    for start in range(0, len(rows), 10_000):
+        session.execute(insert(Device), rows[start:start + 10_000])
+    return organisation

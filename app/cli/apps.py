@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from app.cli import CliState, pass_state, print_table
-from app.cli.policy import _print_report
+from app.cli.policy import print_change
 from app.errors import InvalidInput
 from app.services.apps import catalogue as app_catalogue
 from app.services.apps import connection, licences, overview, settings
@@ -146,7 +146,7 @@ def set_(state: CliState, layer: str, app: str, state_name: str, configuration: 
     with state.unit_of_work() as session:
         result = settings.set_app(session, state.principal, layer, app, state_name, configuration=config,
                                   remove_on_unenroll=remove_on_unenroll, lock=lock, note=note, dry_run=dry_run)
-        _print_change(session, result, dry_run)
+        print_change(session, result, dry_run)
 
 
 @apps_group.command("remove")
@@ -159,20 +159,7 @@ def remove(state: CliState, layer: str, app: str, note: str | None, dry_run: boo
     """Take APP off LAYER's own list (devices then follow the layers above; to force removal: set ... removed)."""
     with state.unit_of_work() as session:
         result = settings.set_app(session, state.principal, layer, app, settings.INHERIT, note=note, dry_run=dry_run)
-        _print_change(session, result, dry_run)
-
-
-def _print_change(session, result, dry_run: bool) -> None:
-    if dry_run:
-        click.echo(f"Preview of {result.layer} (nothing saved):")
-    elif result.version is None:
-        click.echo(f"{result.layer} already says so; nothing changed.")
-        return
-    else:
-        click.echo(f"Saved {result.layer} version {result.version.number}:")
-    for line in result.changes:
-        click.echo(f"  {line}")
-    _print_report(session, result.report)
+        print_change(session, result, dry_run)
 
 
 def _configuration(text: str) -> Any:

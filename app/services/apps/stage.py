@@ -358,7 +358,7 @@ class AppWork:
                                          AppLicence.state == LicenceState.ASSOCIATED)
                 .values(state=LicenceState.RELEASING, event_id=None, reason=None, updated_at=now)
                 .execution_options(synchronize_session=False))
-        report.cancelled += _cancel(session, self.cancel)
+        report.cancelled += commands.cancel_queued(session, self.cancel)
         for key, targets in sorted(self.installs.items(), key=lambda item: str(item[0])):
             app = self.bodies[key]
             command = mdm_commands.install_application(
@@ -399,19 +399,6 @@ class Tally:
 
     queued: int = 0
     cancelled: int = 0
-
-
-def _cancel(session: Session, command_uuids: list[str]) -> int:
-    cancelled = 0
-    now = utcnow()
-    for start in range(0, len(command_uuids), _CHUNK):
-        result = session.execute(
-            update(Command)
-            .where(text_in(session, Command.uuid, command_uuids[start:start + _CHUNK]), Command.status == CommandStatus.QUEUED)
-            .values(status=CommandStatus.CANCELLED, completed_at=now)
-            .execution_options(synchronize_session=False))
-        cancelled += result.rowcount or 0
-    return cancelled
 
 
 def _prune(session: Session, command_uuids: Iterable[str]) -> None:

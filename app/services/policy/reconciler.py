@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
@@ -198,7 +198,7 @@ def _reconcile(
     if dry_run:
         app_stage.reconcile(session, principal, caches, apple, report, dry_run=True)
         return report
-    report.cancelled = _cancel(session, cancel)
+    report.cancelled = commands.cancel_queued(session, cancel)
     for key, targets in sorted(installs.items()):
         profile = bodies[key]
         queued = commands.enqueue(
@@ -370,19 +370,6 @@ def _classify(
         state.failed.add((identifier, version))
     else:
         state.prunable.append(command_uuid)
-
-
-def _cancel(session: Session, command_uuids: list[str]) -> int:
-    cancelled = 0
-    now = utcnow()
-    for start in range(0, len(command_uuids), _CHUNK):
-        result = session.execute(
-            update(Command)
-            .where(Command.uuid.in_(command_uuids[start : start + _CHUNK]), Command.status == CommandStatus.QUEUED)
-            .values(status=CommandStatus.CANCELLED, completed_at=now)
-        )
-        cancelled += result.rowcount or 0
-    return cancelled
 
 
 _DELIVERY_COLUMNS = ("command_uuid", "device_id", "school_id", "action", "identifier", "version", "created_at")

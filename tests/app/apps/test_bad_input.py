@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.models import Command
 from app.models.apps import AppLicence, AppsToken
 from app.services.access import Role, cli_principal
-from app.services.apps import catalogue, connection, licences, settings
+from app.services.apps import catalogue, connection, licences
 from tests.app.apps.conftest import EXAM_APP, READING_APP, expired_token
 from tests.fakes.apps_and_books import FakeAsset, make_token
 from tests.support import factories, people
