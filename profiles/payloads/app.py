@@ -21,8 +21,6 @@ engine's usual ones. Chromebooks have no mapping yet: resolution leaves apps
 out for them with that reason until the Chromebook integration adds one.
 """
 
-import datetime as dt
-import math
 from typing import Any
 
 from mdm_protocol.apple_schema import KeySpec, Spec
@@ -60,41 +58,28 @@ SPEC = Spec(
 
 #: A configuration nested deeper than this is not an app's settings.
 MAX_CONFIGURATION_DEPTH = 20
-_PLIST_INT = (-(2**63), 2**64 - 1)
 
 
 def _configuration(key: str, value: Any) -> list[str]:
-    """The configuration goes into a property list: every value must be one a plist can hold."""
+    """The configuration goes into a property list. Text, numbers and keys a plist cannot carry are the
+    engine's check (``mdm_protocol.plist_values``); this adds what JSON has and a plist lacks: null, and
+    empty keys; and a depth no app's settings need."""
     if key != "Configuration":
         return []
-    problem = _plist_problem(value, "Configuration", 0)
-    return [problem] if problem else []
-
-
-def _plist_problem(value: Any, path: str, depth: int) -> str | None:
-    if depth > MAX_CONFIGURATION_DEPTH:
-        return f"{path} is nested more than {MAX_CONFIGURATION_DEPTH} levels deep"
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if not isinstance(name, str) or not name:
-                return f"{path} has a key that is not a non-empty string"
-            problem = _plist_problem(item, f"{path}.{name}", depth + 1)
-            if problem:
-                return problem
-        return None
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            problem = _plist_problem(item, f"{path}[{index}]", depth + 1)
-            if problem:
-                return problem
-        return None
-    if isinstance(value, bool) or isinstance(value, (str, bytes, dt.datetime)):
-        return None
-    if isinstance(value, int):
-        return None if _PLIST_INT[0] <= value <= _PLIST_INT[1] else f"{path} is a number too large for an app's settings"
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"{path} must be a finite number"
-    return f"{path} must be text, a number, true/false, a date, data, a list or a dictionary (not null)"
+    pending: list[tuple[Any, str, int]] = [(value, "Configuration", 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        if depth > MAX_CONFIGURATION_DEPTH:
+            return [f"{path} is nested more than {MAX_CONFIGURATION_DEPTH} levels deep"]
+        if item is None:
+            return [f"{path} must be text, a number, true/false, a date, data, a list or a dictionary (not null)"]
+        if isinstance(item, dict):
+            if any(not isinstance(name, str) or not name for name in item):
+                return [f"{path} has a key that is not a non-empty string"]
+            pending.extend((child, f"{path}.{name}", depth + 1) for name, child in item.items())
+        elif isinstance(item, (list, tuple)):
+            pending.extend((child, f"{path}[{index}]", depth + 1) for index, child in enumerate(item))
+    return []
 
 
 def _store_id(instance: str) -> str | None:

@@ -155,8 +155,10 @@ def test_apps_are_settings_with_locks_and_resolution_but_no_profile():
 @pytest.mark.parametrize(("key", "value", "reason"), [
     ("State", "maybe", "must be one of"),
     ("Configuration", {"a": None}, "not null"),
-    ("Configuration", {"a": 2**70}, "too large"),
+    ("Configuration", {"a": 2**70}, "must fit in 64 bits"),
     ("Configuration", {"a": float("nan")}, "finite"),
+    ("Configuration", {"a": [{"": 1}]}, "not a non-empty string"),
+    ("Configuration", {"a": "nul\x00"}, "NUL"),
     ("RemoveOnUnenroll", "yes", "must be a boolean"),
     ("Unknown", 1, "is not a key"),
 ])

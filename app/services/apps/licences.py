@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from app.models.apps import AppAsset, AppLicence, AppsEvent, AppsToken, LicenceState
 from app.models.base import utcnow
 from app.models.devices import Device, EnrollmentState
+from app.services import audit
 from app.services.apps import connection
 from app.services.bulk import id_in
 from mdm_protocol.apps_and_books import AppsAndBooksClient, AppsAndBooksError, EventStatus, InvalidToken, RequestRefused
@@ -91,8 +92,11 @@ def process(session: Session, *, progress: Progress | None = None, now: dt.datet
         connection.still_ours(session, token, client)
         report.pending_events += session.query(AppsEvent).filter(AppsEvent.token_id == token.id,
                                                                   AppsEvent.status == "PENDING").count()
-    if report.requested or report.released:
+    if report.requested or report.released or report.assigned or report.freed or report.failed:
         say(f"asked Apple to assign {report.requested} and release {report.released} licence(s)")
+        audit.record(session, "system:apps", "apps.licences", details={
+            "requested": report.requested, "released": report.released, "assigned": report.assigned,
+            "freed": report.freed, "failed": report.failed, "waiting": report.waiting})
     if report.waiting:
         say(f"{report.waiting} licence(s) wait for a free licence")
     if ready:

@@ -206,8 +206,6 @@ def load_targets(
 
 def cancel_queued(session: Session, command_uuids: Sequence[str]) -> int:
     """Cancel the commands that are still queued (a device that fetched one keeps it); how many were."""
-    from app.services.bulk import text_in
-
     cancelled = 0
     now = utcnow()
     uuids = list(command_uuids)
