@@ -24,6 +24,7 @@ from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
 from app.services import audit
 from app.services.access import WIPING_COMMANDS, Permission, Principal, restrict
+from app.services.bulk import text_in
 from app.services.mdm import push
 from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
