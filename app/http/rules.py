@@ -11,6 +11,8 @@
 - ``@service_endpoint``: called by an outside service (Apple's Apps and Books
   notifications), which proves itself with the secret Flokk gave it, in the
   request; the view must check that. Not a device, not an admin, not public.
+- ``@monitoring_endpoint``: called by a monitoring system (Prometheus) with the
+  bearer token ``FLOKK_METRICS_TOKEN``, checked here; refused when none is set.
 
 The endpoint matrix test reads these rules from ``app.url_map``: an endpoint
 without one fails the suite. Who the principal is (API token or dashboard
@@ -20,13 +22,14 @@ session) is decided by the blueprint, which stores it with ``set_principal``.
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import g
 
-from app.errors import Unauthenticated
+from app.errors import Forbidden, Unauthenticated
 from app.services import access
 from app.services.access import Permission, Principal
 
@@ -37,6 +40,7 @@ SIGNED_IN = "signed_in"
 PUBLIC = "public"
 DEVICE = "device"
 SERVICE = "service"
+MONITORING = "monitoring"
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,24 @@ def public_endpoint(view: F) -> F:
 
 def device_endpoint(view: F) -> F:
     return _mark(view, AccessRule(DEVICE))
+
+
+def monitoring_endpoint(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flask import request
+
+        from app.http import settings
+
+        expected = settings().metrics_token
+        if expected is None:
+            raise Forbidden("metrics are off: set FLOKK_METRICS_TOKEN and scrape with it as a bearer token")
+        scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), expected.encode()):
+            raise Unauthenticated("send FLOKK_METRICS_TOKEN as Authorization: Bearer <token>")
+        return view(*args, **kwargs)
+
+    return _mark(wrapper, AccessRule(MONITORING))  # type: ignore[arg-type]
 
 
 def service_endpoint(view: F) -> F:

@@ -12,13 +12,16 @@ from app.models.apps import (
     DeviceApp,
     DeviceAppReport,
 )
+from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSchoolProfile, AsmSettings, AsmToken
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
+from app.models.rosters import RosterClass, RosterMember, SchoolRoster
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
@@ -33,6 +36,13 @@ __all__ = [
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
+    "AsmDefinedProfile",
+    "AsmDevice",
+    "AsmKey",
+    "AsmRule",
+    "AsmSchoolProfile",
+    "AsmSettings",
+    "AsmToken",
     "AuditEvent",
     "AuditPurgePermit",
     "Base",
@@ -48,6 +58,7 @@ __all__ = [
     "EnrollmentToken",
     "Group",
     "GroupKind",
+    "IdempotencyKey",
     "InstalledProfile",
     "IssuedCertificate",
     "Organisation",
@@ -59,6 +70,12 @@ __all__ = [
     "PolicyVersion",
     "PushCertificateRecord",
     "RoleGrant",
+    "RosterClass",
+    "RosterMember",
     "School",
+    "SchoolRoster",
     "SsoGrantRule",
+    "Webhook",
+    "WebhookCursor",
+    "WebhookDelivery",
 ]

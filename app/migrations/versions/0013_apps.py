@@ -1,7 +1,7 @@
 """apps: the Apps and Books connection, apps, licences, app commands and what devices report
 
 Revision ID: 0013_apps
-Revises: 0011_sessions
+Revises: 0018_rosters
 Create Date: 2026-12-02 14:52:58.049706
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0013_apps'
-down_revision = '0011_sessions'
+down_revision = '0018_rosters'
 branch_labels = None
 depends_on = None
 
