@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.schemas import InputSchema
 from app.schemas.policy import value_from_json
@@ -117,3 +117,78 @@ def configuration_from_text(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError("A JSON object, e.g. {\"ServerURL\": \"https://...\"}.", field_name="configuration")
     return value_from_json(value)
+
+
+# --- what the API answers (named for the OpenAPI description) -------------------------------------
+
+
+class AppsTokenOut(Schema):
+    organisation = fields.String(required=True)
+    location = fields.String(required=True)
+    location_uid = fields.String(required=True)
+    country = fields.String(required=True)
+    expires_at = fields.String(required=True)
+    expires_soon = fields.Boolean(required=True)
+    expired = fields.Boolean(required=True)
+    claimed_at = fields.String(required=True, allow_none=True)
+    claimed_by = fields.String(required=True, allow_none=True)
+    taken_over_by = fields.String(required=True, allow_none=True)
+    notifications = fields.Boolean(required=True)
+    last_sync_at = fields.String(required=True, allow_none=True)
+    last_error = fields.String(required=True, allow_none=True)
+
+
+class AppLicencesOut(Schema):
+    total = fields.Integer(required=True)
+    assigned = fields.Integer(required=True)
+    free = fields.Integer(required=True)
+    assigned_per_school = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    waiting_per_school = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class AppBaselineOut(Schema):
+    state = fields.String(required=True, allow_none=True)
+    locked = fields.Boolean(required=True)
+
+
+class AppOut(Schema):
+    app = fields.String(required=True)
+    name = fields.String(required=True)
+    bundle_id = fields.String(required=True, allow_none=True)
+    icon_url = fields.String(required=True, allow_none=True)
+    version = fields.String(required=True, allow_none=True)
+    device_assignable = fields.Boolean(required=True)
+    licences = fields.Nested(AppLicencesOut, required=True)
+    baseline = fields.Nested(AppBaselineOut, required=True)
+
+
+class AppsCatalogueOut(Schema):
+    token = fields.Nested(AppsTokenOut, required=True, allow_none=True)
+    apps = fields.List(fields.Nested(AppOut), required=True)
+
+
+class AppsTokenImportedOut(Schema):
+    token = fields.Nested(AppsTokenOut, required=True)
+    took_over = fields.String(required=True, allow_none=True)
+
+
+class SyncRequestedOut(Schema):
+    status = fields.String(required=True)
+    requested_at = fields.String(required=True)
+
+
+class DeviceAppOut(Schema):
+    app = fields.String(required=True, allow_none=True)
+    name = fields.String(required=True)
+    bundle_id = fields.String(required=True, allow_none=True)
+    icon_url = fields.String(required=True, allow_none=True)
+    policy = fields.String(required=True, allow_none=True)
+    set_in = fields.String(required=True, allow_none=True, data_key="from", attribute="from")
+    locked = fields.Boolean(required=True)
+    licence = fields.String(required=True, allow_none=True)
+    reported = fields.String(required=True, allow_none=True)
+    next = fields.String(required=True)
+
+
+class DeviceAppsOut(Schema):
+    apps = fields.List(fields.Nested(DeviceAppOut), required=True)
