@@ -514,7 +514,10 @@ SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_
 POLICY_ENDPOINTS = {"api.device_policy", "dashboard.school_policy", "dashboard.change_school_policy",
                     "dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy",
                     "dashboard.restore_school_policy", "dashboard.group_policy", "dashboard.change_group_policy",
-                    "dashboard.restore_group_policy", "dashboard.device_policy"}
+                    "dashboard.restore_group_policy", "dashboard.device_policy",
+                    # Apps are policy too: the school's settings, beyond a class-scoped grant.
+                    "api.device_apps", "api.set_layer_app", "dashboard.school_apps", "dashboard.change_school_apps",
+                    "dashboard.group_apps", "dashboard.change_group_apps"}
 
 
 def sample_for(endpoint: str, method: str, world: World, side: str) -> Sample:

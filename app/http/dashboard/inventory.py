@@ -102,7 +102,8 @@ def device(device_id: int):
         profiles=shown.installed_profiles,
         health=device_health.read(found.inventory),
         users=shown.users,
-        apps=app_overview.device_apps(session, principal, device_id),
+        # Apps are the school's policy: a class-scoped grant (a teacher) does not see it.
+        apps=app_overview.device_apps(session, principal, device_id) if principal.can(Permission.VIEW, found.school_id) else [],
         choices=labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
     )
