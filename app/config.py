@@ -284,6 +284,19 @@ SETTINGS: tuple[Setting, ...] = (
         "PEM CA bundle to trust for `FLOKK_APNS_URL` instead of the system's (a fake APNs in tests).",
     ),
     Setting(
+        "APPS_URL",
+        "https://vpp.itunes.apple.com/mdm/v2",
+        _https_url,
+        "Apple's Apps and Books API (v2) for app licences; only tests and benchmarks point it elsewhere "
+        "(trusting `SSL_CERT_FILE` when set).",
+    ),
+    Setting(
+        "APPS_LOOKUP_URL",
+        "https://uclient-api.itunes.apple.com/WebObjects/MZStorePlatform.woa/wa/lookup",
+        _https_url,
+        "Apple's app metadata lookup (names, icons, bundle ids of Apps and Books apps).",
+    ),
+    Setting(
         "ASM_URL",
         "https://mdmenrollment.apple.com",
         _https_url,
@@ -342,6 +355,8 @@ class Settings:
     apns_url: str = "https://api.push.apple.com"
     apns_ca_file: Path | None = None
     trusted_proxies: tuple[str, ...] = ()
+    apps_url: str = "https://vpp.itunes.apple.com/mdm/v2"
+    apps_lookup_url: str = "https://uclient-api.itunes.apple.com/WebObjects/MZStorePlatform.woa/wa/lookup"
     asm_url: str = "https://mdmenrollment.apple.com"
     asm_device_ca: Path | None = None
     asm_sync_minutes: int = 30

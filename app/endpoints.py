@@ -10,5 +10,7 @@ ENROLL = "/enroll"
 #: The MDM ServerURL (command channel) and CheckInURL of the com.apple.mdm payload.
 MDM_SERVER = "/mdm/connect"
 MDM_CHECKIN = "/mdm/checkin"
+#: Where Apple's Apps and Books posts notifications: ``/apps/notifications/<nonce>``.
+APPS_NOTIFICATIONS = "/apps/notifications"
 #: The ``url`` of the Automated Device Enrollment profile: an iPad in Setup Assistant posts its signed MachineInfo here.
 ASM_ENROLL = "/asm/enroll"

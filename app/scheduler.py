@@ -45,6 +45,7 @@ def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
     from app.services import audit_trail, idempotency
     from app.services.access import approvals
+    from app.services.apps import jobs as apps_jobs
     from app.services.asm import sync as asm_sync
     from app.services.asm import tokens as asm_tokens
     from app.services.mdm import enrollment
@@ -63,6 +64,7 @@ def jobs() -> list[Job]:
         Job("asm.token_expiry", asm_tokens.warn_before_expiry, seconds=24 * 3600),
         Job("api.idempotency_keys.purge", idempotency.purge_expired, seconds=3600),
         *mdm_jobs.jobs(),
+        *apps_jobs.jobs(),
         *webhook_jobs.jobs(),
     ]
 

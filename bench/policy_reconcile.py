@@ -29,14 +29,14 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.db import Database  # noqa: E402
-from app.models import Command, Device, Group, InstalledProfile, Organisation, School  # noqa: E402
+from app.models import Command, InstalledProfile  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
 from app.services import policy  # noqa: E402
 from app.services.access import cli_principal  # noqa: E402
 from app.services.pki import certificate_authority
 from app.services.policy.situations import cache_for, situations, situations_query  # noqa: E402
 from app.services.policy.reconciler import Scope, reconcile_scope  # noqa: E402
-from bench.throwaway import DEFAULT_URL, migrated_database  # noqa: E402
+from bench.throwaway import DEFAULT_URL, add_municipality, migrated_database  # noqa: E402
 from profiles import Change  # noqa: E402
 
 SCHOOLS, CLASSES, OVERRIDING = 100, 5, 10
@@ -46,27 +46,8 @@ def build(db: Database, devices: int) -> int:
     per_class = devices // (SCHOOLS * CLASSES)
     principal = cli_principal()
     with db.unit_of_work() as session:
-        organisation = Organisation(name="Benchmark kommune")
-        session.add(organisation)
-        session.flush()
+        organisation = add_municipality(session, "Benchmark kommune", devices, schools=SCHOOLS, classes=CLASSES)
         certificate_authority.ensure_ca(session, principal, organisation.name)  # profiles are signed with it
-        session.execute(insert(School), [
-            {"organisation_id": organisation.id, "name": f"Skole {n}", "code": f"s{n:03d}"} for n in range(SCHOOLS)
-        ])
-        school_ids = list(session.scalars(select(School.id).order_by(School.id)))
-        session.execute(insert(Group), [
-            {"school_id": school_id, "name": f"{grade}A", "kind": "class"} for school_id in school_ids for grade in range(CLASSES)
-        ])
-        groups = session.execute(select(Group.id, Group.school_id).order_by(Group.id)).all()
-        now = utcnow()
-        rows = [
-            {"school_id": school_id, "group_id": group_id, "platform": "ipados", "udid": f"UDID-{group_id:04d}-{n:04d}",
-             "serial_number": f"S{group_id:04d}{n:04d}", "enrollment_state": "enrolled", "supervised": True,
-             "enrolled_at": now, "inventory": {}}
-            for group_id, school_id in groups for n in range(per_class)
-        ]
-        for start in range(0, len(rows), 10_000):
-            session.execute(insert(Device), rows[start:start + 10_000])
         policy.change(session, principal, "baseline", [
             Change.set("restrictions", "allowCamera", False, lock=True),
             Change.set("restrictions", "allowAppRemoval", False),

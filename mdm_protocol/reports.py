@@ -6,7 +6,8 @@ Implements the device side of Apple's *MDM protocol* command exchange
 Idle, Acknowledged, Error, CommandFormatError or NotNow. :func:`parse` turns
 the body into a :class:`CommandReport`; :func:`inventory_from_response`
 turns the answers to the known queries (DeviceInformation, SecurityInfo,
-ProfileList, InstalledApplicationList, CertificateList, and a few more) into
+ProfileList, InstalledApplicationList, ManagedApplicationList, CertificateList,
+and a few more) into
 JSON-safe inventory, keyed and typed per the ``responsekeys`` of Apple's
 command schema.
 
@@ -212,6 +213,7 @@ INVENTORY_QUERIES: dict[str, tuple[str, str | None]] = {
     "SecurityInfo": ("security_info", "SecurityInfo"),
     "ProfileList": ("profiles", "ProfileList"),
     "InstalledApplicationList": ("applications", "InstalledApplicationList"),
+    "ManagedApplicationList": ("managed_applications", "ManagedApplicationList"),
     "CertificateList": ("certificates", "CertificateList"),
     "DeviceLocation": ("location", None),
     "UserList": ("users", "Users"),

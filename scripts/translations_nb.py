@@ -409,6 +409,80 @@ NB = {
         "Lås den med en melding og et telefonnummer på skjermen, eller slå på modus for mistet enhet "
         "(overvåkede iPader). Blir den ikke funnet, be om sletting med en kort begrunnelse; sentral IT "
         "godkjenner, og Flokk sender slettingen neste gang iPaden er på nett.",
+    # Apps (Apps and Books, app lists as policy)
+    "Choose the .vpptoken file downloaded from Apple School Manager.":
+        "Velg .vpptoken-filen du lastet ned fra Apple School Manager.",
+    "The Apps and Books token for %(location)s is imported; the apps are read within a minute.":
+        "Apps and Books-nøkkelen for %(location)s er importert; appene leses inn i løpet av et minutt.",
+    "Flokk reads the apps and licences from Apple within a minute.":
+        "Flokk leser appene og lisensene fra Apple i løpet av et minutt.",
+    "Apps of %(school)s": "Apper for %(school)s",
+    "Apps of %(group)s (%(school)s)": "Apper for %(group)s (%(school)s)",
+    "Saved as version %(number)s; %(count)s command(s) queued, %(licences)s licence(s) to assign.":
+        "Lagret som versjon %(number)s; %(count)s kommando(er) lagt i kø, %(licences)s lisens(er) skal tildeles.",
+    "Install an app": "Installer en app",
+    "Remove an app": "Fjern en app",
+    "Refresh managed apps": "Oppdater administrerte apper",
+    "App": "App",
+    "assign a licence": "tildel en lisens",
+    "No device needs anything new.": "Ingen enhet trenger noe nytt.",
+    "Waits in %(school)s on %(count)s device(s):": "Venter i %(school)s på %(count)s enhet(er):",
+    "Change an app": "Endre en app",
+    "Required: installed on every device here and kept. Available: allowed, not installed. Removed: removed where it is installed. Inherit: follow the layers above. Preview first to see how many licences and devices it takes.":
+        "Påkrevd: installeres på hver enhet her og blir værende. Tilgjengelig: tillatt, ikke installert. Fjernet: fjernes der den er installert. Arv: følg lagene over. Forhåndsvis først for å se hvor mange lisenser og enheter det gjelder.",
+    "required": "påkrevd",
+    "available": "tilgjengelig",
+    "removed": "fjernet",
+    "inherit": "arv",
+    "Configuration (JSON, optional)": "Konfigurasjon (JSON, valgfritt)",
+    "Keep the app when the device leaves management": "Behold appen når enheten forlater administrasjonen",
+    "No app to choose yet: central IT makes apps available in the baseline.":
+        "Ingen apper å velge ennå: sentral IT gjør apper tilgjengelige i grunnoppsettet.",
+    "Apps": "Apper",
+    "The apps the organisation owns in Apps and Books, with their licences. Central IT makes apps available (schools and classes then pick them) or required everywhere; a lock stops schools from changing that.":
+        "Appene organisasjonen eier i Apps and Books, med lisensene sine. Sentral IT gjør apper tilgjengelige (skoler og klasser velger dem da) eller påkrevd overalt; en lås hindrer skolene i å endre det.",
+    "Apps and Books": "Apps and Books",
+    "Location": "Lokasjon",
+    "Valid until": "Gyldig til",
+    "expired: import a new token": "utløpt: importer en ny nøkkel",
+    "expires soon: download a new token in Apple School Manager and import it":
+        "utløper snart: last ned en ny nøkkel i Apple School Manager og importer den",
+    "Notifications": "Varsler",
+    "on": "på",
+    "off: Flokk asks Apple instead": "av: Flokk spør Apple i stedet",
+    "Taken over": "Overtatt",
+    "Another MDM (%(mdm)s) manages the location: import the token again and take it back.":
+        "En annen MDM (%(mdm)s) administrerer lokasjonen: importer nøkkelen på nytt og ta den tilbake.",
+    "Last error": "Siste feil",
+    "Content token (.vpptoken)": "Innholdsnøkkel (.vpptoken)",
+    "Take the location over from another MDM": "Overta lokasjonen fra en annen MDM",
+    "Licences": "Lisenser",
+    "Assigned": "Tildelt",
+    "Free": "Ledige",
+    "Per school": "Per skole",
+    "Baseline": "Grunnoppsett",
+    "No apps yet: central IT imports the Apps and Books token, then Flokk reads the apps.":
+        "Ingen apper ennå: sentral IT importerer Apps and Books-nøkkelen, så leser Flokk inn appene.",
+    "History and restore of the baseline (apps included)": "Historikk og gjenoppretting av grunnoppsettet (også apper)",
+    "Apps from the policy": "Apper fra policyen",
+    "Licence": "Lisens",
+    "Reported by the device": "Rapportert av enheten",
+    "What happens": "Hva som skjer",
+    "not reported": "ikke rapportert",
+    "Apps and Books token": "Apps and Books-nøkkel",
+    "Expired: apps get no licences. Download a new token in Apple School Manager.":
+        "Utløpt: apper får ingen lisenser. Last ned en ny nøkkel i Apple School Manager.",
+    "Download a new token in Apple School Manager soon and import it under Apps.":
+        "Last ned en ny nøkkel i Apple School Manager snart og importer den under Apper.",
+    "Another MDM (%(mdm)s) manages the location.": "En annen MDM (%(mdm)s) administrerer lokasjonen.",
+    "The apps the devices here get: what central IT requires, what the school adds, what the class adds. History and restore are on the policy page.":
+        "Appene enhetene her får: det sentral IT krever, det skolen legger til, det klassen legger til. Historikk og gjenoppretting finner du på policysiden.",
+    "Policy and history": "Policy og historikk",
+    "Licences here / free": "Lisenser her / ledige",
+    "configured": "konfigurert",
+    "locked by %(who)s": "låst av %(who)s",
+    "No apps here yet.": "Ingen apper her ennå.",
+    "Apps of the school": "Skolens apper",
     # Classes from teaching groups, the teacher role, Apple Classroom
     "Choose the export file (CSV) to import.": "Velg eksportfilen (CSV) som skal importeres.",
     "No file.": "Ingen fil.",

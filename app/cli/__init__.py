@@ -109,11 +109,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, asm, audit, commands, devices, enroll, pki, policy, rosters, run, schools, setup, tokens, webhooks
+    from app.cli import admin, apps, asm, audit, commands, devices, enroll, pki, policy, rosters, run, schools, setup, tokens, webhooks
 
     groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, *asm.COMMANDS, admin.admin, tokens.token,
               audit.audit)
-    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command, rosters.roster, webhooks.webhook,
+    for group_or_command in (*groups, *policy.COMMANDS, *apps.COMMANDS, devices.device, commands.command, rosters.roster, webhooks.webhook,
                              run.run):
         main.add_command(group_or_command)
 

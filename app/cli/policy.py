@@ -87,6 +87,8 @@ def _print_report(session: Session, report: ReconcileReport) -> None:
             for (school, identifier), count in sorted(counter.items(), key=lambda item: (codes.get(item[0][0], ""), item[0][1]))
         ]
         print_table(rows, ["school", "profile", "action", "devices"], as_json=False)
+    for (school, app), count in sorted(report.licences.items()):
+        click.echo(f"Licences to assign in {codes.get(school, school)}: {app} for {count} device(s)")
     for (school, identifier, reason), count in sorted(report.blocked.items()):
         click.echo(f"Blocked in {codes.get(school, school)}: {identifier} on {count} device(s): {reason}")
     for (school, note), count in sorted(report.left_out.items()):
@@ -100,16 +102,21 @@ def _print_report(session: Session, report: ReconcileReport) -> None:
 def _apply(state: CliState, layer: str, changes: list[Change], *, organisation: str | None, note: str | None, dry_run: bool) -> None:
     with state.unit_of_work() as session:
         result = policy.change(session, state.principal, layer, changes, organisation=organisation, note=note, dry_run=dry_run)
-        if dry_run:
-            click.echo(f"Preview of {result.layer} (nothing saved):")
-        elif result.version is None:
-            click.echo(f"{result.layer} already says so; nothing changed.")
-            return
-        else:
-            click.echo(f"Saved {result.layer} version {result.version.number}:")
-        for line in result.changes:
-            click.echo(f"  {line}")
-        _print_report(session, result.report)
+        print_change(session, result, dry_run)
+
+
+def print_change(session: Session, result: policy.ChangeResult, dry_run: bool) -> None:
+    """What a change saved (or, as a preview, would save) and what it queues."""
+    if dry_run:
+        click.echo(f"Preview of {result.layer} (nothing saved):")
+    elif result.version is None:
+        click.echo(f"{result.layer} already says so; nothing changed.")
+        return
+    else:
+        click.echo(f"Saved {result.layer} version {result.version.number}:")
+    for line in result.changes:
+        click.echo(f"  {line}")
+    _print_report(session, result.report)
 
 
 def _layer_options(function):

@@ -83,8 +83,9 @@ def _finish(response: Response) -> Response:
     return response
 
 
-#: Route variables that carry a secret (the enrollment token in /enroll/<token>): never logged.
-SECRET_VIEW_ARGS = frozenset({"token"})
+#: Route variables that carry a secret (the enrollment token in /enroll/<token>, the Apps and Books
+#: notification nonce): never logged.
+SECRET_VIEW_ARGS = frozenset({"token", "nonce"})
 
 
 def client_address() -> str | None:

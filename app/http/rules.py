@@ -8,6 +8,9 @@
 - ``@device_endpoint``: called by devices, which prove who they are in the request
   itself (SCEP challenge, enrollment token, MDM identity certificate); the view
   must check that.
+- ``@service_endpoint``: called by an outside service (Apple's Apps and Books
+  notifications), which proves itself with the secret Flokk gave it, in the
+  request; the view must check that. Not a device, not an admin, not public.
 - ``@monitoring_endpoint``: called by a monitoring system (Prometheus) with the
   bearer token ``FLOKK_METRICS_TOKEN``, checked here; refused when none is set.
 
@@ -36,6 +39,7 @@ ADMIN = "admin"
 SIGNED_IN = "signed_in"
 PUBLIC = "public"
 DEVICE = "device"
+SERVICE = "service"
 MONITORING = "monitoring"
 
 
@@ -118,3 +122,7 @@ def monitoring_endpoint(view: F) -> F:
         return view(*args, **kwargs)
 
     return _mark(wrapper, AccessRule(MONITORING))  # type: ignore[arg-type]
+
+
+def service_endpoint(view: F) -> F:
+    return _mark(view, AccessRule(SERVICE))

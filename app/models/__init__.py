@@ -2,6 +2,16 @@
 
 from app.models.accounts import AdminSession, AdminUser, ApiToken, RoleGrant, SsoGrantRule
 from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.apps import (
+    AppAsset,
+    AppDelivery,
+    AppLicence,
+    AppsEvent,
+    AppsNotification,
+    AppsToken,
+    DeviceApp,
+    DeviceAppReport,
+)
 from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSchoolProfile, AsmSettings, AsmToken
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
@@ -25,6 +35,12 @@ from app.models.tenancy import Group, GroupKind, Organisation, School
 __all__ = [
     "AdminSession",
     "AdminUser",
+    "AppAsset",
+    "AppDelivery",
+    "AppLicence",
+    "AppsEvent",
+    "AppsNotification",
+    "AppsToken",
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
@@ -43,6 +59,8 @@ __all__ = [
     "CommandStatus",
     "Device",
     "DeviceTransfer",
+    "DeviceApp",
+    "DeviceAppReport",
     "DeviceUser",
     "EnrollmentChallenge",
     "EnrollmentState",

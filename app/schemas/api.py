@@ -172,6 +172,8 @@ class ReconcileReportOut(Schema):
     up_to_date = fields.Integer(required=True)
     install = fields.List(fields.Nested(ProfileCountOut), required=True)
     remove = fields.List(fields.Nested(ProfileCountOut), required=True)
+    #: Apps and Books licences to assign, per school and app (``app:<id>`` in ``profile``).
+    licences = fields.List(fields.Nested(ProfileCountOut), required=True)
     cancelled = fields.Integer(required=True)
     queued = fields.Integer(required=True)
     blocked = fields.List(fields.Nested(BlockedOut), required=True)

@@ -107,6 +107,7 @@ def report_out(report: ReconcileReport, codes: dict[int, str]) -> dict[str, Any]
         "up_to_date": report.up_to_date,
         "install": counted(report.installs),
         "remove": counted(report.removes),
+        "licences": counted(report.licences),
         "cancelled": report.cancelled,
         "queued": report.queued,
         "blocked": [{"school": school(s), "profile": p, "reason": r, "devices": n} for (s, p, r), n in sorted(report.blocked.items())],

@@ -20,6 +20,7 @@ __all__ = [
     "certificate_list", "clear_passcode", "delete_user", "device_information", "device_location",
     "device_lock", "device_name_setting", "disable_lost_mode", "enable_lost_mode", "erase_device",
     "install_application", "install_profile", "installed_application_list", "log_out_user",
+    "managed_application_list",
     "os_update", "os_update_status", "play_lost_mode_sound", "profile_list", "remove_application",
     "remove_profile", "restart_device", "schedule_os_update", "security_info", "settings",
     "shut_down_device", "time_zone_setting", "toggle_setting", "user_list",
@@ -73,6 +74,11 @@ def installed_application_list(
         "InstalledApplicationList",
         {"Identifiers": list(identifiers) if identifiers is not None else None, "ManagedAppsOnly": managed_apps_only},
     )
+
+
+def managed_application_list(identifiers: Sequence[str] | None = None) -> Command:
+    """application.managed.list.yaml: the state of the apps the device manages for Flokk."""
+    return build("ManagedApplicationList", {"Identifiers": list(identifiers) if identifiers is not None else None})
 
 
 def certificate_list(managed_only: bool | None = None) -> Command:
@@ -263,6 +269,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {
         CatalogueEntry("SecurityInfo", security_info, "Ask for passcode and encryption state", is_query=True),
         CatalogueEntry("ProfileList", profile_list, "List installed profiles", is_query=True),
         CatalogueEntry("InstalledApplicationList", installed_application_list, "List installed apps", is_query=True),
+        CatalogueEntry("ManagedApplicationList", managed_application_list, "List managed apps and their state",
+                       is_query=True),
         CatalogueEntry("CertificateList", certificate_list, "List installed certificates", is_query=True),
         CatalogueEntry("OSUpdateStatus", os_update_status, "Ask for OS update progress", is_query=True),
         CatalogueEntry("UserList", user_list, "List Shared iPad users", is_query=True),

@@ -2,7 +2,8 @@
 
 Implements Apple's "Configuration Profile" format (TopLevel and
 CommonPayloadKeys of Apple's device-management schema). One profile per
-payload instance of the effective policy, merged over all layers:
+payload instance of the effective policy, merged over all layers (kinds that
+are not profiles, such as apps, are left to their own reconciler stage):
 
 * ``PayloadIdentifier`` is stable: ``<prefix>.policy.<alias>[.<instance>]``,
   the same on every device and for every content, so a changed setting is a
@@ -91,7 +92,9 @@ class AppleProfileCompiler:
         if policy.facts.platform not in self.platforms:
             raise ValueError(f"cannot compile Apple profiles for {policy.facts.platform}")
         by_ref = {payload.ref: payload for payload in policy.payloads}
-        profiles = tuple(self.profile(payload, by_ref, policy.facts.platform) for payload in policy.payloads)
+        profiles = tuple(
+            self.profile(payload, by_ref, policy.facts.platform) for payload in policy.payloads if payload.kind.profile
+        )
         return CompiledPolicy(policy.facts.platform, profiles, ())
 
     def profile(

@@ -23,6 +23,8 @@ ValueCheck = Callable[[str, Any], list[str]]
 Coercion = Callable[[str, Any], Any]
 #: Checks a merged payload as a whole; returns (key, reason) pairs.
 PayloadCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+#: Checks an instance name beyond the common slug rule; returns the reason it is wrong, or None.
+InstanceCheck = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ def _no_payload_problems(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+def _any_instance(instance: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class PayloadKind:
     """One payload type Flokk's policy supports (one small module each)."""
@@ -112,10 +118,16 @@ class PayloadKind:
     check_payload: PayloadCheck = _no_payload_problems
     #: Values Flokk adds when the admin left the key unset, from the instance name.
     defaults: Callable[[str], Mapping[str, Any]] = lambda instance: {}
+    check_instance: InstanceCheck = _any_instance
+    #: Whether the Apple compiler makes a configuration profile of it; other kinds (apps)
+    #: are carried out by their own stage of the reconciler.
+    profile: bool = True
+    #: The kind's keys in Apple's schema format, for kinds that are not an Apple profile payload.
+    schema: apple_schema.Spec | None = field(default=None, compare=False)
 
     @cached_property
     def spec(self) -> apple_schema.Spec:
-        return apple_schema.profile_payload(self.payload_type)
+        return self.schema or apple_schema.profile_payload(self.payload_type)
 
     def key_spec(self, key: str) -> apple_schema.KeySpec | None:
         try:

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.app.test_endpoint_matrix import (
+    APPS_ENDPOINTS,
     CA_ENDPOINTS,
     MATRIX,
     OWN,
@@ -33,6 +34,7 @@ from tests.app.test_endpoint_matrix import (
     build_world,
     matrix_app,  # noqa: F401 - the fixture this module's tests use
     sample_for,
+    settings,  # noqa: F401 - the matrix's settings (the fake Apps and Books)
     url_value,
 )
 from tests.support import people
@@ -117,7 +119,7 @@ def test_bad_input_is_a_4xx(endpoint, method, variant, matrix_app, db):
     url_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
     with db.session() as session:
         world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS,
-                            with_ca=endpoint in CA_ENDPOINTS)
+                            with_ca=endpoint in CA_ENDPOINTS, with_apps=endpoint in APPS_ENDPOINTS)
         session.commit()
     sample = sample_for(endpoint, method, world, OWN)
     arguments = {name: url_value(world, name, OWN, variant) for name in url_rule.arguments}

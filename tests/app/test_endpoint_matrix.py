@@ -17,7 +17,9 @@ everyone who sees a school may read it and only central IT may change it.
 from __future__ import annotations
 
 import functools
+import io
 import itertools
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +113,7 @@ class World:
 _unique = itertools.count(1)
 
 
-def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = False) -> World:
+def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = False, with_apps: bool = False) -> World:
     world = World()
     for side in (OWN, OTHER):
         school = factories.school(session, f"m{next(_unique)}-{uuid.uuid4().hex[:6]}")
@@ -153,10 +155,12 @@ def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = 
 
     world.central["webhook"] = webhooks.create_webhook(session, system_principal(), name="tickets",
                                                        url="https://tickets.test/flokk", events=["device.enrolled"])[0]
-    if with_policy:
+    if with_policy or with_apps:
         _policy(session, world)
     if with_ca:
         _certificate_authority(session)
+    if with_apps:
+        _apps(session, world)
     return world
 
 
@@ -204,6 +208,8 @@ def _certificate_authority(session: Session) -> None:
 
     if certificate_authority.active_record(session) is None:
         certificate_authority.import_ca(session, system_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
+
+
 def _asm(session: Session, world: World) -> None:
     """An ASM token and rule (central), an expected iPad per school, a server token file to import,
     and an escrowed Activation Lock bypass code on each school's device."""
@@ -223,6 +229,45 @@ def _asm(session: Session, world: World) -> None:
     session.add(rule)
     session.flush()
     world.central["asm_rule"] = rule
+
+
+def _apps(session: Session, world: World) -> None:
+    """An Apps and Books token (from the fake) with one app, which the baseline makes available."""
+    from app.services.apps import catalogue, connection, settings
+
+    connection.import_token(session, system_principal(), apple_location())
+    catalogue.sync(session, system_principal())
+    settings.set_app(session, system_principal(), "baseline", MATRIX_APP, "available")
+
+
+#: The app the matrix's Apps and Books location owns.
+MATRIX_APP = "361304891"
+_APPLE: dict[str, Any] = {}
+
+
+def apple():
+    """One fake Apps and Books per test process (apps endpoints need Apple to answer)."""
+    if "fake" not in _APPLE:
+        from tests.fakes import pki
+        from tests.fakes.apps_and_books import FakeAppsAndBooks
+
+        ca = pki.make_ca("Matrix Apps and Books CA")
+        server = pki.issue(ca, "localhost", server_names=("127.0.0.1", "localhost"))
+        ca_file = Path(tempfile.mkdtemp()) / "ca.pem"
+        ca_file.write_bytes(ca.cert_pem)
+        fake = FakeAppsAndBooks(server_cert_pem=server.cert_pem, server_key_pem=server.key_pem).start()
+        fake.deliver = lambda url, headers, body: 503  # Flokk's test address is not reachable: it polls instead
+        _APPLE.update(fake=fake, ca_file=ca_file)
+    return _APPLE["fake"]
+
+
+def apple_location() -> bytes:
+    """A new location with the matrix's app; its token file."""
+    from tests.fakes.apps_and_books import FakeAsset, make_token
+
+    token = make_token()
+    apple().add_asset(apple().add_location(token), FakeAsset(MATRIX_APP, "Numbers", "com.apple.Numbers"))
+    return token
 
 
 def _policy(session: Session, world: World) -> None:
@@ -446,7 +491,19 @@ SAMPLES = {
     ("dashboard.import_classes_from_feide", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.link_school_to_feide", "POST"): lambda w, s: Sample(form={"feide_org_unit": f"fc:org:bergvik.no:unit:NO{_new()}"}),
     ("dashboard.install_classroom", "POST"): lambda w, s: Sample(form={"teacher_device_id": str(w.id("teacher_device", s))}),
+    ("api.import_apps_token", "POST"): lambda w, s: Sample(json={"token": apple_location().decode()}),
+    ("api.sync_apps", "POST"): lambda w, s: Sample(),
+    ("api.set_layer_app", "POST"): lambda w, s: Sample(json={"app": MATRIX_APP, "state": "required"}),
+    ("dashboard.import_apps_token", "POST"): lambda w, s: Sample(form={"token": (io.BytesIO(apple_location()), "x.vpptoken")}),
+    ("dashboard.sync_apps", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.change_baseline_apps", "POST"): lambda w, s: Sample(form={"app": MATRIX_APP, "state": "required", "intent": "save"}),
+    ("dashboard.change_school_apps", "POST"): lambda w, s: Sample(form={"app": MATRIX_APP, "state": "required", "intent": "save"}),
+    ("dashboard.change_group_apps", "POST"): lambda w, s: Sample(form={"app": MATRIX_APP, "state": "required", "intent": "save"}),
 }
+#: Endpoints whose world needs an Apps and Books token with an app (from the fake Apple).
+APPS_ENDPOINTS = {"api.show_apps_token", "api.sync_apps", "api.set_layer_app", "dashboard.sync_apps",
+                  "dashboard.change_baseline_apps", "dashboard.change_school_apps", "dashboard.change_group_apps",
+                  "api.list_apps", "dashboard.apps", "dashboard.school_apps", "dashboard.group_apps", "api.device_apps"}
 
 
 def _roster_csv() -> str:
@@ -454,11 +511,15 @@ def _roster_csv() -> str:
     return f"group_id,group_name,feide_id,role\nu-{name},Klasse {name},l{name}@skole.test,teacher\nu-{name},Klasse {name},e{name}@skole.test,student\n"
 #: Endpoints whose world needs policy layers with a saved version (and Flokk's CA to sign profiles).
 #: Endpoints about the baseline: no URL argument, no school.
-SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy"}
+SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy",
+                        "dashboard.change_baseline_apps"}
 POLICY_ENDPOINTS = {"api.device_policy", "dashboard.school_policy", "dashboard.change_school_policy",
                     "dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy",
                     "dashboard.restore_school_policy", "dashboard.group_policy", "dashboard.change_group_policy",
-                    "dashboard.restore_group_policy", "dashboard.device_policy"}
+                    "dashboard.restore_group_policy", "dashboard.device_policy",
+                    # Apps are policy too: the school's settings, beyond a class-scoped grant.
+                    "api.device_apps", "api.set_layer_app", "dashboard.school_apps", "dashboard.change_school_apps",
+                    "dashboard.group_apps", "dashboard.change_group_apps"}
 
 
 def sample_for(endpoint: str, method: str, world: World, side: str) -> Sample:
@@ -565,6 +626,14 @@ _APPS: dict[str, Any] = {}
 
 
 @pytest.fixture
+def settings(settings, monkeypatch):
+    """Flokk talks to the fake Apps and Books (trusting its CA, as SSL_CERT_FILE does for a proxy's CA)."""
+    fake = apple()
+    monkeypatch.setenv("SSL_CERT_FILE", str(_APPLE["ca_file"]))
+    return settings.replace(apps_url=fake.api_url, apps_lookup_url=fake.lookup_url)
+
+
+@pytest.fixture
 def matrix_app(backend, settings, db):
     """One app per backend for the whole matrix: building the url map costs more than the cells."""
     if backend not in _APPS:
@@ -592,7 +661,8 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
     for role, side in cells(roles):
         if world is None:
             with db.session() as session:
-                world = build_world(session, with_policy=with_policy, with_ca=with_ca)
+                world = build_world(session, with_policy=with_policy, with_ca=with_ca,
+                                    with_apps=endpoint in APPS_ENDPOINTS)
                 session.commit()
         sample = sample_for(endpoint, method, world, side)
         arguments = {name: url_value(world, name, side, variant) for name in url_rule.arguments}

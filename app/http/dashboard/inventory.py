@@ -15,6 +15,8 @@ from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemo
 from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
 from app.services.access import Permission, approvals
+from app.services.apps import connection as app_connection
+from app.services.apps import overview as app_overview
 from app.services.asm import tokens as asm_tokens
 from app.services.fleet import devices, groups, schools
 from app.services.fleet.device_removal import REMOVE_DEVICE
@@ -40,7 +42,8 @@ def _certificates(session, principal) -> dict | None:
     if not principal.can(Permission.ADMINISTER, None):
         return None
     found: dict = {}
-    for name, read in (("push", push_certificates.summary), ("ca", certificate_authority.summary)):
+    for name, read in (("push", push_certificates.summary), ("ca", certificate_authority.summary),
+                       ("apps", app_connection.summary)):
         try:
             found[name] = read(session, principal)
         except NotReady:
@@ -99,6 +102,8 @@ def device(device_id: int):
         profiles=shown.installed_profiles,
         health=device_health.read(found.inventory),
         users=shown.users,
+        # Apps are the school's policy: a class-scoped grant (a teacher) does not see it.
+        apps=app_overview.device_apps(session, principal, device_id) if principal.can(Permission.VIEW, found.school_id) else [],
         choices=labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
     )

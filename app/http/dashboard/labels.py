@@ -31,7 +31,8 @@ COMMANDS: dict[str, str] = {
     "EraseDevice": N_("Erase all content (needs approval)"),
 }
 OTHER_ACTIONS = {REMOVE_DEVICE: N_("Remove from Flokk"), "InstallProfile": N_("Install a profile"),
-                 "RemoveProfile": N_("Remove a profile")}
+                 "RemoveProfile": N_("Remove a profile"), "InstallApplication": N_("Install an app"),
+                 "RemoveApplication": N_("Remove an app"), "ManagedApplicationList": N_("Refresh managed apps")}
 #: Where a command is in its lifecycle (DESIGN.md), as the command tables say it.
 STATUSES = {
     "queued": N_("waiting"),

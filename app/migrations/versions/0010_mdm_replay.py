@@ -1,7 +1,7 @@
 """mdm replay: signatures already seen (replay window) and device transfers between schools
 
 Revision ID: 0010_mdm_replay
-Revises: 0018_rosters
+Revises: 0009_command_retention
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 
 
 revision = '0010_mdm_replay'
-down_revision = '0018_rosters'
+down_revision = '0009_command_retention'
 branch_labels = None
 depends_on = None
 

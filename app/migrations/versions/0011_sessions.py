@@ -1,7 +1,7 @@
 """sessions: dashboard sign-ins held server-side, so signing out ends them
 
 Revision ID: 0011_sessions
-Revises: 0009_command_retention
+Revises: 0010_mdm_replay
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 
 
 revision = '0011_sessions'
-down_revision = '0009_command_retention'
+down_revision = '0010_mdm_replay'
 branch_labels = None
 depends_on = None
 

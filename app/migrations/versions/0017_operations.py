@@ -1,7 +1,7 @@
 """operations: idempotency keys, webhooks and their deliveries
 
 Revision ID: 0017_operations
-Revises: 0012_asm
+Revises: 0013_apps
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0017_operations'
-down_revision = '0012_asm'
+down_revision = '0013_apps'
 branch_labels = None
 depends_on = None
 

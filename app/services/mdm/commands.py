@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound
@@ -24,6 +24,7 @@ from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
 from app.services import audit, progress
 from app.services.access import WIPING_COMMANDS, Permission, Principal, group_filter, restrict
+from app.services.bulk import text_in
 from app.services.mdm import push
 from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
@@ -207,3 +208,19 @@ def load_targets(
         if state == EnrollmentState.UNENROLLED:
             raise InvalidInput(f"device {device_id} is not enrolled")
     return [(device_id, found[device_id][0]) for device_id in wanted]
+
+
+def cancel_queued(session: Session, command_uuids: Sequence[str]) -> int:
+    """Cancel the commands that are still queued (a device that fetched one keeps it); how many were."""
+    cancelled = 0
+    now = utcnow()
+    uuids = list(command_uuids)
+    for start in range(0, len(uuids), _BATCH):
+        result = session.execute(
+            update(Command)
+            .where(text_in(session, Command.uuid, uuids[start:start + _BATCH]), Command.status == CommandStatus.QUEUED)
+            .values(status=CommandStatus.CANCELLED, completed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        cancelled += result.rowcount or 0
+    return cancelled

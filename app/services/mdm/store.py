@@ -43,6 +43,7 @@ from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledPro
 from app.models.pki import IssuedCertificate
 from app.services import audit
 from app.services.access import Principal, system_principal
+from app.services.apps import reports as app_reports
 from app.services.asm import enrolment as ade
 from app.services.fleet import transfers
 from app.services.mdm import commands as command_queue
@@ -371,7 +372,8 @@ class SqlMdmStore:
         self.session.expire(device, list(values))
         if update_.profiles is not None:
             self._replace_installed_profiles(device, update_)
-        if update_.profiles is not None and device.enrollment_state == EnrollmentState.ENROLLED:
+        apps_reported = app_reports.store(self.session, device, update_.section, update_.value)
+        if (update_.profiles is not None or apps_reported) and device.enrollment_state == EnrollmentState.ENROLLED:
             # What is installed changed: the policy reconciler queues only the difference.
             policy_reconcile.reconcile_device(self.session, device.id)
 

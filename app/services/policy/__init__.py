@@ -27,6 +27,7 @@ from app.models.policy import LayerLevel, PolicyLayer, PolicyVersion
 from app.models.tenancy import School
 from app.services import audit
 from app.services.access import Permission, Principal, require, require_central, restrict
+from app.services.apps import rules as app_rules
 from app.services.policy import layers as policy_layers
 from app.services.policy.situations import cache_for, situations, situations_query
 from app.services.policy.layers import LayerTarget
@@ -186,7 +187,9 @@ def _check_version(target: LayerTarget, row: PolicyLayer | None, if_version: Col
 def _checked(session: Session, principal: Principal, target: LayerTarget, before: Layer, changes: Sequence[Change]) -> Layer:
     above = _layers_above(session, target)
     try:
-        return apply_changes(before, above, changes, actor=principal.label, platforms=_platforms(target))
+        after = apply_changes(before, above, changes, actor=principal.label, platforms=_platforms(target))
+        app_rules.check(session, target.organisation_id, target.layer_id.level, above, changes)
+        return after
     except Refused as refused:
         names = policy_layers.labels(session, [item.locked_in for item in refused.refusals if item.locked_in])
         details: dict[str, list[str]] = {}

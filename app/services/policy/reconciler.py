@@ -8,9 +8,11 @@ stale queued commands are cancelled and the needed ones queued through the
 command service, one bulk insert per distinct profile.
 
 Called when a policy changes (every affected device), when a device enrols,
-moves school or group, and after each ProfileList (``reconcile_device``).
-A dry run (``dry_run=True``) is the change preview: the same plan, counted
-per school and profile, nothing written.
+moves school or group, and after each ProfileList or ManagedApplicationList
+(``reconcile_device``). A dry run (``dry_run=True``) is the change preview:
+the same plan, counted per school and profile, nothing written. Apps
+(``app:`` settings) are planned from the same effective policies by their own
+stage (``app.services.apps.stage``), after the profiles.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, select
 from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
@@ -30,6 +32,7 @@ from app.models.devices import Device, EnrollmentState, InstalledProfile, Platfo
 from app.models.policy import DeliveryAction, PolicyDelivery
 from app.services import audit, progress
 from app.services.access import Permission, Principal, restrict, system_principal
+from app.services.apps import stage as app_stage
 from app.services.mdm import commands
 from app.services.policy.situations import DeviceSituation, PolicyCache, cache_for, situations, situations_query
 from app.services.policy.signing import sign_profile
@@ -76,6 +79,8 @@ class ReconcileReport:
     cancelled: int = 0
     blocked: Counter[tuple[int, str, str]] = field(default_factory=Counter)
     unmanaged: Counter[int] = field(default_factory=Counter)
+    #: Apps and Books licences to request, per school and app (``app:<id>``).
+    licences: Counter[tuple[int, str]] = field(default_factory=Counter)
     left_out: Counter[tuple[int, str]] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     compilations: int = 0
@@ -94,6 +99,7 @@ class ReconcileReport:
     def school_ids(self) -> list[int]:
         found = {school for school, _ in self.installs} | {school for school, _ in self.removes}
         found |= {school for school, _, _ in self.blocked} | {school for school, _ in self.left_out}
+        found |= {school for school, _ in self.licences}
         return sorted(found | set(self.unmanaged))
 
 
@@ -173,9 +179,10 @@ def _reconcile(
     bodies: dict[tuple[str, str], AppleProfile] = {}
     removes: dict[str, list[DeviceSituation]] = defaultdict(list)
     cancel: list[str] = []
+    caches: dict[int, PolicyCache] = {}
     with progress.task("planning devices' profiles", total=len(apple)) as advance:
         for organisation_id, members in sorted(by_organisation.items()):
-            cache = cache_for(session, organisation_id, replaced)
+            cache = caches[organisation_id] = cache_for(session, organisation_id, replaced)
             plans: dict[tuple, Plan] = {}
             for device in members:
                 plan = _memoized_plan(plans, cache, device, states[device.id])
@@ -191,8 +198,9 @@ def _reconcile(
             advance(len(members))
     report.timings["plan"] = time.perf_counter() - clock - report.timings["load"]
     if dry_run:
+        app_stage.reconcile(session, principal, caches, apple, report, dry_run=True)
         return report
-    report.cancelled = _cancel(session, cancel)
+    report.cancelled = commands.cancel_queued(session, cancel)
     for key, targets in sorted(installs.items()):
         profile = bodies[key]
         queued = commands.enqueue(
@@ -205,8 +213,11 @@ def _reconcile(
         _record(session, queued, targets, DeliveryAction.REMOVE, identifier, None)
         report.queued += len(queued)
     _prune(session, [uuid for state in states.values() for uuid in state.prunable])
-    _audit(session, principal, report)
     report.timings["queue"] = time.perf_counter() - clock - report.timings["load"] - report.timings["plan"]
+    started = time.perf_counter()
+    app_stage.reconcile(session, principal, caches, apple, report, dry_run=False)
+    report.timings["apps"] = time.perf_counter() - started
+    _audit(session, principal, report)
     return report
 
 
@@ -361,19 +372,6 @@ def _classify(
         state.failed.add((identifier, version))
     else:
         state.prunable.append(command_uuid)
-
-
-def _cancel(session: Session, command_uuids: list[str]) -> int:
-    cancelled = 0
-    now = utcnow()
-    for start in range(0, len(command_uuids), _CHUNK):
-        result = session.execute(
-            update(Command)
-            .where(Command.uuid.in_(command_uuids[start : start + _CHUNK]), Command.status == CommandStatus.QUEUED)
-            .values(status=CommandStatus.CANCELLED, completed_at=now)
-        )
-        cancelled += result.rowcount or 0
-    return cancelled
 
 
 _DELIVERY_COLUMNS = ("command_uuid", "device_id", "school_id", "action", "identifier", "version", "created_at")

@@ -25,6 +25,7 @@ EXAMPLES = {
     "InstallProfile": lambda: commands.install_profile(plistlib.dumps({"PayloadType": "Configuration"})),
     "RemoveProfile": lambda: commands.remove_profile("no.kommune.wifi"),
     "InstalledApplicationList": lambda: commands.installed_application_list(["com.apple.Pages"], managed_apps_only=True),
+    "ManagedApplicationList": lambda: commands.managed_application_list(["com.apple.Pages"]),
     "InstallApplication": lambda: commands.install_application(itunes_store_id=361309726, management_flags=1, purchase_method=1),
     "RemoveApplication": lambda: commands.remove_application("com.apple.Pages"),
     "CertificateList": lambda: commands.certificate_list(),
