@@ -51,6 +51,9 @@ def check_ref(ref: SettingRef) -> tuple[PayloadKind | None, list[Problem]]:
         return payload_kind, [
             Problem(where, "instance names are 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
         ]
+    instance_problem = payload_kind.check_instance(instance) if instance else None
+    if instance_problem:
+        return payload_kind, [Problem(where, instance_problem)]
     if ref.whole_payload:
         return payload_kind, []
     if payload_kind.key_spec(ref.key) is None:

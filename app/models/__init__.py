@@ -7,6 +7,7 @@ from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.google import Chromebook, ChromebookCommand, GoogleConnection, GoogleOrgUnit
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, GroupKind, Organisation, School
@@ -19,6 +20,8 @@ __all__ = [
     "AuditEvent",
     "AuditPurgePermit",
     "Base",
+    "Chromebook",
+    "ChromebookCommand",
     "CertificateAuthorityRecord",
     "Command",
     "CommandStatus",
@@ -27,6 +30,8 @@ __all__ = [
     "EnrollmentChallenge",
     "EnrollmentState",
     "EnrollmentToken",
+    "GoogleConnection",
+    "GoogleOrgUnit",
     "Group",
     "GroupKind",
     "InstalledProfile",

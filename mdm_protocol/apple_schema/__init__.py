@@ -177,7 +177,7 @@ def _spec_from_file(kind: str, path: Path) -> Spec:
         supported_os=supported,
         keys=tuple(_key_spec(key, supported) for key in doc.get("payloadkeys") or ()),
         response_keys=tuple(_key_spec(key, supported) for key in doc.get("responsekeys") or ()),
-        source=str(path.relative_to(SCHEMA_ROOT)),
+        source=str(path.relative_to(SCHEMA_ROOT)) if path.is_relative_to(SCHEMA_ROOT) else path.name,
     )
 
 
@@ -219,6 +219,16 @@ def command(request_type: str) -> Spec:
 def profile_payload(payload_type: str) -> Spec:
     """The schema of a configuration profile payload by its PayloadType."""
     return _load("profile", payload_type)
+
+
+def profile_payload_file(path: Path) -> Spec:
+    """A payload Flokk describes itself in Apple's YAML format (settings only Chromebooks have)."""
+    return _load_file(path.resolve())
+
+
+@lru_cache(maxsize=None)
+def _load_file(path: Path) -> Spec:
+    return _spec_from_file("profile", path)
 
 
 def names(kind: str) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from mdm_protocol import apple_schema
@@ -112,9 +113,15 @@ class PayloadKind:
     check_payload: PayloadCheck = _no_payload_problems
     #: Values Flokk adds when the admin left the key unset, from the instance name.
     defaults: Callable[[str], Mapping[str, Any]] = lambda instance: {}
+    #: Why an instance name does not fit this kind (None: fine), beyond the general slug rule.
+    check_instance: Callable[[str], str | None] = lambda instance: None
+    #: Flokk's own schema (Apple's YAML format) for settings Apple's schema has not: Chromebook-only kinds.
+    schema_file: Path | None = None
 
     @cached_property
     def spec(self) -> apple_schema.Spec:
+        if self.schema_file is not None:
+            return apple_schema.profile_payload_file(self.schema_file)
         return apple_schema.profile_payload(self.payload_type)
 
     def key_spec(self, key: str) -> apple_schema.KeySpec | None:
