@@ -238,6 +238,19 @@ SETTINGS: tuple[Setting, ...] = (
         "PEM CA bundle to trust for `FLOKK_APNS_URL` instead of the system's (a fake APNs in tests).",
     ),
     Setting(
+        "GOOGLE_ADMIN_URL",
+        "https://admin.googleapis.com",
+        _https_url,
+        "Google's Admin SDK (Directory API) for Chromebooks; only tests and benchmarks point it elsewhere. "
+        "HTTPS trusts the system's CAs or `SSL_CERT_FILE`.",
+    ),
+    Setting(
+        "GOOGLE_POLICY_URL",
+        "https://chromepolicy.googleapis.com",
+        _https_url,
+        "Google's Chrome Policy API; only tests and benchmarks point it elsewhere.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         "",
         _networks,
@@ -271,6 +284,8 @@ class Settings:
     tls_key: Path | None = None
     apns_url: str = "https://api.push.apple.com"
     apns_ca_file: Path | None = None
+    google_admin_url: str = "https://admin.googleapis.com"
+    google_policy_url: str = "https://chromepolicy.googleapis.com"
     trusted_proxies: tuple[str, ...] = ()
     session_hours: int = 12
     login_max_failures: int = 5

@@ -43,6 +43,7 @@ def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
     from app.services import audit_trail
     from app.services.access import approvals
+    from app.services.google import jobs as google_jobs
     from app.services.mdm import enrollment
     from app.services.mdm import jobs as mdm_jobs
     from app.services.pki import push_certificates
@@ -53,6 +54,7 @@ def jobs() -> list[Job]:
         Job("approvals.expire", approvals.expire_due, seconds=300),
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
         *mdm_jobs.jobs(),
+        *google_jobs.jobs(),
     ]
 
 

@@ -82,7 +82,7 @@ class DeviceMove(InputSchema):
 class GroupCommandSubmit(InputSchema):
     """A command for every device of a group (the group is in the URL)."""
 
-    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{1,64}$", error="Not a command name."))
+    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z_]{0,63}$", error="Not a command name."))
     params = fields.Dict(keys=fields.String(), load_default=dict)
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import fnmatch
+import functools
 import hashlib
 import hmac
 import itertools
@@ -205,7 +206,8 @@ class FakeGoogle:
         self._server.daemon_threads = True
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-google", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="fake-google", daemon=True)
         self._thread.start()
         return self
 
@@ -227,7 +229,7 @@ class FakeGoogle:
                             scopes: tuple[str, ...] = ALL_SCOPES, registered: bool = True) -> dict[str, Any]:
         """A key file for a new service account; ``delegated``: its client id gets domain-wide delegation
         for ``scopes``; ``registered`` False: an account this Google does not know (another project)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = _rsa_key(name)
         client_id = str(100000000000000000000 + next(self._ids))
         email = f"{name}@{project}.iam.gserviceaccount.com"
         key_id = hashlib.sha1(uuid.uuid4().bytes).hexdigest()
@@ -761,6 +763,12 @@ class FakeGoogle:
         return {}
 
 
+@functools.lru_cache(maxsize=8)
+def _rsa_key(name: str) -> rsa.RSAPrivateKey:
+    """One RSA key per account name for the whole run (generating one takes a quarter second)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def _now(delta: dt.timedelta = dt.timedelta()) -> str:
     return (dt.datetime.now(dt.UTC) + delta).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -812,6 +820,7 @@ def _select_fields(item: dict[str, Any], selector: str) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     google: FakeGoogle
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once, as from Google's front ends
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         return
