@@ -105,10 +105,10 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, audit, commands, devices, enroll, pki, policy, schools, setup, tokens
+    from app.cli import admin, audit, commands, devices, enroll, google, pki, policy, schools, setup, tokens
 
     groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
-    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command):
+    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command, *google.COMMANDS):
         main.add_command(group_or_command)
 
 

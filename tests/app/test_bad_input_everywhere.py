@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.app.test_endpoint_matrix import (
+    GOOGLE_ENDPOINTS,
     MATRIX,
     OWN,
     POLICY_ENDPOINTS,
@@ -24,6 +25,7 @@ from tests.app.test_endpoint_matrix import (
     Sample,
     build_world,
     matrix_app,  # noqa: F401 - the fixture this module's tests use
+    settings,  # noqa: F401 - the settings it needs (Google at the fake)
     sample_for,
     url_value,
 )
@@ -91,7 +93,8 @@ def test_bad_input_is_a_4xx(endpoint, method, variant, matrix_app, db):
     app = matrix_app
     url_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
     with db.session() as session:
-        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS)
+        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS,
+                            with_google=endpoint in GOOGLE_ENDPOINTS)
         session.commit()
     sample = sample_for(endpoint, method, world, OWN)
     arguments = {name: url_value(world, name, OWN, variant) for name in url_rule.arguments}

@@ -14,6 +14,7 @@ everyone who sees a school may read it and only central IT may change it.
 from __future__ import annotations
 
 import functools
+import json
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from app.models.accounts import SsoGrantRule
 from app.models.base import utcnow
 from app.services.access import Grant, Permission, Principal, Role, system_principal
 from app.services.mdm import commands, enrollment
-from tests.support import factories, people
+from tests.support import factories, google_world, people
 
 #: Endpoints that may answer without any principal. Adding one is a deliberate, reviewed change.
 PUBLIC_ENDPOINTS = {
@@ -96,7 +97,7 @@ class World:
 _unique = itertools.count(1)
 
 
-def build_world(session: Session, *, with_policy: bool = False) -> World:
+def build_world(session: Session, *, with_policy: bool = False, with_google: bool = False) -> World:
     world = World()
     for side in (OWN, OTHER):
         school = factories.school(session, f"m{next(_unique)}-{uuid.uuid4().hex[:6]}")
@@ -132,6 +133,8 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
     world.central["sso_rule"] = rule
     if with_policy:
         _policy(session, world)
+    if with_google:
+        google_world.add_to_world(session, world)
     return world
 
 
@@ -176,6 +179,7 @@ URL_ARGUMENTS = {
     "code": "school_code",
     "group_id": "group",
     "device_id": "device",
+    "chromebook_id": "chromebook",
     "enrollment_token_id": "enrollment_token",
     "command_id": "command",
     "approval_id": "approval",
@@ -308,7 +312,29 @@ SAMPLES = {
     ("dashboard.restore_school_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_group_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_baseline_policy", "POST"): lambda w, s: Sample(form={}),
+    ("api.connect_google", "POST"): lambda w, s: Sample(
+        json={"key": google_world.key(), "admin": google_world.ADMIN, "parent_ou": google_world.PARENT}
+    ),
+    ("api.map_school_unit", "PUT"): lambda w, s: Sample(json={"ou_path": f"/Skoler/{w.school(s).code}", "create": True}),
+    ("api.map_group_unit", "PUT"): lambda w, s: Sample(
+        json={"ou_path": f"/Skoler/{w.school(s).code}/{w.objects[('group', s)].name}", "create": True}
+    ),
+    ("api.request_google_sync", "POST"): lambda w, s: Sample(json={"full": True}),
+    ("api.apply_google_policy", "POST"): lambda w, s: Sample(json={"school": w.school(s).code}, school=True),
+    ("api.move_chromebook", "PUT"): lambda w, s: Sample(json={"school": w.school(s).code, "group_id": w.id("group", s)}),
+    ("dashboard.google_connect", "POST"): lambda w, s: Sample(
+        form={"key": json.dumps(google_world.key()), "admin": google_world.ADMIN, "parent_ou": google_world.PARENT}
+    ),
+    ("dashboard.google_map", "POST"): lambda w, s: Sample(
+        form={"school": w.school(s).code, "ou_path": f"/Skoler/{w.school(s).code}", "create": "on"}
+    ),
+    ("dashboard.google_sync", "POST"): lambda w, s: Sample(form={"full": "on"}),
+    ("dashboard.google_apply", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.move_chromebook", "POST"): lambda w, s: Sample(form={"school": w.school(s).code}),
 }
+#: Endpoints whose world needs a Google domain (the fake) with the schools' units and Chromebooks.
+GOOGLE_ENDPOINTS = {endpoint for endpoint, _ in SAMPLES if "google" in endpoint or "chromebook" in endpoint} | {
+    "api.google_status", "api.google_policy", "dashboard.google_page"}
 #: Endpoints whose world needs policy layers with a saved version (and Flokk's CA to sign profiles).
 #: Endpoints about the baseline: no URL argument, no school.
 SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy"}
@@ -410,6 +436,13 @@ _APPS: dict[str, Any] = {}
 
 
 @pytest.fixture
+def settings(settings, monkeypatch):
+    """The shared test settings, with Google's APIs at the fake (whose CA SSL_CERT_FILE names)."""
+    monkeypatch.setenv("SSL_CERT_FILE", google_world.ca_file())
+    return google_world.settings(settings)
+
+
+@pytest.fixture
 def matrix_app(backend, settings, db):
     """One app per backend for the whole matrix: building the url map costs more than the cells."""
     if backend not in _APPS:
@@ -436,7 +469,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
     for role, side in cells(roles):
         if world is None:
             with db.session() as session:
-                world = build_world(session, with_policy=with_policy)
+                world = build_world(session, with_policy=with_policy, with_google=endpoint in GOOGLE_ENDPOINTS)
                 session.commit()
         sample = sample_for(endpoint, method, world, side)
         arguments = {name: url_value(world, name, side, variant) for name in url_rule.arguments}

@@ -15,6 +15,7 @@ from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
 from app.services.access import Permission, approvals
 from app.services.fleet import devices, groups, schools
+from app.services.google import devices as google_devices
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services.mdm import enrollment
 from app.services.pki import certificate_authority, push_certificates
@@ -84,6 +85,7 @@ def device(device_id: int):
     session, principal = db_session(), current_principal()
     shown = devices.detail(session, principal, device_id)
     found = shown.device
+    chromebook = google_devices.details(session, found)
     return render_template(
         "device.html",
         device=found,
@@ -92,8 +94,11 @@ def device(device_id: int):
         profiles=shown.installed_profiles,
         health=device_health.read(found.inventory),
         users=shown.users,
-        choices=labels.COMMANDS,
+        choices=labels.CHROMEBOOK_COMMANDS if chromebook is not None else labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
+        chromebook=chromebook,
+        deprovision_reasons=labels.DEPROVISION_REASONS,
+        schools=schools.list_schools(session, principal) if chromebook is not None else [],
     )
 
 
@@ -111,7 +116,9 @@ def move_device(device_id: int):
 @requires(Permission.COMMAND)
 def send_command(device_id: int):
     fields = form_data("request_type", "reason")
-    params = labels.screen_text(fields.get("request_type", ""), request.form)
+    request_type = fields.get("request_type", "")
+    params = (labels.chromebook_params(request_type, request.form) if request_type in labels.CHROMEBOOK_COMMANDS
+              else labels.screen_text(request_type, request.form))
     data = load(CommandSubmit(), {"device_ids": [device_id], **fields, "params": params})
     submitted = approvals.submit(db_session(), current_principal(), data["device_ids"], data["request_type"], data["params"],
                                  reason=data["reason"])
