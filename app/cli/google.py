@@ -130,6 +130,22 @@ def sync(state: CliState, full: bool) -> None:
         click.echo(report.summary())
 
 
+@google.command("commands")
+@pass_state
+def follow(state: CliState) -> None:
+    """Send queued Chromebook commands and ask Google about sent ones now (the scheduler does it every minute)."""
+    from app.services.access import require_central
+    from app.services.access import Permission
+    from app.services.google import commands as chromebook_commands
+
+    with state.unit_of_work() as session:
+        require_central(state.principal, Permission.COMMAND)
+        issued = chromebook_commands.issue_queued(session)
+        followed = chromebook_commands.poll(session, now_all=True)
+    click.echo("Sent: " + (", ".join(f"{count} {name}" for name, count in sorted(issued.items())) or "nothing queued"))
+    click.echo("Followed: " + (", ".join(f"{count} {name}" for name, count in sorted(followed.items())) or "nothing sent"))
+
+
 @google.command("apply")
 @click.option("--school", "school_code", help="Only this school's units.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent, send nothing.")

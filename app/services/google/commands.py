@@ -232,13 +232,15 @@ def _final(command: Command, status: str, now: dt.datetime, error: str | None) -
 _STATES = {"EXPIRED": CommandStatus.EXPIRED, "CANCELLED": CommandStatus.CANCELLED}
 
 
-def poll(session: Session, *, limit: int = 500) -> Counter[str]:
-    """Ask Google how sent commands went (``commands.get``), with back-off, until each is final."""
+def poll(session: Session, *, limit: int = 500, now_all: bool = False) -> Counter[str]:
+    """Ask Google how sent commands went (``commands.get``), with back-off, until each is final;
+    ``now_all`` asks about every sent command at once (the CLI)."""
     outcome: Counter[str] = Counter()
     now = utcnow()
+    due = ChromebookCommand.next_poll_at.is_not(None) if now_all else ChromebookCommand.next_poll_at <= now
     rows = list(session.execute(
         select(Command, ChromebookCommand).join(ChromebookCommand, ChromebookCommand.command_id == Command.id)
-        .where(Command.status == CommandStatus.SENT, ChromebookCommand.next_poll_at <= now)
+        .where(Command.status == CommandStatus.SENT, due)
         .order_by(ChromebookCommand.next_poll_at).limit(limit)).tuples())
     for (organisation_id,), items in _by_organisation(session, rows).items():
         connection = connection_of(session, organisation_id)
