@@ -39,8 +39,9 @@ class ServiceAccountKey:
         return json.dumps(dict(self.info), sort_keys=True).encode("utf-8")
 
 
-def parse_key(raw: bytes | str) -> ServiceAccountKey:
-    """Check a key file; ``KeyFileError`` says what is wrong with it."""
+def parse_key(raw: bytes | str, *, checked: bool = False) -> ServiceAccountKey:
+    """Check a key file; ``KeyFileError`` says what is wrong with it. ``checked``: a key already
+    checked once (reopened from storage) skips the slow RSA consistency check."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_KEY_BYTES:
@@ -59,7 +60,8 @@ def parse_key(raw: bytes | str) -> ServiceAccountKey:
     if any("\x00" in info[name] for name in _REQUIRED):
         raise KeyFileError("the key file holds NUL characters")
     try:
-        key = load_pem_private_key(info["private_key"].encode("utf-8"), password=None)
+        key = load_pem_private_key(info["private_key"].encode("utf-8"), password=None,
+                                   unsafe_skip_rsa_key_validation=checked)
     except (ValueError, TypeError):
         raise KeyFileError("the key file's private_key is not a PEM private key") from None
     if not isinstance(key, rsa.RSAPrivateKey):

@@ -57,7 +57,7 @@ def require_connection(session: Session, organisation_id: int) -> GoogleConnecti
 def client_for(session: Session, connection: GoogleConnection) -> GoogleClient:
     """A client signed in with the connection's sealed key, acting as its admin."""
     ctx = context(session)
-    key = parse_key(ctx.secrets.open(connection.sealed_key, label=KEY_LABEL))
+    key = parse_key(ctx.secrets.open(connection.sealed_key, label=KEY_LABEL), checked=True)
     return GoogleClient(
         key,
         connection.admin_email,
