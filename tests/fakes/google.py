@@ -283,7 +283,7 @@ class FakeGoogle:
                     "serialNumber": f"{prefix}{number:08d}", "model": MODELS[number % len(MODELS)],
                     "osVersion": "128.0.6613.137", "platformVersion": "15964.67.0", "firmwareVersion": "Google_Coral.10068.113.0",
                     "status": "ACTIVE", "orgUnitPath": unit["orgUnitPath"], "orgUnitId": unit["orgUnitId"][3:],
-                    "lastSync": moment, "autoUpdateThrough": "2031-06-30T00:00:00Z", "autoUpdateExpiration": "1940803200000",
+                    "lastSync": moment, "autoUpdateThrough": "2031-06-30T00:00:00Z", "autoUpdateExpiration": "1940544000000",
                     "annotatedAssetId": f"INV-{number}", "annotatedLocation": "Rom 204", "annotatedUser": "",
                     "macAddress": f"{number:012x}", "bootMode": "Verified", "lastEnrollmentTime": moment,
                 }

@@ -69,6 +69,7 @@ def search_devices(
                 func.lower(Device.name).like(pattern),
                 func.lower(Device.serial_number).like(pattern),
                 func.lower(Device.udid).like(pattern),
+                func.lower(Device.google_device_id).like(pattern),
             )
         )
     total = session.scalar(statement.with_only_columns(func.count()).order_by(None)) or 0
@@ -128,11 +129,11 @@ class DeviceDetail:
 
 
 def find_device(session: Session, principal: Principal, ref: str) -> Device:
-    """A device by database id, UDID or serial number, within the principal's schools."""
+    """A device by database id, UDID, serial number or (a Chromebook) Google's device id, within the principal's schools."""
     ref = ref.strip()
     if not ref:
         raise InvalidInput("name a device by its id, UDID or serial number")
-    matches = [Device.udid == ref, func.upper(Device.serial_number) == ref.upper()]
+    matches = [Device.udid == ref, func.upper(Device.serial_number) == ref.upper(), Device.google_device_id == ref]
     if ref.isdigit():
         matches.append(Device.id == int(ref))
     found = session.scalars(scoped(Device, principal).where(or_(*matches)).limit(2)).all()
