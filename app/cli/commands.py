@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import click
-
 from collections import Counter
 
+import click
 from sqlalchemy import select
 
 from app.cli import CliState, pass_state, print_table
@@ -18,7 +17,7 @@ from mdm_protocol.google import commands as chrome_commands
 
 @click.group()
 def command() -> None:
-    """MDM commands for iPads."""
+    """Commands for iPads (MDM) and Chromebooks (through Google)."""
 
 
 @command.command("send")

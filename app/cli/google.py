@@ -10,8 +10,8 @@ import click
 from app.cli import CliState, pass_state, print_table
 from app.db import commit
 from app.errors import InvalidInput
-from app.services.google import connection, inventory, moves, org_units, policy
 from app.services.fleet import devices
+from app.services.google import connection, inventory, moves, org_units, policy
 from mdm_protocol.google.keys import MAX_KEY_BYTES
 
 _file = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
@@ -134,8 +134,7 @@ def sync(state: CliState, full: bool) -> None:
 @pass_state
 def follow(state: CliState) -> None:
     """Send queued Chromebook commands and ask Google about sent ones now (the scheduler does it every minute)."""
-    from app.services.access import require_central
-    from app.services.access import Permission
+    from app.services.access import Permission, require_central
     from app.services.google import commands as chromebook_commands
 
     with state.unit_of_work() as session:

@@ -25,8 +25,8 @@ from tests.app.test_endpoint_matrix import (
     Sample,
     build_world,
     matrix_app,  # noqa: F401 - the fixture this module's tests use
-    settings,  # noqa: F401 - the settings it needs (Google at the fake)
     sample_for,
+    settings,  # noqa: F401 - the settings it needs (Google at the fake)
     url_value,
 )
 from tests.support import people

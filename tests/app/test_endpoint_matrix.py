@@ -14,8 +14,8 @@ everyone who sees a school may read it and only central IT may change it.
 from __future__ import annotations
 
 import functools
-import json
 import itertools
+import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -7,11 +7,11 @@ from flask import jsonify
 from app.http import db_session
 from app.http.api import blueprint, body
 from app.http.rules import current_principal, requires
+from app.models.tenancy import Group
 from app.schemas.admin import DeviceOut
 from app.schemas.google import ChromebookMove, ConnectionOut, GoogleConnect, OrgUnitOut, PolicyApply, SyncRequest, UnitMap
 from app.services.access import Permission, get_for
 from app.services.google import connection, moves, org_units, policy
-from app.models.tenancy import Group
 
 
 @blueprint.get("/google")

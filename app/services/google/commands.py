@@ -197,7 +197,7 @@ def _issue(session: Session, client: GoogleClient, rows: list[tuple[Command, Chr
         for start in range(0, len(items), catalogue.STATUS_BATCH):
             chunk = items[start : start + catalogue.STATUS_BATCH]
             results = client.batch_change_status([link.google_device_id for _, link in chunk], action, reason or None)
-            for (command, link), result in zip(chunk, results, strict=True):
+            for (command, _link), result in zip(chunk, results, strict=True):
                 command.sent_at, command.delivery_count = now, command.delivery_count + 1
                 command.result = json.dumps({"deviceId": result.device_id, "error": result.error}).encode()
                 if result.error:

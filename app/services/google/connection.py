@@ -11,7 +11,6 @@ The key is sealed at rest and never logged or shown again.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 from app.db import context
 from app.errors import InvalidInput
 from app.models.base import utcnow
-from app.models.devices import Device
 from app.models.google import Chromebook, GoogleConnection, GoogleOrgUnit
 from app.models.tenancy import School
 from app.services import audit
@@ -35,8 +33,6 @@ from mdm_protocol.google.keys import ServiceAccountKey, parse_key
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 _CUSTOMER = re.compile(r"C[0-9A-Za-z]{4,30}|my_customer")
-#: Builds the client a connection test uses (tests may swap it).
-ClientFactory = Callable[[ServiceAccountKey, str, str, Any], GoogleClient]
 
 
 def _client(key: ServiceAccountKey, admin: str, customer: str, settings: Any) -> GoogleClient:
@@ -190,7 +186,3 @@ def request_sync(session: Session, principal: Principal, *, full: bool = False, 
     audit.record(session, principal, "google.sync.request", target=("google_connection", connection.customer_id),
                  details={"full": full})
     return connection
-
-
-def chromebook_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Device).where(Device.platform == "chromeos")) or 0

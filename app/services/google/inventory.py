@@ -38,7 +38,6 @@ from app.services.fleet import schools
 from app.services.google import client_for, refused, require_connection
 from app.services.google.org_units import OuIndex, Place, units
 from mdm_protocol.google import errors
-from mdm_protocol.google.client import GoogleClient
 from mdm_protocol.google.devices import ChromeDevice
 
 PAGE_SIZE = 200

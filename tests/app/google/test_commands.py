@@ -44,8 +44,8 @@ def test_a_reboot_is_issued_followed_and_its_result_recorded(db, domain, princip
     assert issued.body == {"commandType": "REBOOT", "payload": json.dumps({"user_session_delay_seconds": 60})}
     domain.google.complete_commands()
     with db.unit_of_work() as session:
-        from app.models.google import ChromebookCommand
         from app.models.base import utcnow
+        from app.models.google import ChromebookCommand
 
         session.get(ChromebookCommand, command.id).next_poll_at = utcnow()
     with db.unit_of_work() as session:
