@@ -838,30 +838,26 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         record = Recorded(method, path, query, None)
+        headers: dict[str, str] = {}
         try:
             if path == "/token" and method == "POST":
                 status, answer = google.token(parse_qs(raw.decode("utf-8", "replace")))
-                record.status = status
-                self._send(status, answer)
-                return
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                raise _invalid("Invalid JSON payload received.") from None
-            record.body = body
-            failure = google.scripted_failure(path)
-            if failure is not None:
-                raise failure
-            with google._lock:
-                answer = self._route(method, path, query, body)
-            record.status = 200
-            self._send(200, answer)
+            else:
+                try:
+                    record.body = json.loads(raw) if raw else None
+                except ValueError:
+                    raise _invalid("Invalid JSON payload received.") from None
+                failure = google.scripted_failure(path)
+                if failure is not None:
+                    raise failure
+                with google._lock:
+                    status, answer = 200, self._route(method, path, query, record.body)
         except ApiError as error:
-            record.status = error.code
-            self._send(error.code, error.body(), error.headers)
-        finally:
-            with google._lock:
-                google.requests.append(record)
+            status, answer, headers = error.code, error.body(), error.headers
+        record.status = status
+        with google._lock:  # recorded before the answer leaves, so a client sees its own request logged
+            google.requests.append(record)
+        self._send(status, answer, headers)
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         google = self.google
