@@ -215,6 +215,7 @@ class DeviceOut(Schema):
     name = fields.String(allow_none=True)
     serial_number = fields.String(allow_none=True)
     udid = fields.String(allow_none=True)
+    google_device_id = fields.String(allow_none=True)
     model = fields.String(allow_none=True)
     os_version = fields.String(allow_none=True)
     enrollment_state = fields.String()

@@ -334,7 +334,7 @@ SAMPLES = {
 }
 #: Endpoints whose world needs a Google domain (the fake) with the schools' units and Chromebooks.
 GOOGLE_ENDPOINTS = {endpoint for endpoint, _ in SAMPLES if "google" in endpoint or "chromebook" in endpoint} | {
-    "api.google_status", "api.google_policy", "dashboard.google_page"}
+    "api.google_status", "api.google_policy", "api.map_school_unit", "api.map_group_unit", "dashboard.google_page"}
 #: Endpoints whose world needs policy layers with a saved version (and Flokk's CA to sign profiles).
 #: Endpoints about the baseline: no URL argument, no school.
 SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy"}

@@ -154,6 +154,7 @@ def group_list():
         counts=groups.device_counts(session, principal),
         schools=schools.list_schools(session, principal),
         choices=labels.COMMANDS,
+        chromebook_choices=labels.CHROMEBOOK_COMMANDS,
         threshold=settings().approval_bulk_threshold,
     )
 
