@@ -64,7 +64,7 @@ def test_command_send_refuses_a_wrong_parameter_naming_it(cli, db, enrolled):
     result = cli("command", "send", enrolled.udid, "Teleport")
     assert result.exit_code == 1 and "Teleport" in result.output
     with db.session() as session:
-        assert session.scalars(select(Command.request_type)).all() == [
+        assert session.scalars(select(Command.request_type).order_by(Command.id)).all() == [
             "DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList"]
 
 
