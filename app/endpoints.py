@@ -10,3 +10,5 @@ ENROLL = "/enroll"
 #: The MDM ServerURL (command channel) and CheckInURL of the com.apple.mdm payload.
 MDM_SERVER = "/mdm/connect"
 MDM_CHECKIN = "/mdm/checkin"
+#: The ``url`` of the Automated Device Enrollment profile: an iPad in Setup Assistant posts its signed MachineInfo here.
+ASM_ENROLL = "/asm/enroll"

@@ -1,22 +1,33 @@
 """Typed SQLAlchemy 2 models, one module per domain; importing this registers them all."""
 
-from app.models.accounts import AdminUser, ApiToken, RoleGrant, SsoGrantRule
+from app.models.accounts import AdminSession, AdminUser, ApiToken, RoleGrant, SsoGrantRule
 from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSchoolProfile, AsmSettings, AsmToken
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
 from app.models.google import Chromebook, ChromebookCommand, GoogleConnection, GoogleOrgUnit
+from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
+from app.models.rosters import RosterClass, RosterMember, SchoolRoster
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
+    "AdminSession",
     "AdminUser",
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
+    "AsmDefinedProfile",
+    "AsmDevice",
+    "AsmKey",
+    "AsmRule",
+    "AsmSchoolProfile",
+    "AsmSettings",
+    "AsmToken",
     "AuditEvent",
     "AuditPurgePermit",
     "Base",
@@ -34,6 +45,7 @@ __all__ = [
     "GoogleOrgUnit",
     "Group",
     "GroupKind",
+    "IdempotencyKey",
     "InstalledProfile",
     "IssuedCertificate",
     "Organisation",
@@ -45,6 +57,12 @@ __all__ = [
     "PolicyVersion",
     "PushCertificateRecord",
     "RoleGrant",
+    "RosterClass",
+    "RosterMember",
     "School",
+    "SchoolRoster",
     "SsoGrantRule",
+    "Webhook",
+    "WebhookCursor",
+    "WebhookDelivery",
 ]

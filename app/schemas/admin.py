@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
 from app.models.approvals import ApprovalStatus
 from app.models.commands import CommandStatus
@@ -14,7 +14,8 @@ from app.models.devices import EnrollmentState, Platform
 from app.models.tenancy import GroupKind
 from app.schemas import MAX_ROW_ID, InputSchema, row_id
 from app.schemas.schools import SCHOOL_CODE
-from app.services.access import Role
+from app.services.access import GROUP_ROLES, Role
+from profiles.values import from_json
 
 _CODE = validate.Regexp(SCHOOL_CODE, error="Not a school code.")
 
@@ -37,7 +38,8 @@ class AwareDateTime(fields.DateTime):
 
 
 class GrantInput(InputSchema):
-    role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role]))
+    #: Roles scoped to a class come from single sign-on rules, never as a grant of their own.
+    role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role if role not in GROUP_ROLES]))
     school = fields.String(load_default=None, validate=_CODE)
 
 
@@ -49,6 +51,13 @@ class AdminCreate(InputSchema):
 
 class AdminActive(InputSchema):
     active = fields.Boolean(required=True)
+
+
+class SignInForm(InputSchema):
+    """The sign-in form; how the email and password are checked is ``sign_in``'s business."""
+
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(max=1000))
 
 
 class PasswordChange(InputSchema):
@@ -67,6 +76,9 @@ class SsoRuleCreate(InputSchema):
     claim_value = fields.String(required=True, validate=validate.Length(min=1, max=255))
     role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role]))
     school = fields.String(load_default=None, validate=_CODE)
+    #: The person's affiliation in the group (Feide: employee, faculty, staff, student ...).
+    affiliation = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[a-z][a-z-]{0,63}$", error="An affiliation such as employee, faculty or student."))
 
 
 class GroupCreate(InputSchema):
@@ -80,11 +92,20 @@ class DeviceMove(InputSchema):
 
 
 class GroupCommandSubmit(InputSchema):
-    """A command for every device of a group (the group is in the URL)."""
+    """A command for every device of a group (the group is in the URL). Parameters take Apple's
+    key names; a ``data`` value is written ``{"$data": base64}``, a date ``{"$date": ISO 8601}``."""
 
-    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z_]{0,63}$", error="Not a command name."))
+    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z_]{0,63}\Z", error="Not a command name."))
     params = fields.Dict(keys=fields.String(), load_default=dict)
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+    @post_load
+    def _typed_params(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        try:
+            data["params"] = from_json(data["params"])
+        except (ValueError, TypeError) as error:  # bad base64 or date
+            raise ValidationError(f'{{"$data": base64}} or {{"$date": ISO 8601}} expected ({error}).', "params") from None
+        return data
 
 
 class CommandSubmit(GroupCommandSubmit):
@@ -154,7 +175,17 @@ class GrantOut(Schema):
     id = fields.Integer()
     role = fields.String()
     school = fields.Function(lambda grant: grant.school.code if grant.school else None)
+    #: The class a teacher grant is scoped to (its group's id and name); left out for school-wide grants.
+    group_id = fields.Integer(allow_none=True)
+    group = fields.Function(lambda grant: grant.group.name if grant.group else None)
     source = fields.String()
+
+    @post_dump
+    def _school_wide(self, data: dict, **_: object) -> dict:
+        if data.get("group_id") is None:
+            data.pop("group_id", None)
+            data.pop("group", None)
+        return data
 
 
 class AdminOut(Schema):
@@ -290,6 +321,7 @@ class SsoRuleOut(Schema):
     id = fields.Integer()
     provider = fields.String()
     claim_value = fields.String()
+    affiliation = fields.String(allow_none=True)
     role = fields.String()
     school = fields.Function(lambda rule: rule.school.code if rule.school else None)
     created_by = fields.String()

@@ -98,3 +98,29 @@ class ConnectionOut(Schema):
     sync_in_progress = fields.Function(lambda row: row.sync_run is not None)
     sync_pages = fields.Integer()
     sync_requested_at = fields.DateTime(allow_none=True)
+
+
+class GoogleStatusOut(Schema):
+    connected = fields.Boolean(required=True)
+    connection = fields.Nested(ConnectionOut)
+    chromebooks = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                              metadata={"description": "Chromebooks in Google and gone from Google."})
+    units = fields.List(fields.Nested(OrgUnitOut))
+
+
+class SyncRequestedOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["requested"]})
+    connection = fields.Nested(ConnectionOut, required=True)
+
+
+class OrgUnitListOut(Schema):
+    units = fields.List(fields.Nested(OrgUnitOut), required=True)
+
+
+class PolicyApplyOut(Schema):
+    dry_run = fields.Boolean(required=True)
+    changes = fields.Integer(required=True)
+    units = fields.List(fields.Dict(), required=True,
+                        metadata={"description": "Per unit: what was set, inherited, defined or removed, notes and error."})
+    drift = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()), required=True,
+                        metadata={"description": "Unit path → the differences Google's resolved values show."})

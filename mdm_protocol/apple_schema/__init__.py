@@ -184,7 +184,7 @@ def _spec_from_file(kind: str, path: Path) -> Spec:
 @lru_cache(maxsize=None)
 def _index(kind: str) -> dict[str, Path]:
     """Map each message/command/payload name to its file, reading only the header."""
-    folder = {"checkin": "checkin", "command": "commands", "profile": "profiles"}[kind]
+    folder = {"checkin": "checkin", "command": "commands", "profile": "profiles", "other": "other"}[kind]
     index: dict[str, Path] = {}
     marker = re.compile(r"^\s+(requesttype|payloadtype):\s*(\S+)\s*$", re.MULTILINE)
     for path in sorted((SCHEMA_ROOT / folder).glob("*.yaml")):
@@ -221,6 +221,11 @@ def profile_payload(payload_type: str) -> Spec:
     return _load("profile", payload_type)
 
 
+def other(payload_type: str) -> Spec:
+    """One of the schema's other definitions (``SkipKeys``, ``MachineInfo``) by its payload type."""
+    return _load("other", payload_type)
+
+
 def profile_payload_file(path: Path) -> Spec:
     """A payload Flokk describes itself in Apple's YAML format (settings only Chromebooks have)."""
     return _load_file(path.resolve())
@@ -232,7 +237,7 @@ def _load_file(path: Path) -> Spec:
 
 
 def names(kind: str) -> list[str]:
-    """Every name known for a kind: ``checkin``, ``command`` or ``profile``."""
+    """Every name known for a kind: ``checkin``, ``command``, ``profile`` or ``other``."""
     return sorted(_index(kind))
 
 

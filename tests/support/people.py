@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from app.models.accounts import AdminUser, ApiToken, RoleGrant
 from app.services.access import Principal, Role, passwords, principal_for_admin
 from app.services.access.api_tokens import PREFIX, token_hash
-from app.services.access.sign_in import session_version
+from app.http.dashboard import SESSION_TOKEN
+from app.services.access import admin_sessions
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -25,9 +26,18 @@ def _password_hash() -> str:
     return _HASH
 
 
+#: (role, school id) or (role, school id, group id): a grant scoped to a school or to one of its groups.
+GrantTuple = tuple[Role | str, int | None] | tuple[Role | str, int, int]
+
+
+def _grant(grant: GrantTuple) -> RoleGrant:
+    role, school_id, *group = grant
+    return RoleGrant(role=Role(role), school_id=school_id, group_id=group[0] if group else None, created_by="test")
+
+
 def admin(
     session: Session,
-    grants: Iterable[tuple[Role | str, int | None]] = (),
+    grants: Iterable[GrantTuple] = (),
     *,
     email: str | None = None,
     password: bool = True,
@@ -39,18 +49,18 @@ def admin(
         password_hash=_password_hash() if password else None,
         must_change_password=must_change,
     )
-    for role, school_id in grants:
-        created.grants.append(RoleGrant(role=Role(role), school_id=school_id, created_by="test"))
+    for grant in grants:
+        created.grants.append(_grant(grant))
     session.add(created)
     session.flush()
     return created
 
 
-def api_token(session: Session, grants: Iterable[tuple[Role | str, int | None]], *, name: str | None = None) -> str:
+def api_token(session: Session, grants: Iterable[GrantTuple], *, name: str | None = None) -> str:
     raw = f"{PREFIX}test-{next(_numbers)}-{time.monotonic_ns()}"
     token = ApiToken(name=name or "test token", token_hash=token_hash(raw), created_by="test")
-    for role, school_id in grants:
-        token.grants.append(RoleGrant(role=Role(role), school_id=school_id, created_by="test"))
+    for grant in grants:
+        token.grants.append(_grant(grant))
     session.add(token)
     session.flush()
     return raw
@@ -68,11 +78,14 @@ CSRF = "test-csrf-token"
 
 
 def sign_in(client, admin_user: AdminUser | None) -> None:
-    """Put a signed-in session (and a CSRF token) into a Flask test client's cookie."""
+    """Put a signed-in session (a server-side session row and a CSRF token) into a Flask test client's cookie."""
+    token = None
+    if admin_user is not None:
+        with client.application.extensions["flokk"].db.session() as session:
+            token = admin_sessions.start(session, session.get(AdminUser, admin_user.id), hours=12)
+            session.commit()
     with client.session_transaction() as cookie:
         cookie.clear()
         cookie["csrf"] = CSRF
-        if admin_user is not None:
-            cookie["admin_id"] = admin_user.id
-            cookie["version"] = session_version(admin_user)
-            cookie["issued_at"] = int(time.time())
+        if token is not None:
+            cookie[SESSION_TOKEN] = token

@@ -9,13 +9,27 @@ from app.http.api import blueprint, body
 from app.http.rules import current_principal, requires
 from app.models.tenancy import Group
 from app.schemas.admin import DeviceOut
-from app.schemas.google import ChromebookMove, ConnectionOut, GoogleConnect, OrgUnitOut, PolicyApply, SyncRequest, UnitMap
+from app.http.api.openapi import operation
+from app.schemas.google import (
+    ChromebookMove,
+    ConnectionOut,
+    GoogleConnect,
+    GoogleStatusOut,
+    OrgUnitListOut,
+    OrgUnitOut,
+    PolicyApply,
+    PolicyApplyOut,
+    SyncRequest,
+    SyncRequestedOut,
+    UnitMap,
+)
 from app.services.access import Permission, get_for
 from app.services.google import connection, moves, org_units, policy
 
 
 @blueprint.get("/google")
 @requires(Permission.VIEW, central=True)
+@operation(response=GoogleStatusOut)
 def google_status():
     found = connection.status(db_session(), current_principal())
     if found.connection is None:
@@ -27,6 +41,7 @@ def google_status():
 
 @blueprint.post("/google/connection")
 @requires(Permission.ADMINISTER, central=True)
+@operation(body=GoogleConnect, response=ConnectionOut, status=201, errors=(503,))
 def connect_google():
     """Test the domain with the key and save it (201); a refusal is 422 naming what failed, nothing saved."""
     data = body(GoogleConnect())
@@ -37,6 +52,7 @@ def connect_google():
 
 @blueprint.put("/google/schools/<code>/unit")
 @requires(Permission.ADMINISTER, central=True)
+@operation(body=UnitMap, response=OrgUnitOut)
 def map_school_unit(code: str):
     data = body(UnitMap())
     row = org_units.map_unit(db_session(), current_principal(), code, data["ou_path"], create=data["create"])
@@ -45,6 +61,7 @@ def map_school_unit(code: str):
 
 @blueprint.put("/google/groups/<int:group_id>/unit")
 @requires(Permission.ADMINISTER, central=True)
+@operation(body=UnitMap, response=OrgUnitOut)
 def map_group_unit(group_id: int):
     data = body(UnitMap())
     session, principal = db_session(), current_principal()
@@ -55,6 +72,7 @@ def map_group_unit(group_id: int):
 
 @blueprint.post("/google/sync")
 @requires(Permission.COMMAND, central=True)
+@operation(body=SyncRequest, response=SyncRequestedOut, status=202)
 def request_google_sync():
     """202: the scheduler syncs within minutes (a large fleet takes longer than a request may)."""
     found = connection.request_sync(db_session(), current_principal(), full=body(SyncRequest())["full"])
@@ -63,12 +81,14 @@ def request_google_sync():
 
 @blueprint.get("/google/policy")
 @requires(Permission.VIEW, central=True)
+@operation(response=OrgUnitListOut)
 def google_policy():
     return jsonify(units=OrgUnitOut(many=True).dump(policy.policy_units(db_session(), current_principal())))
 
 
 @blueprint.post("/google/policy/apply")
 @requires(Permission.MANAGE)
+@operation(body=PolicyApply, response=PolicyApplyOut, errors=(503,))
 def apply_google_policy():
     """Send the Chrome policy of every unit (central IT) or of one school's units, then read back drift."""
     data = body(PolicyApply())
@@ -78,6 +98,7 @@ def apply_google_policy():
 
 @blueprint.put("/devices/<int:chromebook_id>/school")
 @requires(Permission.MANAGE)
+@operation(body=ChromebookMove, response=DeviceOut, errors=(503,))
 def move_chromebook(chromebook_id: int):
     """Give a Chromebook to another school (and group): it moves between units in Google first."""
     data = body(ChromebookMove())

@@ -1,7 +1,7 @@
 """google: Chromebooks through Google (connection, organisational units, inventory, command ids)
 
 Revision ID: 0014_google
-Revises: 0009_command_retention
+Revises: 0018_rosters
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0014_google'
-down_revision = '0009_command_retention'
+down_revision = '0018_rosters'
 branch_labels = None
 depends_on = None
 

@@ -23,13 +23,14 @@ from app.models.approvals import ApprovalRequest, ApprovalStatus
 from app.models.base import utcnow
 from app.models.devices import Device
 from app.services import audit
-from app.services.access import Permission, Principal, get_for, require_central, same_principal, scoped
+from app.services.access import Permission, Principal, command_rights, get_for, require_central, same_principal, scoped
 from app.services.fleet import device_removal
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services.google import commands as chromebook_commands
 from app.services.mdm import commands
+from profiles.values import from_json, to_json
 
-DESTRUCTIVE = "destructive"
+DESTRUCTIVE = command_rights.DESTRUCTIVE
 BULK = "bulk"
 MIN_REASON_LENGTH = 5
 
@@ -47,9 +48,15 @@ def _queue(request_type: str) -> Any:
     return chromebook_commands if chromebook_commands.handles(request_type) else commands
 
 
-def needs_approval(session: Session, request_type: str, device_count: int) -> str | None:
-    destructive = commands.DESTRUCTIVE_REQUEST_TYPES | chromebook_commands.DESTRUCTIVE
-    if request_type in destructive or request_type == REMOVE_DEVICE:
+def needs_approval(session: Session, request_type: str, params: Mapping[str, Any], device_count: int) -> str | None:
+    """DESTRUCTIVE for what wipes or unmanages (``command_rights``; for Chromebooks powerwash, wiping
+    users and deprovisioning), BULK over the threshold, else None."""
+    if request_type == REMOVE_DEVICE:
+        return DESTRUCTIVE
+    if chromebook_commands.handles(request_type):
+        if request_type in chromebook_commands.DESTRUCTIVE:
+            return DESTRUCTIVE
+    elif command_rights.approval_needed(session, request_type, params) is not None:
         return DESTRUCTIVE
     if device_count > context(session).settings.approval_bulk_threshold:
         return BULK
@@ -65,20 +72,21 @@ def submit(
     *,
     reason: str | None = None,
 ) -> Submitted:
+    """The one way admins send commands (API, CLI, dashboard): checked against the role's commands
+    (``access.ROLE_COMMANDS``) and ``command_rights``, then queued or turned into an approval request."""
     params = dict(params or {})
     wanted = list(dict.fromkeys(device_ids))
-    kind = needs_approval(session, request_type, len(wanted))
-    if kind is None:
-        return Submitted(queued=_queue(request_type).enqueue(session, principal, wanted, request_type, params))
     if request_type == REMOVE_DEVICE:
-        targets = [
-            (device.id, device.school_id)
-            for device in (get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE) for device_id in wanted)
-        ]
+        targets = [(device.id, device.school_id) for device in (_removable(session, principal, device_id) for device_id in wanted)]
+        kind: str | None = DESTRUCTIVE
     else:
-        _queue(request_type).check_params(request_type, params)
+        queue = _queue(request_type)
+        queue.check_params(request_type, params)
+        kind = needs_approval(session, request_type, params, len(wanted))
         permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
-        targets = _queue(request_type).load_targets(session, principal, wanted, permission)
+        targets = queue.load_targets(session, principal, wanted, permission, command=request_type)
+        if kind is None:
+            return Submitted(queued=queue.enqueue(session, principal, wanted, request_type, params, check=False))
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         what = "a destructive command" if kind == DESTRUCTIVE else f"a command to {len(wanted)} devices"
@@ -87,7 +95,7 @@ def submit(
     request = ApprovalRequest(
         school_id=schools.pop() if len(schools) == 1 else None,
         request_type=request_type,
-        params=params,
+        params=to_json(params),  # data (a profile's bytes) as {"$data": base64}
         device_ids=[device_id for device_id, _ in targets],
         device_count=len(targets),
         reason=reason,
@@ -103,6 +111,13 @@ def submit(
     audit.record(session, principal, "approval.request", school_id=request.school_id, target=request,
                  details={"request_type": request_type, "devices": request.device_count, "kind": kind, "reason": reason})
     return Submitted(approval=request)
+
+
+def _removable(session: Session, principal: Principal, device_id: int) -> Device:
+    device = get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE)
+    if not principal.can(Permission.REQUEST_DESTRUCTIVE, device.school_id, device.group_id, command=REMOVE_DEVICE):
+        raise Forbidden("you may not ask for a device to be removed from Flokk")
+    return device
 
 
 def submit_to_group(
@@ -170,7 +185,7 @@ def approve(session: Session, principal: Principal, request_id: int, *, note: st
         done = device_removal.remove(session, principal, request.device_ids, reason=request.reason)
     else:
         queued = _queue(request.request_type).enqueue(session, principal, request.device_ids, request.request_type,
-                                                      request.params)
+                                                      from_json(request.params))
         done = len(queued)
         details["command_uuids"] = sorted(queued.command_uuids.values())[:100]
     request.status = ApprovalStatus.APPROVED

@@ -33,7 +33,7 @@ from app.models.devices import Device, EnrollmentState, Platform
 from app.models.google import Chromebook, ChromebookCommand
 from app.models.tenancy import School
 from app.services import audit
-from app.services.access import Permission, Principal, restrict
+from app.services.access import Permission, Principal, group_filter, restrict
 from app.services.google import client_for, connection_of
 from app.services.mdm.commands import Queued
 from mdm_protocol.google import commands as catalogue
@@ -61,22 +61,31 @@ def check_params(request_type: str, params: Mapping[str, Any]) -> dict[str, Any]
         raise InvalidInput(f"invalid parameters for {request_type}: {error}", details=details) from None
 
 
-def load_targets(session: Session, principal: Principal, device_ids: Sequence[int], permission: Permission) -> list[tuple[int, int]]:
-    """(device id, school id) of each Chromebook, all or nothing, like ``mdm.commands.load_targets``."""
+def load_targets(
+    session: Session,
+    principal: Principal,
+    device_ids: Sequence[int],
+    permission: Permission,
+    *,
+    command: str | None = None,
+) -> list[tuple[int, int]]:
+    """(device id, school id) of each Chromebook, all or nothing, like ``mdm.commands.load_targets``
+    (scope, the right, the role's commands when ``command`` is given)."""
     wanted = list(dict.fromkeys(device_ids))
     if not wanted:
         raise InvalidInput("no devices given")
     statement = restrict(
-        select(Device.id, Device.school_id, Device.platform, Device.enrollment_state, Device.google_device_id)
-        .where(Device.id.in_(wanted)), principal, Permission.VIEW, Device.school_id)
+        select(Device.id, Device.school_id, Device.group_id, Device.platform, Device.enrollment_state, Device.google_device_id)
+        .where(Device.id.in_(wanted)), principal, Permission.VIEW, Device.school_id, group_filter(Device))
     found = {row.id: row for row in session.execute(statement)}
     missing = [device_id for device_id in wanted if device_id not in found]
     if missing:
         raise NotFound(f"no device {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    allowed = principal.school_ids(permission)
     for device_id in wanted:
         row = found[device_id]
-        if allowed is not None and row.school_id not in allowed:
+        if not principal.can(permission, row.school_id, row.group_id, command=command):
+            if command is not None and principal.can(permission, row.school_id, row.group_id):
+                raise Forbidden(f"your role may not send {command} (device {device_id}): it is for central IT")
             raise Forbidden(f"you may not send this command to device {device_id}")
         if row.platform != Platform.CHROMEOS or not row.google_device_id:
             raise InvalidInput(f"device {device_id} is not a Chromebook: Chromebook commands go to Chromebooks")
@@ -93,14 +102,17 @@ def enqueue(
     params: Mapping[str, Any] | None = None,
     *,
     issue_limit: int | None = REQUEST_ISSUE_LIMIT,
+    check: bool = True,
 ) -> Queued:
-    """Record one command per Chromebook and send up to ``issue_limit`` of them to Google now."""
+    """Record one command per Chromebook and send up to ``issue_limit`` of them to Google now.
+
+    Parameters are always checked (and typed) here; ``check`` is accepted for the MDM queue's signature."""
     command = catalogue.command(request_type) if handles(request_type) else None
     if command is None:
         raise InvalidInput(f"unknown Chromebook command {request_type!r}")
     checked = check_params(request_type, params or {})
     permission = Permission.DESTRUCTIVE if command.destructive else Permission.COMMAND
-    targets = load_targets(session, principal, device_ids, permission)
+    targets = load_targets(session, principal, device_ids, permission, command=request_type)
     google_ids = dict(session.execute(select(Device.id, Device.google_device_id).where(Device.id.in_([t[0] for t in targets]))).all())
     now = utcnow()
     uuids: dict[int, str] = {}
