@@ -183,7 +183,8 @@ def test_bad_path_parts_are_a_404(endpoint, method, variant, matrix_app, db):
     if not url_rule.arguments:
         return
     with db.session() as session:
-        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS)
+        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS,
+                            with_google=endpoint in GOOGLE_ENDPOINTS)
         session.commit()
     sample = sample_for(endpoint, method, world, OWN)
     client = app.test_client()

@@ -65,7 +65,11 @@ def add_to_world(session: Session, world: Any) -> None:
             sealed_key=context(session).secrets.seal(json.dumps(key()).encode(), label=KEY_LABEL)))
         session.add(GoogleOrgUnit(organisation_id=organisation.id, ou_path=PARENT,
                                   ou_id=google.org_units[PARENT]["orgUnitId"][3:], created_by="test"))
+    chromebooks: dict[int, Device] = {}
     for side, school in world.schools.items():
+        if school.id in chromebooks:  # a side that shares another's school (a sibling class)
+            world.objects[("chromebook", side)] = chromebooks[school.id]
+            continue
         path = f"{PARENT}/{school.code}"
         unit = google.add_org_unit(path)
         session.add(GoogleOrgUnit(organisation_id=organisation.id, school_id=school.id, ou_path=path,
@@ -76,5 +80,5 @@ def add_to_world(session: Session, world: Any) -> None:
         session.add(device)
         session.flush()
         session.add(Chromebook(device_id=device.id, school_id=school.id, org_unit_path=path, status="ACTIVE", synced_at=utcnow()))
-        world.objects[("chromebook", side)] = device
+        world.objects[("chromebook", side)] = chromebooks[school.id] = device
     session.flush()
