@@ -319,6 +319,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Bearer token Prometheus sends to `GET /metrics` (16+ characters); unset: `/metrics` is refused.",
     ),
     Setting(
+        "GOOGLE_ADMIN_URL",
+        "https://admin.googleapis.com",
+        _https_url,
+        "Google's Admin SDK (Directory API) for Chromebooks; only tests and benchmarks point it elsewhere. "
+        "HTTPS trusts the system's CAs or `SSL_CERT_FILE`.",
+    ),
+    Setting(
+        "GOOGLE_POLICY_URL",
+        "https://chromepolicy.googleapis.com",
+        _https_url,
+        "Google's Chrome Policy API; only tests and benchmarks point it elsewhere.",
+    ),
+    Setting(
         "TRUSTED_PROXIES",
         "",
         _networks,
@@ -354,6 +367,8 @@ class Settings:
     tls_key: Path | None = None
     apns_url: str = "https://api.push.apple.com"
     apns_ca_file: Path | None = None
+    google_admin_url: str = "https://admin.googleapis.com"
+    google_policy_url: str = "https://chromepolicy.googleapis.com"
     trusted_proxies: tuple[str, ...] = ()
     apps_url: str = "https://vpp.itunes.apple.com/mdm/v2"
     apps_lookup_url: str = "https://uclient-api.itunes.apple.com/WebObjects/MZStorePlatform.woa/wa/lookup"

@@ -48,6 +48,7 @@ def jobs() -> list[Job]:
     from app.services.apps import jobs as apps_jobs
     from app.services.asm import sync as asm_sync
     from app.services.asm import tokens as asm_tokens
+    from app.services.google import jobs as google_jobs
     from app.services.mdm import enrollment
     from app.services.mdm import jobs as mdm_jobs
     from app.services.pki import push_certificates
@@ -66,6 +67,7 @@ def jobs() -> list[Job]:
         *mdm_jobs.jobs(),
         *apps_jobs.jobs(),
         *webhook_jobs.jobs(),
+        *google_jobs.jobs(),
     ]
 
 

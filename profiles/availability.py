@@ -22,7 +22,7 @@ def payload_reason(kind: PayloadKind, facts: DeviceFacts) -> str | None:
     """Why a whole payload does not apply to this device (None: it applies)."""
     if facts.platform == "chromeos":
         if not chrome_mapping.maps_payload(kind.payload_type):
-            return f"{kind.alias} has no Chrome policy equivalent"
+            return f"{kind.alias}: not applicable to Chromebooks (no Chrome policy equivalent)"
         return None
     return _apple_reason(kind.spec.supported_os, facts, what=kind.alias)
 
@@ -31,7 +31,7 @@ def key_reason(kind: PayloadKind, key: str, facts: DeviceFacts) -> str | None:
     """Why one key of a payload does not apply to this device (None: it applies)."""
     if facts.platform == "chromeos":
         if not chrome_mapping.maps_key(kind.payload_type, key):
-            return f"{key} has no Chrome policy equivalent"
+            return f"{key}: not applicable to Chromebooks (no Chrome policy equivalent)"
         return None
     spec = kind.key_spec(key)
     if spec is None:

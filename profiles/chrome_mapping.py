@@ -29,6 +29,8 @@ class ChromeRule:
     refuse: Callable[[Mapping[str, Any]], str | None] = lambda payload: None
     #: Chrome's additional target key naming the instance (``network_id`` for networks).
     instance_key: str | None = None
+    #: The target key's value for an instance name (``chrome:<id>`` for a Chrome Web Store app).
+    instance_value: Callable[[str], str] = lambda instance: instance
     description: str = field(default="", compare=False)
 
 
@@ -71,6 +73,19 @@ def _url_blocking(payload: Mapping[str, Any]) -> Fields:
     return fields
 
 
+_INCOGNITO = {"available": "AVAILABLE", "disabled": "UNAVAILABLE", "forced": "FORCED"}
+_APP_INSTALL = {"forced": "FORCED", "allowed": "ALLOWED", "blocked": "BLOCKED"}
+
+
+def _auto_update(payload: Mapping[str, Any]) -> Fields:
+    fields: Fields = {}
+    if "AutoUpdate" in payload:
+        fields["updateDisabled"] = not payload["AutoUpdate"]
+    if "RebootAfterUpdate" in payload:
+        fields["rebootAfterUpdate"] = bool(payload["RebootAfterUpdate"])
+    return fields
+
+
 RULES: tuple[ChromeRule, ...] = (
     ChromeRule(
         payload_type="com.apple.applicationaccess",
@@ -108,7 +123,50 @@ RULES: tuple[ChromeRule, ...] = (
         refuse=_wifi_refuse,
         instance_key="network_id",
     ),
+    ChromeRule(
+        payload_type="com.apple.mobiledevice.passwordpolicy",
+        keys=frozenset({"maxInactivity"}),
+        schema="chrome.users.IdleSettings",
+        # Chrome's field is a string of minutes; 0 ("never" on an iPad) is Chrome's system default.
+        build=lambda payload: {"idleTimeoutMinutes": str(payload["maxInactivity"]) if payload["maxInactivity"] else "",
+                               "actionOnDeviceIdle": "ACTION_ON_DEVICE_IDLE_ENUM_LOCK"},
+    ),
+    ChromeRule(
+        payload_type="org.flokk.chromebook",
+        keys=frozenset({"IncognitoMode"}),
+        schema="chrome.users.IncognitoMode",
+        build=lambda payload: {"incognitoModeAvailability": "INCOGNITO_MODE_AVAILABILITY_ENUM_" + _INCOGNITO[payload["IncognitoMode"]]},
+    ),
+    ChromeRule(
+        payload_type="org.flokk.chromebook",
+        keys=frozenset({"GuestMode"}),
+        schema="chrome.devices.GuestMode",
+        build=lambda payload: {"guestModeEnabled": bool(payload["GuestMode"])},
+    ),
+    ChromeRule(
+        payload_type="org.flokk.chromebook",
+        keys=frozenset({"WallpaperURL"}),
+        schema="chrome.users.Wallpaper",
+        build=lambda payload: {"downloadUri": payload["WallpaperURL"]},
+    ),
+    ChromeRule(
+        payload_type="org.flokk.chromebook",
+        keys=frozenset({"AutoUpdate", "RebootAfterUpdate"}),
+        schema="chrome.devices.AutoUpdateSettings",
+        build=_auto_update,
+    ),
+    ChromeRule(
+        payload_type="org.flokk.chromeapp",
+        keys=frozenset({"InstallType"}),
+        schema="chrome.users.apps.InstallType",
+        build=lambda payload: {"appInstallType": _APP_INSTALL[payload["InstallType"]]},
+        instance_key="app_id",
+        instance_value=lambda instance: f"chrome:{instance}",
+    ),
 )
+
+#: Every Chrome policy schema Flokk sets: what it compares, clears and checks for drift.
+MANAGED_SCHEMAS: frozenset[str] = frozenset(rule.schema for rule in RULES)
 
 
 def rules_for(payload_type: str) -> tuple[ChromeRule, ...]:

@@ -626,6 +626,166 @@ NB = {
     "New webhook": "Ny webhook",
     "Address (https://)": "Adresse (https://)",
     "Create webhook": "Opprett webhook",
+    "The key file is not a JSON text file.":
+        "Nøkkelfilen er ikke en JSON-tekstfil.",
+    "Connected %(domain)s. Map each school to its organisational unit next.":
+        "%(domain)s er koblet til. Knytt så hver skole til sin organisasjonsenhet.",
+    "%(school)s is mapped to %(path)s.":
+        "%(school)s er knyttet til %(path)s.",
+    "A sync is requested: the scheduler runs it within a few minutes.":
+        "Synkronisering er bestilt: planleggeren kjører den i løpet av noen minutter.",
+    "Chrome policy sent, but Google refused it for %(units)s: see the table.":
+        "Chrome-policyen er sendt, men Google avviste den for %(units)s: se tabellen.",
+    "Chrome policy sent: %(count)s change(s).":
+        "Chrome-policyen er sendt: %(count)s endring(er).",
+    "The Chromebook is moved, in Google too.":
+        "Chromebooken er flyttet, også i Google.",
+    "Set the volume":
+        "Still inn volumet",
+    "Take a screenshot (kiosk only)":
+        "Ta skjermbilde (bare kiosk)",
+    "Disable (lost or stolen)":
+        "Deaktiver (mistet eller stjålet)",
+    "Enable again":
+        "Aktiver igjen",
+    "Remove all users (needs approval)":
+        "Fjern alle brukere (må godkjennes)",
+    "Powerwash: reset to factory state (needs approval)":
+        "Powerwash: tilbakestill til fabrikkstand (må godkjennes)",
+    "Deprovision (needs approval)":
+        "Avregistrer (må godkjennes)",
+    "retired":
+        "tatt ut av bruk",
+    "replaced by the same model":
+        "erstattet av samme modell",
+    "replaced by another model":
+        "erstattet av en annen modell",
+    "sent for repair":
+        "sendt til reparasjon",
+    "licence moved to another device":
+        "lisensen flyttet til en annen enhet",
+    "no longer needs management":
+        "trenger ikke lenger administrasjon",
+    "Chromebook in Google":
+        "Chromebook i Google",
+    "Organisational unit":
+        "Organisasjonsenhet",
+    "Status in Google":
+        "Status i Google",
+    "Updates until":
+        "Oppdateringer til",
+    "unknown":
+        "ukjent",
+    "Last sync with Google":
+        "Siste synkronisering med Google",
+    "Asset id":
+        "Inventarnummer",
+    "Annotated location":
+        "Registrert plassering",
+    "User (noted)":
+        "Bruker (notert)",
+    "Recent users":
+        "Siste brukere",
+    "Chrome policy":
+        "Chrome-policy",
+    "applied to %(path)s":
+        "brukt på %(path)s",
+    "not yet":
+        "ikke ennå",
+    "Changed in Google's Admin console (drift):":
+        "Endret i Googles administrasjonskonsoll (avvik):",
+    "set at %(path)s":
+        "satt på %(path)s",
+    "Not applicable to Chromebooks":
+        "Gjelder ikke Chromebook",
+    "These settings of the policy have no Chrome equivalent; the iPads get them, this Chromebook does not.":
+        "Disse innstillingene i policyen har ingen Chrome-motpart; iPadene får dem, denne Chromebooken gjør det ikke.",
+    "Give to another school":
+        "Gi til en annen skole",
+    "Chromebooks":
+        "Chromebooker",
+    "Google sends it to the Chromebook. Powerwash, removing users and deprovisioning need a reason and a central admin's approval before they are sent.":
+        "Google sender den til Chromebooken. Powerwash, fjerning av brukere og avregistrering krever en begrunnelse og godkjenning fra en sentral administrator før de sendes.",
+    "Volume":
+        "Volum",
+    "Why deprovision":
+        "Hvorfor avregistrere",
+    "Chromebooks: Google":
+        "Chromebooker: Google",
+    "Domain":
+        "Domene",
+    "customer":
+        "kunde",
+    "Acting as":
+        "Handler som",
+    "key":
+        "nøkkel",
+    "Connected":
+        "Tilkoblet",
+    "kept":
+        "lagres",
+    "not kept":
+        "lagres ikke",
+    "full":
+        "full",
+    "In progress":
+        "Pågår",
+    "%(pages)s pages read; it resumes at the next run":
+        "%(pages)s sider lest; den fortsetter ved neste kjøring",
+    "%(count)s in Google":
+        "%(count)s i Google",
+    "%(count)s gone from Google":
+        "%(count)s borte fra Google",
+    "Full sync (also marks Chromebooks gone from Google)":
+        "Full synkronisering (merker også Chromebooker som er borte fra Google)",
+    "Organisational units":
+        "Organisasjonsenheter",
+    "Central IT's locked settings are applied at the parent unit; each school's unit follows it and adds the school's own settings. Drift is a value changed in Google's Admin console.":
+        "Innstillingene sentral IT har låst, settes på overordnet enhet; hver skoles enhet følger den og legger til skolens egne innstillinger. Avvik er en verdi som er endret i Googles administrasjonskonsoll.",
+    "Unit":
+        "Enhet",
+    "Chrome policy applied":
+        "Chrome-policy brukt",
+    "Drift":
+        "Avvik",
+    "parent of the schools":
+        "over skolene",
+    "Send every value again (puts back drift)":
+        "Send alle verdiene på nytt (retter avvik)",
+    "Apply Chrome policy now":
+        "Bruk Chrome-policyen nå",
+    "Map a school or group":
+        "Knytt en skole eller gruppe",
+    "Group (optional)":
+        "Gruppe (valgfritt)",
+    "Unit path":
+        "Sti til enheten",
+    "Create it in Google":
+        "Opprett den i Google",
+    "Map":
+        "Knytt",
+    "No Google domain is connected: Chromebooks are not managed yet.":
+        "Ingen Google-domene er koblet til: Chromebooker administreres ikke ennå.",
+    "Connect a Google Workspace for Education domain":
+        "Koble til et Google Workspace for Education-domene",
+    "Connect again":
+        "Koble til på nytt",
+    "Create a service account in Google Cloud (enable the Admin SDK API and the Chrome Policy API), download its JSON key, and in the Admin console (Security → API controls → Domain-wide delegation) give its client id these scopes:":
+        "Opprett en tjenestekonto i Google Cloud (slå på Admin SDK API og Chrome Policy API), last ned JSON-nøkkelen, og gi klient-ID-en disse omfangene i administrasjonskonsollen (Sikkerhet → API-kontroller → Delegering på domenenivå):",
+    "Key file":
+        "Nøkkelfil",
+    "or paste it:":
+        "eller lim den inn:",
+    "Admin to act as":
+        "Administrator å handle som",
+    "Customer id (optional)":
+        "Kunde-ID (valgfritt)",
+    "Parent unit of the schools":
+        "Overordnet enhet for skolene",
+    "Keep recent users (personal data)":
+        "Lagre siste brukere (personopplysninger)",
+    "Test and connect":
+        "Test og koble til",
 }
 
 

@@ -109,12 +109,13 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, apps, asm, audit, commands, devices, enroll, pki, policy, rosters, run, schools, setup, tokens, webhooks
+    from app.cli import (admin, apps, asm, audit, commands, devices, enroll, google, pki, policy, rosters, run, schools,
+                         setup, tokens, webhooks)
 
     groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, *asm.COMMANDS, admin.admin, tokens.token,
               audit.audit)
-    for group_or_command in (*groups, *policy.COMMANDS, *apps.COMMANDS, devices.device, commands.command, rosters.roster, webhooks.webhook,
-                             run.run):
+    for group_or_command in (*groups, *policy.COMMANDS, *apps.COMMANDS, devices.device, commands.command, rosters.roster,
+                             webhooks.webhook, run.run, *google.COMMANDS):
         main.add_command(group_or_command)
 
 

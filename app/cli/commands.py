@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
+from sqlalchemy import select
 
 from app.cli import CliState, pass_state, print_table
+from app.models.commands import Command
 from app.services.fleet import devices
+from app.services.google import commands as chromebook_commands
 from mdm_protocol import commands as mdm_commands
+from mdm_protocol.google import commands as chrome_commands
 
 
 @click.group()
 def command() -> None:
-    """MDM commands for iPads."""
+    """Commands for iPads (MDM) and Chromebooks (through Google)."""
 
 
 @command.command("send")
@@ -26,7 +32,8 @@ def command() -> None:
 @pass_state
 def send(state: CliState, target: str, request_type: str, params: tuple[str, ...], reason: str | None,
          user: str | None) -> None:
-    """Queue REQUEST_TYPE for DEVICE (id, UDID, serial, or school:CODE for a school's iPads) and push it.
+    """Queue REQUEST_TYPE for DEVICE (id, UDID, serial, or school:CODE for a school's iPads) and push it;
+    a Chromebook command (REBOOT, SET_VOLUME, ..., see `flokk command types`) goes to Google for Chromebooks.
 
     Destructive commands (EraseDevice, ClearPasscode, DeleteUser) and commands
     to more devices than FLOKK_APPROVAL_BULK_THRESHOLD become an approval
@@ -45,6 +52,13 @@ def send(state: CliState, target: str, request_type: str, params: tuple[str, ...
             )
             return
         queued = submitted.queued
+        if chromebook_commands.handles(request_type):
+            statuses = Counter(status for status in session.scalars(
+                select(Command.status).where(Command.uuid.in_(list(queued.command_uuids.values())))))
+            click.echo(f"{request_type} for {len(queued)} Chromebook(s): "
+                       + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+                       + " (sent: Google has it; `flokk command list` follows it).")
+            return
     if len(queued) == 1:
         click.echo(f"Queued {request_type} as {next(iter(queued.command_uuids.values()))}.")
     else:
@@ -96,6 +110,14 @@ def types() -> None:
         lines = [f"{name:<26}{entry.summary}{flag}", f"{'':<26}roles: {', '.join(roles_that_send(name))}"]
         if keys:
             lines.append(f"{'':<26}parameters: {', '.join(keys)}")
+        click.echo("\n".join(lines))
+    click.echo("\nChromebooks (through Google):")
+    for name, item in chrome_commands.CATALOGUE.items():
+        flag = " (destructive: needs approval)" if item.destructive else ""
+        lines = [f"{name:<26}{item.title}{flag}", f"{'':<26}roles: {', '.join(roles_that_send(name))}"]
+        params = ", ".join(f"{param.name} ({param.help or ', '.join(param.choices)})" for param in item.params)
+        if params:
+            lines.append(f"{'':<26}parameters: {params}")
         click.echo("\n".join(lines))
 
 

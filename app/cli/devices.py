@@ -9,6 +9,7 @@ import click
 from app.cli import CliState, pass_state, print_table, validated
 from app.schemas.enrollment import TransferAllow
 from app.services.fleet import devices, transfers
+from app.services.google import devices as google_devices
 
 
 def _when(moment) -> str:
@@ -87,11 +88,14 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
             ],
         }
         inventory = dict(item.inventory or {})
+        chromebook = google_devices.details(session, item)
+    if chromebook is not None:
+        facts["chromebook"] = chromebook
     if as_json:
         click.echo(json.dumps({**facts, "inventory": inventory}, indent=2, default=str))
         return
     for key, value in facts.items():
-        if key in ("installed_profiles", "users"):
+        if key in ("installed_profiles", "users", "chromebook"):
             continue
         click.echo(f"{key.replace('_', ' ').capitalize() + ':':<18}{'' if value is None else value}")
     click.echo(f"Installed profiles ({len(facts['installed_profiles'])}):")
@@ -103,6 +107,8 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
         for user in facts["users"]:
             click.echo(f"  {user['short_name'] or user['user_id']}  last seen {user['last_seen'] or 'never'}, "
                        f"push token {user['push_token']}")
+    if chromebook is not None:
+        _show_chromebook(chromebook)
     apps = inventory.get("applications") or []
     if apps:
         click.echo(f"Installed apps: {len(apps)}")
@@ -135,3 +141,19 @@ def transfer(state: CliState, ref: str, school: str | None, reason: str | None, 
                                   expires_in=data["expires"])
         click.echo(f"{ref} may enrol at {allowed.school.code} until {allowed.expires_at:%Y-%m-%d %H:%M} UTC; "
                    "it moves there when it does (erase it, then enrol it with that school's link).")
+
+
+def _show_chromebook(facts: dict) -> None:
+    """Google's inventory of a Chromebook, and the policy settings it cannot follow."""
+    for key in ("org_unit_path", "status", "auto_update_expiration", "last_sync", "annotated_asset_id",
+                "annotated_location", "annotated_user", "missing_since", "note"):
+        if facts.get(key):
+            click.echo(f"{key.replace('_', ' ').capitalize() + ':':<18}{facts[key]}")
+    if facts.get("recent_users"):
+        click.echo(f"Recent users:     {', '.join(facts['recent_users'])}")
+    unit = facts.get("policy_unit")
+    if unit:
+        click.echo(f"Chrome policy:    {unit['ou_path']}, applied {unit['applied_at'] or 'not yet'}"
+                   + (f", {len(unit['drift'])} drift" if unit["drift"] else ""))
+    if facts["not_applicable"]:
+        click.echo("Not applicable to Chromebooks: " + ", ".join(facts["not_applicable"]))

@@ -26,6 +26,7 @@ from app.models.devices import (
     SeenSignature,
 )
 from app.models.enrollment import EnrollmentToken
+from app.models.google import Chromebook, ChromebookCommand, GoogleConnection, GoogleOrgUnit
 from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
@@ -54,6 +55,8 @@ __all__ = [
     "AuditEvent",
     "AuditPurgePermit",
     "Base",
+    "Chromebook",
+    "ChromebookCommand",
     "CertificateAuthorityRecord",
     "Command",
     "CommandStatus",
@@ -65,6 +68,8 @@ __all__ = [
     "EnrollmentChallenge",
     "EnrollmentState",
     "EnrollmentToken",
+    "GoogleConnection",
+    "GoogleOrgUnit",
     "Group",
     "GroupKind",
     "IdempotencyKey",

@@ -95,7 +95,7 @@ class GroupCommandSubmit(InputSchema):
     """A command for every device of a group (the group is in the URL). Parameters take Apple's
     key names; a ``data`` value is written ``{"$data": base64}``, a date ``{"$date": ISO 8601}``."""
 
-    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{1,64}\Z", error="Not a command name."))
+    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z][A-Za-z_]{0,63}\Z", error="Not a command name."))
     params = fields.Dict(keys=fields.String(), load_default=dict)
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 
@@ -246,6 +246,7 @@ class DeviceOut(Schema):
     name = fields.String(allow_none=True)
     serial_number = fields.String(allow_none=True)
     udid = fields.String(allow_none=True)
+    google_device_id = fields.String(allow_none=True)
     model = fields.String(allow_none=True)
     os_version = fields.String(allow_none=True)
     enrollment_state = fields.String()

@@ -66,6 +66,10 @@ class UrlOut(Schema):
 
 class DeviceDetailOut(DeviceOut):
     users = fields.List(fields.Nested(DeviceUserOut), required=True)
+    chromebook = fields.Dict(metadata={"description": "A Chromebook's side in Google (only for Chromebooks): its "
+                                                      "organisational unit, status, auto-update expiration, last sync, "
+                                                      "annotations, its unit's Chrome policy and drift, and the "
+                                                      "settings not applicable to Chromebooks."})
 
 
 class CommandsQueuedOut(Schema):

@@ -177,7 +177,7 @@ def _spec_from_file(kind: str, path: Path) -> Spec:
         supported_os=supported,
         keys=tuple(_key_spec(key, supported) for key in doc.get("payloadkeys") or ()),
         response_keys=tuple(_key_spec(key, supported) for key in doc.get("responsekeys") or ()),
-        source=str(path.relative_to(SCHEMA_ROOT)),
+        source=str(path.relative_to(SCHEMA_ROOT)) if path.is_relative_to(SCHEMA_ROOT) else path.name,
     )
 
 
@@ -224,6 +224,16 @@ def profile_payload(payload_type: str) -> Spec:
 def other(payload_type: str) -> Spec:
     """One of the schema's other definitions (``SkipKeys``, ``MachineInfo``) by its payload type."""
     return _load("other", payload_type)
+
+
+def profile_payload_file(path: Path) -> Spec:
+    """A payload Flokk describes itself in Apple's YAML format (settings only Chromebooks have)."""
+    return _load_file(path.resolve())
+
+
+@lru_cache(maxsize=None)
+def _load_file(path: Path) -> Spec:
+    return _spec_from_file("profile", path)
 
 
 def names(kind: str) -> list[str]:

@@ -67,7 +67,7 @@ class ChromePolicyCompiler:
                 if reason:
                     left_out.append(LeftOut(payload.ref, None, reason))
                     continue
-                targets = ((rule.instance_key, payload.ref.instance),) if rule.instance_key else ()
+                targets = ((rule.instance_key, rule.instance_value(payload.ref.instance)),) if rule.instance_key else ()
                 values.append(ChromePolicyValue(rule.schema, rule.build(plain), targets))
         values.sort(key=lambda item: item.identifier)
         return CompiledPolicy(policy.facts.platform, tuple(values), tuple(left_out))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from mdm_protocol import apple_schema
@@ -124,10 +125,16 @@ class PayloadKind:
     profile: bool = True
     #: The kind's keys in Apple's schema format, for kinds that are not an Apple profile payload.
     schema: apple_schema.Spec | None = field(default=None, compare=False)
+    #: The same, read from a YAML file in Apple's format (Flokk's own Chromebook-only kinds).
+    schema_file: Path | None = None
 
     @cached_property
     def spec(self) -> apple_schema.Spec:
-        return self.schema or apple_schema.profile_payload(self.payload_type)
+        if self.schema is not None:
+            return self.schema
+        if self.schema_file is not None:
+            return apple_schema.profile_payload_file(self.schema_file)
+        return apple_schema.profile_payload(self.payload_type)
 
     def key_spec(self, key: str) -> apple_schema.KeySpec | None:
         try:

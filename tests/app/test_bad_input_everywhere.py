@@ -26,6 +26,7 @@ import pytest
 from tests.app.test_endpoint_matrix import (
     APPS_ENDPOINTS,
     CA_ENDPOINTS,
+    GOOGLE_ENDPOINTS,
     MATRIX,
     OWN,
     POLICY_ENDPOINTS,
@@ -34,7 +35,7 @@ from tests.app.test_endpoint_matrix import (
     build_world,
     matrix_app,  # noqa: F401 - the fixture this module's tests use
     sample_for,
-    settings,  # noqa: F401 - the matrix's settings (the fake Apps and Books)
+    settings,  # noqa: F401 - the matrix's settings (the fake Apps and Books, Google at its fake)
     url_value,
 )
 from tests.support import people
@@ -119,7 +120,8 @@ def test_bad_input_is_a_4xx(endpoint, method, variant, matrix_app, db):
     url_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
     with db.session() as session:
         world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS,
-                            with_ca=endpoint in CA_ENDPOINTS, with_apps=endpoint in APPS_ENDPOINTS)
+                            with_ca=endpoint in CA_ENDPOINTS, with_apps=endpoint in APPS_ENDPOINTS,
+                            with_google=endpoint in GOOGLE_ENDPOINTS)
         session.commit()
     sample = sample_for(endpoint, method, world, OWN)
     arguments = {name: url_value(world, name, OWN, variant) for name in url_rule.arguments}
@@ -183,7 +185,8 @@ def test_bad_path_parts_are_a_404(endpoint, method, variant, matrix_app, db):
     if not url_rule.arguments:
         return
     with db.session() as session:
-        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS)
+        world = build_world(session, with_policy=variant is not None or endpoint in POLICY_ENDPOINTS,
+                            with_google=endpoint in GOOGLE_ENDPOINTS)
         session.commit()
     sample = sample_for(endpoint, method, world, OWN)
     client = app.test_client()

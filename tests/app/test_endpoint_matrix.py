@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import json
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from app.models.base import utcnow
 from app.services.access import Grant, Permission, Principal, Role, system_principal
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services.mdm import commands, enrollment
-from tests.support import factories, people
+from tests.support import factories, google_world, people
 
 #: Endpoints that may answer without any principal. Adding one is a deliberate, reviewed change.
 PUBLIC_ENDPOINTS = {
@@ -113,7 +114,8 @@ class World:
 _unique = itertools.count(1)
 
 
-def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = False, with_apps: bool = False) -> World:
+def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = False, with_apps: bool = False,
+                with_google: bool = False) -> World:
     world = World()
     for side in (OWN, OTHER):
         school = factories.school(session, f"m{next(_unique)}-{uuid.uuid4().hex[:6]}")
@@ -161,6 +163,8 @@ def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = 
         _certificate_authority(session)
     if with_apps:
         _apps(session, world)
+    if with_google:
+        google_world.add_to_world(session, world)
     return world
 
 
@@ -309,6 +313,7 @@ URL_ARGUMENTS = {
     "code": "school_code",
     "group_id": "group",
     "device_id": "device",
+    "chromebook_id": "chromebook",
     "enrollment_token_id": "enrollment_token",
     "command_id": "command",
     "approval_id": "approval",
@@ -499,11 +504,33 @@ SAMPLES = {
     ("dashboard.change_baseline_apps", "POST"): lambda w, s: Sample(form={"app": MATRIX_APP, "state": "required", "intent": "save"}),
     ("dashboard.change_school_apps", "POST"): lambda w, s: Sample(form={"app": MATRIX_APP, "state": "required", "intent": "save"}),
     ("dashboard.change_group_apps", "POST"): lambda w, s: Sample(form={"app": MATRIX_APP, "state": "required", "intent": "save"}),
+    ("api.connect_google", "POST"): lambda w, s: Sample(
+        json={"key": google_world.key(), "admin": google_world.ADMIN, "parent_ou": google_world.PARENT}
+    ),
+    ("api.map_school_unit", "PUT"): lambda w, s: Sample(json={"ou_path": f"/Skoler/{w.school(s).code}", "create": True}),
+    ("api.map_group_unit", "PUT"): lambda w, s: Sample(
+        json={"ou_path": f"/Skoler/{w.school(s).code}/{w.objects[('group', s)].name}", "create": True}
+    ),
+    ("api.request_google_sync", "POST"): lambda w, s: Sample(json={"full": True}),
+    ("api.apply_google_policy", "POST"): lambda w, s: Sample(json={"school": w.school(s).code}, school=True),
+    ("api.move_chromebook", "PUT"): lambda w, s: Sample(json={"school": w.school(s).code, "group_id": w.id("group", s)}),
+    ("dashboard.google_connect", "POST"): lambda w, s: Sample(
+        form={"key": json.dumps(google_world.key()), "admin": google_world.ADMIN, "parent_ou": google_world.PARENT}
+    ),
+    ("dashboard.google_map", "POST"): lambda w, s: Sample(
+        form={"school": w.school(s).code, "ou_path": f"/Skoler/{w.school(s).code}", "create": "on"}
+    ),
+    ("dashboard.google_sync", "POST"): lambda w, s: Sample(form={"full": "on"}),
+    ("dashboard.google_apply", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.move_chromebook", "POST"): lambda w, s: Sample(form={"school": w.school(s).code}),
 }
 #: Endpoints whose world needs an Apps and Books token with an app (from the fake Apple).
 APPS_ENDPOINTS = {"api.show_apps_token", "api.sync_apps", "api.set_layer_app", "dashboard.sync_apps",
                   "dashboard.change_baseline_apps", "dashboard.change_school_apps", "dashboard.change_group_apps",
                   "api.list_apps", "dashboard.apps", "dashboard.school_apps", "dashboard.group_apps", "api.device_apps"}
+#: Endpoints whose world needs a Google domain (the fake) with the schools' units and Chromebooks.
+GOOGLE_ENDPOINTS = {endpoint for endpoint, _ in SAMPLES if "google" in endpoint or "chromebook" in endpoint} | {
+    "api.google_status", "api.google_policy", "api.map_school_unit", "api.map_group_unit", "dashboard.google_page"}
 
 
 def _roster_csv() -> str:
@@ -626,11 +653,14 @@ _APPS: dict[str, Any] = {}
 
 
 @pytest.fixture
-def settings(settings, monkeypatch):
-    """Flokk talks to the fake Apps and Books (trusting its CA, as SSL_CERT_FILE does for a proxy's CA)."""
+def settings(settings, monkeypatch, tmp_path_factory):
+    """Flokk talks to the fake Apps and Books and the fake Google, trusting both through one
+    SSL_CERT_FILE (as it would a proxy's CA)."""
     fake = apple()
-    monkeypatch.setenv("SSL_CERT_FILE", str(_APPLE["ca_file"]))
-    return settings.replace(apps_url=fake.api_url, apps_lookup_url=fake.lookup_url)
+    bundle = tmp_path_factory.mktemp("ca") / "fakes.pem"
+    bundle.write_bytes(Path(_APPLE["ca_file"]).read_bytes() + Path(google_world.ca_file()).read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    return google_world.settings(settings.replace(apps_url=fake.api_url, apps_lookup_url=fake.lookup_url))
 
 
 @pytest.fixture
@@ -662,7 +692,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
         if world is None:
             with db.session() as session:
                 world = build_world(session, with_policy=with_policy, with_ca=with_ca,
-                                    with_apps=endpoint in APPS_ENDPOINTS)
+                                    with_apps=endpoint in APPS_ENDPOINTS, with_google=endpoint in GOOGLE_ENDPOINTS)
                 session.commit()
         sample = sample_for(endpoint, method, world, side)
         arguments = {name: url_value(world, name, side, variant) for name in url_rule.arguments}

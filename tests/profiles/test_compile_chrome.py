@@ -34,6 +34,17 @@ CASES = [
     ([Change.set("wifi:open", "SSID_STR", "Open"), Change.set("wifi:open", "EncryptionType", "None")],
      "chrome.networks.wifi.Details#network_id=open",
      {"details": {"ssid": "Open", "hiddenSsid": False, "automaticallyConnect": True, "security": "None"}}),
+    ([Change.set("passcode", "maxInactivity", 5)], "chrome.users.IdleSettings",
+     {"idleTimeoutMinutes": "5", "actionOnDeviceIdle": "ACTION_ON_DEVICE_IDLE_ENUM_LOCK"}),
+    ([Change.set("chromebook", "IncognitoMode", "disabled")], "chrome.users.IncognitoMode",
+     {"incognitoModeAvailability": "INCOGNITO_MODE_AVAILABILITY_ENUM_UNAVAILABLE"}),
+    ([Change.set("chromebook", "GuestMode", False)], "chrome.devices.GuestMode", {"guestModeEnabled": False}),
+    ([Change.set("chromebook", "WallpaperURL", "https://skole.example/bakgrunn.jpg")], "chrome.users.Wallpaper",
+     {"downloadUri": "https://skole.example/bakgrunn.jpg"}),
+    ([Change.set("chromebook", "AutoUpdate", True), Change.set("chromebook", "RebootAfterUpdate", False)],
+     "chrome.devices.AutoUpdateSettings", {"updateDisabled": False, "rebootAfterUpdate": False}),
+    ([Change.set("chromeapp:mkaakpdehdafacodkgkpghoibnmamcme", "InstallType", "forced")],
+     "chrome.users.apps.InstallType#app_id=chrome:mkaakpdehdafacodkgkpghoibnmamcme", {"appInstallType": "FORCED"}),
 ]
 
 
@@ -61,10 +72,33 @@ def test_settings_without_equivalent_are_reported_not_compiled(options):
     compiled = ChromePolicyCompiler(options).compile(policy)
     assert compiled.artifacts == ()
     assert {str(note) for note in policy.left_out} == {
-        "com.apple.mobiledevice.passwordpolicy: passcode has no Chrome policy equivalent",
-        "com.apple.applicationaccess allowAirDrop: allowAirDrop has no Chrome policy equivalent",
+        "com.apple.mobiledevice.passwordpolicy minLength: minLength: not applicable to Chromebooks (no Chrome policy equivalent)",
+        "com.apple.mobiledevice.passwordpolicy: none of its settings apply to this device",
+        "com.apple.applicationaccess allowAirDrop: allowAirDrop: not applicable to Chromebooks (no Chrome policy equivalent)",
         "com.apple.applicationaccess: none of its settings apply to this device",
     }
+
+
+def test_chromebook_only_settings_never_reach_apple_devices(options):
+    layer = apply_changes(Layer.of("baseline"), [], [Change.set("chromebook", "GuestMode", False),
+                                                    Change.set("restrictions", "allowCamera", False)], actor="k")
+    policy = resolve([layer], DeviceFacts("ipados", supervised=True))
+    assert [payload.kind.alias for payload in policy.payloads] == ["restrictions"]
+    assert "org.flokk.chromebook: chromebook is not available on ipados" in {str(note) for note in policy.left_out}
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (Change.set("chromeapp:not-a-store-id", "InstallType", "forced"), "org.flokk.chromeapp:not-a-store-id"),
+    (Change.set("chromeapp:mkaakpdehdafacodkgkpghoibnmamcme", "InstallType", "sometimes"), "InstallType"),
+    (Change.set("chromebook", "WallpaperURL", "http://skole.example/a.jpg"), "WallpaperURL"),
+    (Change.set("chromebook", "IncognitoMode", True), "IncognitoMode"),
+])
+def test_chromebook_settings_are_checked_like_apple_ones(change, key):
+    from profiles.layers import Refused
+
+    with pytest.raises(Refused) as refused:
+        apply_changes(Layer.of("baseline"), [], [change], actor="k")
+    assert [item.key for item in refused.value.refusals] == [key]
 
 
 def test_chrome_compiler_refuses_apple_devices(options):

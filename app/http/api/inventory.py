@@ -26,6 +26,7 @@ from app.schemas.api import ApprovalRequiredOut, CommandListOut, DeviceDetailOut
 from app.services.access import Permission, approvals
 from app.services.fleet import devices, groups, schools
 from app.services.fleet.device_removal import REMOVE_DEVICE
+from app.services.google import devices as google_devices
 
 
 @blueprint.get("/schools")
@@ -99,7 +100,11 @@ def list_devices():
 def show_device(device_id: int):
     session, principal = db_session(), current_principal()
     found = devices.detail(session, principal, device_id)
-    return jsonify({**DeviceOut().dump(found.device), "users": DeviceUserOut(many=True).dump(found.users)})
+    shown = {**DeviceOut().dump(found.device), "users": DeviceUserOut(many=True).dump(found.users)}
+    chromebook = google_devices.details(session, found.device)
+    if chromebook is not None:
+        shown["chromebook"] = chromebook
+    return jsonify(shown)
 
 
 @blueprint.put("/devices/<int:device_id>/group")

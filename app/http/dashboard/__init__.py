@@ -156,9 +156,11 @@ def can(
 
 def may_send(request_type: str, school_id: int, group_id: int | None) -> bool:
     """Whether to offer a command in a form: the right it needs (asking, for destructive ones) and the role's command set."""
+    from app.services.access import CHROMEBOOK_WIPING_COMMANDS
     from app.services.mdm.commands import DESTRUCTIVE_REQUEST_TYPES
 
-    permission = Permission.REQUEST_DESTRUCTIVE if request_type in DESTRUCTIVE_REQUEST_TYPES else Permission.COMMAND
+    destructive = DESTRUCTIVE_REQUEST_TYPES | CHROMEBOOK_WIPING_COMMANDS
+    permission = Permission.REQUEST_DESTRUCTIVE if request_type in destructive else Permission.COMMAND
     return can(permission, school_id, group_id, command=request_type)
 
 
@@ -184,6 +186,6 @@ def notice(message: str) -> None:
 
 
 def register(app: Any) -> None:
-    from app.http.dashboard import accounts, apps, asm, auth, classes, inventory, operations, policy, starter_pack, webhooks  # noqa: F401  (routes)
+    from app.http.dashboard import accounts, apps, asm, auth, classes, google, inventory, operations, policy, starter_pack, webhooks  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)

@@ -19,6 +19,7 @@ from app.services.apps import connection as app_connection
 from app.services.apps import overview as app_overview
 from app.services.asm import tokens as asm_tokens
 from app.services.fleet import devices, groups, schools
+from app.services.google import devices as google_devices
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services import rosters
 from app.services.mdm import enrollment
@@ -94,6 +95,7 @@ def device(device_id: int):
     session, principal = db_session(), current_principal()
     shown = devices.detail(session, principal, device_id)
     found = shown.device
+    chromebook = google_devices.details(session, found)
     return render_template(
         "device.html",
         device=found,
@@ -104,8 +106,11 @@ def device(device_id: int):
         users=shown.users,
         # Apps are the school's policy: a class-scoped grant (a teacher) does not see it.
         apps=app_overview.device_apps(session, principal, device_id) if principal.can(Permission.VIEW, found.school_id) else [],
-        choices=labels.COMMANDS,
+        choices=labels.CHROMEBOOK_COMMANDS if chromebook is not None else labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
+        chromebook=chromebook,
+        deprovision_reasons=labels.DEPROVISION_REASONS,
+        schools=schools.list_schools(session, principal) if chromebook is not None else [],
     )
 
 
@@ -123,7 +128,9 @@ def move_device(device_id: int):
 @requires(Permission.COMMAND)
 def send_command(device_id: int):
     fields = form_data("request_type", "reason")
-    params = labels.screen_text(fields.get("request_type", ""), request.form)
+    request_type = fields.get("request_type", "")
+    params = (labels.chromebook_params(request_type, request.form) if request_type in labels.CHROMEBOOK_COMMANDS
+              else labels.screen_text(request_type, request.form))
     data = load(CommandSubmit(), {"device_ids": [device_id], **fields, "params": params})
     submitted = approvals.submit(db_session(), current_principal(), data["device_ids"], data["request_type"], data["params"],
                                  reason=data["reason"])
@@ -161,6 +168,7 @@ def group_list():
         counts=groups.device_counts(session, principal),
         schools=schools.list_schools(session, principal),
         choices=labels.COMMANDS,
+        chromebook_choices=labels.CHROMEBOOK_COMMANDS,
         threshold=settings().approval_bulk_threshold,
     )
 

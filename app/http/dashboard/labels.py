@@ -30,6 +30,27 @@ COMMANDS: dict[str, str] = {
     "ClearPasscode": N_("Remove the passcode (needs approval)"),
     "EraseDevice": N_("Erase all content (needs approval)"),
 }
+#: Offered on a Chromebook's page (Google's command names).
+CHROMEBOOK_COMMANDS: dict[str, str] = {
+    "REBOOT": N_("Restart"),
+    "SET_VOLUME": N_("Set the volume"),
+    "TAKE_A_SCREENSHOT": N_("Take a screenshot (kiosk only)"),
+    "DISABLE": N_("Disable (lost or stolen)"),
+    "REENABLE": N_("Enable again"),
+    "WIPE_USERS": N_("Remove all users (needs approval)"),
+    "REMOTE_POWERWASH": N_("Powerwash: reset to factory state (needs approval)"),
+    "DEPROVISION": N_("Deprovision (needs approval)"),
+}
+#: Why a Chromebook is deprovisioned, as Google asks.
+DEPROVISION_REASONS = {
+    "retiring_device": N_("retired"),
+    "same_model_replacement": N_("replaced by the same model"),
+    "different_model_replacement": N_("replaced by another model"),
+    "repair_center": N_("sent for repair"),
+    "upgrade_transfer": N_("licence moved to another device"),
+    "not_required": N_("no longer needs management"),
+    "other": N_("other"),
+}
 OTHER_ACTIONS = {REMOVE_DEVICE: N_("Remove from Flokk"), "InstallProfile": N_("Install a profile"),
                  "RemoveProfile": N_("Remove a profile"), "InstallApplication": N_("Install an app"),
                  "RemoveApplication": N_("Remove an app"), "ManagedApplicationList": N_("Refresh managed apps")}
@@ -49,7 +70,7 @@ WITH_MESSAGE = frozenset({"DeviceLock", "EnableLostMode"})
 
 def label(request_type: str) -> str:
     """The untranslated label of a command (its Apple name when it has none)."""
-    return COMMANDS.get(request_type) or OTHER_ACTIONS.get(request_type) or request_type
+    return COMMANDS.get(request_type) or CHROMEBOOK_COMMANDS.get(request_type) or OTHER_ACTIONS.get(request_type) or request_type
 
 
 #: A device's enrollment state.
@@ -77,6 +98,16 @@ def screen_text(request_type: str, form: Mapping[str, str]) -> dict[str, str]:
         return {}
     params = {"Message": form.get("message", "").strip(), "PhoneNumber": form.get("phone", "").strip()}
     return {key: value for key, value in params.items() if value}
+
+
+def chromebook_params(request_type: str, form: Mapping[str, str]) -> dict[str, object]:
+    """The volume or the deprovision reason from the form, for the Chromebook commands that take them."""
+    if request_type == "SET_VOLUME":
+        raw = form.get("volume", "").strip()
+        return {"volume": int(raw) if raw.isdigit() and len(raw) < 4 else raw}
+    if request_type == "DEPROVISION":
+        return {"reason": form.get("deprovision_reason", "").strip()}
+    return {}
 
 
 #: Where one of a device's policy profiles stands (``policy.effective``), as the device's policy page says it.

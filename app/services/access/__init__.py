@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotFound
+from mdm_protocol.google import commands as chromebook_catalogue
 
 T = TypeVar("T")
 
@@ -82,6 +83,10 @@ EVERYDAY_COMMANDS: frozenset[str] = frozenset(
 #: second central admin's approval queues them (``approvals``). Removing Flokk's own MDM
 #: profile is the same (``command_rights``), as is any command outside Flokk's catalogue.
 WIPING_COMMANDS: frozenset[str] = frozenset({"EraseDevice", "ClearPasscode", "DeleteUser", "ClearRestrictionsPassword"})
+#: Chromebook commands (through Google) alike: those that wipe or unmanage (powerwash, wiping
+#: users, deprovisioning) wait for a second central admin like an erase; the rest are everyday.
+CHROMEBOOK_WIPING_COMMANDS: frozenset[str] = chromebook_catalogue.DESTRUCTIVE
+CHROMEBOOK_EVERYDAY_COMMANDS: frozenset[str] = frozenset(chromebook_catalogue.CATALOGUE) - CHROMEBOOK_WIPING_COMMANDS
 
 #: The MDM commands (RequestType, or ``RemoveDevice``: "remove from Flokk") each role may
 #: send or ask for; None: every command Apple's schema knows. A command not named here
@@ -90,8 +95,9 @@ WIPING_COMMANDS: frozenset[str] = frozenset({"EraseDevice", "ClearPasscode", "De
 #: for a passcode to be cleared (approved by central IT), nothing else.
 ROLE_COMMANDS: Mapping[Role, frozenset[str] | None] = {
     Role.CENTRAL_ADMIN: None,
-    Role.CENTRAL_HELPDESK: EVERYDAY_COMMANDS,
-    Role.SCHOOL_ICT: EVERYDAY_COMMANDS | {"EraseDevice", "ClearPasscode", "DeleteUser", "RemoveDevice"},
+    Role.CENTRAL_HELPDESK: EVERYDAY_COMMANDS | CHROMEBOOK_EVERYDAY_COMMANDS,
+    Role.SCHOOL_ICT: EVERYDAY_COMMANDS | CHROMEBOOK_EVERYDAY_COMMANDS | CHROMEBOOK_WIPING_COMMANDS
+    | {"EraseDevice", "ClearPasscode", "DeleteUser", "RemoveDevice"},
     Role.AUDITOR: frozenset(),
     Role.TEACHER: frozenset({"DeviceLock", "ClearPasscode"}),
 }

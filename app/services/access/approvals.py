@@ -26,6 +26,7 @@ from app.services import audit
 from app.services.access import Permission, Principal, command_rights, get_for, require_central, same_principal, scoped
 from app.services.fleet import device_removal
 from app.services.fleet.device_removal import REMOVE_DEVICE
+from app.services.google import commands as chromebook_commands
 from app.services.mdm import commands
 from profiles.values import from_json, to_json
 
@@ -42,11 +43,20 @@ class Submitted:
     approval: ApprovalRequest | None = None
 
 
+def _queue(request_type: str) -> Any:
+    """Where a command is queued: Google for Chromebook commands, the MDM queue for Apple's."""
+    return chromebook_commands if chromebook_commands.handles(request_type) else commands
+
+
 def needs_approval(session: Session, request_type: str, params: Mapping[str, Any], device_count: int) -> str | None:
-    """DESTRUCTIVE for what wipes or unmanages (``command_rights``), BULK over the threshold, else None."""
+    """DESTRUCTIVE for what wipes or unmanages (``command_rights``; for Chromebooks powerwash, wiping
+    users and deprovisioning), BULK over the threshold, else None."""
     if request_type == REMOVE_DEVICE:
         return DESTRUCTIVE
-    if command_rights.approval_needed(session, request_type, params) is not None:
+    if chromebook_commands.handles(request_type):
+        if request_type in chromebook_commands.DESTRUCTIVE:
+            return DESTRUCTIVE
+    elif command_rights.approval_needed(session, request_type, params) is not None:
         return DESTRUCTIVE
     if device_count > context(session).settings.approval_bulk_threshold:
         return BULK
@@ -70,12 +80,13 @@ def submit(
         targets = [(device.id, device.school_id) for device in (_removable(session, principal, device_id) for device_id in wanted)]
         kind: str | None = DESTRUCTIVE
     else:
-        commands.check_params(request_type, params)
+        queue = _queue(request_type)
+        queue.check_params(request_type, params)
         kind = needs_approval(session, request_type, params, len(wanted))
         permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
-        targets = commands.load_targets(session, principal, wanted, permission, command=request_type)
+        targets = queue.load_targets(session, principal, wanted, permission, command=request_type)
         if kind is None:
-            return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params, check=False))
+            return Submitted(queued=queue.enqueue(session, principal, wanted, request_type, params, check=False))
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         what = "a destructive command" if kind == DESTRUCTIVE else f"a command to {len(wanted)} devices"
@@ -118,7 +129,8 @@ def submit_to_group(
     *,
     reason: str | None = None,
 ) -> Submitted:
-    """The same command to every enrolled Apple device of a group (a class, a cart)."""
+    """The same command to every enrolled device of a group (a class, a cart) it is for: Apple's
+    commands to its iPads and Macs, Chromebook commands to its Chromebooks."""
     from app.models.devices import EnrollmentState, Platform
     from app.models.tenancy import Group
 
@@ -130,13 +142,15 @@ def submit_to_group(
             .where(
                 Device.group_id == group.id,
                 Device.enrollment_state != EnrollmentState.UNENROLLED,
-                Device.platform != Platform.CHROMEOS,
+                (Device.platform == Platform.CHROMEOS) if chromebook_commands.handles(request_type)
+                else (Device.platform != Platform.CHROMEOS),
             )
             .order_by(Device.id)
         )
     )
     if not device_ids:
-        raise InvalidInput(f"group {group.name} has no enrolled Apple devices")
+        kind = "Chromebooks" if chromebook_commands.handles(request_type) else "Apple devices"
+        raise InvalidInput(f"group {group.name} has no enrolled {kind}")
     return submit(session, principal, device_ids, request_type, params, reason=reason)
 
 
@@ -170,7 +184,8 @@ def approve(session: Session, principal: Principal, request_id: int, *, note: st
     if request.request_type == REMOVE_DEVICE:
         done = device_removal.remove(session, principal, request.device_ids, reason=request.reason)
     else:
-        queued = commands.enqueue(session, principal, request.device_ids, request.request_type, from_json(request.params))
+        queued = _queue(request.request_type).enqueue(session, principal, request.device_ids, request.request_type,
+                                                      from_json(request.params))
         done = len(queued)
         details["command_uuids"] = sorted(queued.command_uuids.values())[:100]
     request.status = ApprovalStatus.APPROVED

@@ -24,6 +24,8 @@ from app.models.tenancy import Group, School
 from app.services import audit
 from app.services.access import Permission, Principal, approvals, get_for, scoped
 from app.services.fleet.schools import get_school_by_code
+from app.services.google import commands as chromebook_commands
+from app.services.google import moves
 from app.services.mdm import commands
 from app.services.policy import reconciler as policy_reconcile
 from mdm_protocol import commands as mdm_commands
@@ -67,6 +69,7 @@ def search_devices(
                 func.lower(Device.name).like(pattern),
                 func.lower(Device.serial_number).like(pattern),
                 func.lower(Device.udid).like(pattern),
+                func.lower(Device.google_device_id).like(pattern),
             )
         )
     # maintain_column_froms: without a filter the statement names no table but the dropped columns.
@@ -97,6 +100,9 @@ def move_to_group(session: Session, principal: Principal, device_id: int, group_
         group = get_for(session, Group, group_id, principal)
         if group.school_id != device.school_id:
             raise InvalidInput("the group belongs to another school than the device", details={"group_id": ["Not a group of the device's school."]})
+    if before != group_id:
+        # A Chromebook moves in Google first; a refusal there leaves it where it is here too.
+        moves.follow_in_google(session, device, device.school, group_id)
     device.group_id = group_id
     session.flush()
     audit.record(session, principal, "device.move", school_id=device.school_id, target=device,
@@ -124,11 +130,11 @@ class DeviceDetail:
 
 
 def find_device(session: Session, principal: Principal, ref: str) -> Device:
-    """A device by database id, UDID or serial number, within the principal's schools."""
+    """A device by database id, UDID, serial number or (a Chromebook) Google's device id, within the principal's schools."""
     ref = ref.strip()
     if not ref:
         raise InvalidInput("name a device by its id, UDID or serial number")
-    matches = [Device.udid == ref, func.upper(Device.serial_number) == ref.upper()]
+    matches = [Device.udid == ref, func.upper(Device.serial_number) == ref.upper(), Device.google_device_id == ref]
     number = parse_row_id(ref)
     if number is not None:
         matches.append(Device.id == number)
@@ -196,17 +202,19 @@ def command_history(session: Session, principal: Principal, ref: str, *, limit: 
 
 
 def target_devices(
-    session: Session, principal: Principal, refs: Sequence[str], *, school_code: str | None = None
+    session: Session, principal: Principal, refs: Sequence[str], *, school_code: str | None = None, chromebooks: bool = False
 ) -> list[int]:
-    """Device ids named by id/UDID/serial, plus every enrolled iPad of a school (``school_code``)."""
+    """Device ids named by id/UDID/serial, plus every enrolled iPad (or, with ``chromebooks``, every
+    Chromebook) of a school (``school_code``)."""
     device_ids = [find_device(session, principal, ref).id for ref in refs]
     if school_code is not None:
         school = get_school_by_code(session, principal, school_code)
+        kind = Device.google_device_id.is_not(None) if chromebooks else Device.udid.is_not(None)
         device_ids.extend(
             session.scalars(
                 scoped(Device, principal, Permission.COMMAND)
                 .with_only_columns(Device.id)
-                .where(Device.school_id == school.id, Device.enrollment_state == "enrolled", Device.udid.is_not(None))
+                .where(Device.school_id == school.id, Device.enrollment_state == "enrolled", kind)
                 .order_by(Device.id)
             )
         )
@@ -240,11 +248,27 @@ def send_command(
     ``user`` sends it on one device's user channel instead (a Shared iPad's
     signed-in user, by user id or short name): that queue is the user's own.
     """
+    if chromebook_commands.handles(request_type):
+        if user is not None:
+            raise InvalidInput("Chromebook commands go to the Chromebook, not to a user")
+        checked = _chromebook_params(request_type, params)
+        device_ids = target_devices(session, principal, refs, school_code=school_code, chromebooks=True)
+        return approvals.submit(session, principal, device_ids, request_type, checked, reason=reason)
     built = build_command(request_type, params)
     if user is not None:
         return _send_to_user(session, principal, refs, school_code, built, user)
     device_ids = target_devices(session, principal, refs, school_code=school_code)
     return approvals.submit(session, principal, device_ids, built.request_type, dict(built.params), reason=reason)
+
+
+def _chromebook_params(request_type: str, params: Sequence[str]) -> dict[str, Any]:
+    from mdm_protocol.google import commands as chrome
+
+    try:
+        return chrome.build_from_strings(request_type, tuple(params))[1]
+    except chrome.ChromeCommandError as error:
+        details = {error.key: [str(error)]} if error.key else None
+        raise InvalidInput(f"cannot send {request_type}: {error}", details=details) from None
 
 
 def _send_to_user(
