@@ -94,9 +94,28 @@ def _no_payload_problems(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+#: Turns a merged payload into a declaration's payload, or None when a key has no equivalent.
+Translation = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class DeclarationForm:
+    """How a profile payload is sent to a device managed declaratively: as a declaration of ``type``."""
+
+    type: str
+    translate: Translation
+
+
 @dataclass(frozen=True)
 class PayloadKind:
-    """One payload type Flokk's policy supports (one small module each)."""
+    """One payload type Flokk's policy supports (one small module each).
+
+    ``declaration``: the payload exists only as a declaration; ``payload_type``
+    is the declaration's Type and its keys come from ``declarative/declarations``
+    of Apple's schema. ``declaration_form``: a profile payload that devices
+    managed declaratively get as that declaration instead (without one, they
+    get the profile through a legacy-profile declaration).
+    """
 
     payload_type: str
     alias: str
@@ -112,9 +131,13 @@ class PayloadKind:
     check_payload: PayloadCheck = _no_payload_problems
     #: Values Flokk adds when the admin left the key unset, from the instance name.
     defaults: Callable[[str], Mapping[str, Any]] = lambda instance: {}
+    declaration: bool = False
+    declaration_form: DeclarationForm | None = None
 
     @cached_property
     def spec(self) -> apple_schema.Spec:
+        if self.declaration:
+            return apple_schema.declaration(self.payload_type)
         return apple_schema.profile_payload(self.payload_type)
 
     def key_spec(self, key: str) -> apple_schema.KeySpec | None:
