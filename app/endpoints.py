@@ -10,3 +10,6 @@ ENROLL = "/enroll"
 #: The MDM ServerURL (command channel) and CheckInURL of the com.apple.mdm payload.
 MDM_SERVER = "/mdm/connect"
 MDM_CHECKIN = "/mdm/checkin"
+#: Profiles a device managed declaratively installs from legacy-profile declarations:
+#: ``/mdm/declared-profiles/<device id>/<token>/<identifier>/<version>``.
+DECLARED_PROFILES = "/mdm/declared-profiles"

@@ -5,6 +5,7 @@ from app.models.approvals import ApprovalRequest, ApprovalStatus
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
+from app.models.declarations import DeclarationReport, DeclarativeDevice
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
@@ -22,6 +23,8 @@ __all__ = [
     "CertificateAuthorityRecord",
     "Command",
     "CommandStatus",
+    "DeclarationReport",
+    "DeclarativeDevice",
     "Device",
     "DeviceUser",
     "EnrollmentChallenge",

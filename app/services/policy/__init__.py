@@ -61,6 +61,8 @@ class ChangeResult:
     version: PolicyVersion | None
     changes: list[str]
     report: ReconcileReport
+    #: The layer as the change leaves it (as it would, for a preview).
+    after: Layer | None = None
 
 
 @dataclass
@@ -154,11 +156,11 @@ def change(
     after = _checked(session, principal, target, before, changes)
     if dry_run:
         report = reconcile_scope(session, principal, scope_of(target), replaced=[after], dry_run=True)
-        return ChangeResult(target.label, None, [item.describe(mask) for item in diff(before, after)], report)
+        return ChangeResult(target.label, None, [item.describe(mask) for item in diff(before, after)], report, after)
     assert row is not None
     version = policy_layers.save(session, row, before, after, actor=principal.label, note=note)
     if version is None:
-        return ChangeResult(target.label, None, [], ReconcileReport(dry_run=False))
+        return ChangeResult(target.label, None, [], ReconcileReport(dry_run=False), after)
     audit.record(
         session,
         principal,
@@ -168,7 +170,7 @@ def change(
         details={"version": version.number, "changes": version.changes},
     )
     report = reconcile_scope(session, principal, scope_of(target))
-    return ChangeResult(target.label, version, list(version.changes), report)
+    return ChangeResult(target.label, version, list(version.changes), report, after)
 
 
 def _checked(session: Session, principal: Principal, target: LayerTarget, before: Layer, changes: Sequence[Change]) -> Layer:

@@ -11,6 +11,10 @@ Called when a policy changes (every affected device), when a device enrols,
 moves school or group, and after each ProfileList (``reconcile_device``).
 A dry run (``dry_run=True``) is the change preview: the same plan, counted
 per school and profile, nothing written.
+
+Devices managed declaratively get no profile commands (``compile_policy``
+decides); ``app.services.declarations.sync`` tells those whose declarations
+changed, over the same caches, before the profile commands are queued.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from app.models.devices import Device, EnrollmentState, InstalledProfile, Platfo
 from app.models.policy import DeliveryAction, PolicyDelivery
 from app.services import audit
 from app.services.access import Permission, Principal, restrict, system_principal
+from app.services.declarations import sync as declaration_sync
+from app.services.declarations.sync import SyncReport
 from app.services.mdm import commands
 from app.services.policy.situations import DeviceSituation, PolicyCache, cache_for, situations, situations_query
 from app.services.policy.signing import sign_profile
@@ -80,8 +86,10 @@ class ReconcileReport:
     skipped: Counter[str] = field(default_factory=Counter)
     compilations: int = 0
     queued: int = 0
-    #: Seconds spent per phase (load, plan, queue), for operators and the benchmark.
+    #: Seconds spent per phase (load, plan, queue, declarations), for operators and the benchmark.
     timings: dict[str, float] = field(default_factory=dict)
+    #: Devices told their declarations changed, and turned to declarative management, per school.
+    declarations: SyncReport = field(default_factory=SyncReport)
 
     @property
     def install_count(self) -> int:
@@ -94,6 +102,7 @@ class ReconcileReport:
     def school_ids(self) -> list[int]:
         found = {school for school, _ in self.installs} | {school for school, _ in self.removes}
         found |= {school for school, _, _ in self.blocked} | {school for school, _ in self.left_out}
+        found |= set(self.declarations.told) | set(self.declarations.enabled)
         return sorted(found | set(self.unmanaged))
 
 
@@ -173,8 +182,10 @@ def _reconcile(
     bodies: dict[tuple[str, str], AppleProfile] = {}
     removes: dict[str, list[DeviceSituation]] = defaultdict(list)
     cancel: list[str] = []
+    caches: list[tuple[PolicyCache, list[DeviceSituation]]] = []
     for organisation_id, members in sorted(by_organisation.items()):
         cache = cache_for(session, organisation_id, replaced)
+        caches.append((cache, members))
         plans: dict[tuple, Plan] = {}
         for device in members:
             plan = _memoized_plan(plans, cache, device, states[device.id])
@@ -189,8 +200,14 @@ def _reconcile(
         report.compilations += cache.compilations
     report.timings["plan"] = time.perf_counter() - clock - report.timings["load"]
     if dry_run:
+        report.declarations = declaration_sync.sync(session, principal, caches, dry_run=True)
         return report
     report.cancelled = _cancel(session, cancel)
+    started = time.perf_counter()
+    # First: a device turned to declarations now syncs before it would fetch the profiles queued below
+    # (which it cancels when it first answers declaratively).
+    report.declarations = declaration_sync.sync(session, principal, caches)
+    report.timings["declarations"] = time.perf_counter() - started
     for key, targets in sorted(installs.items()):
         profile = bodies[key]
         queued = commands.enqueue(
@@ -204,7 +221,7 @@ def _reconcile(
         report.queued += len(queued)
     _prune(session, [uuid for state in states.values() for uuid in state.prunable])
     _audit(session, principal, report)
-    report.timings["queue"] = time.perf_counter() - clock - report.timings["load"] - report.timings["plan"]
+    report.timings["queue"] = time.perf_counter() - clock - sum(report.timings.values())
     return report
 
 
