@@ -110,6 +110,9 @@ def _register() -> None:
     groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
     for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command):
         main.add_command(group_or_command)
+    from app.cli import updates
+
+    main.add_command(updates.updates_group)
 
 
 _register()

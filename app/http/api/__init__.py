@@ -58,5 +58,6 @@ def query(schema: Schema) -> dict[str, Any]:
 
 def register(app: Any) -> None:
     from app.http.api import accounts, audit, commands, enrollment, inventory, policy  # noqa: F401  (routes)
+    from app.http.api import updates  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)

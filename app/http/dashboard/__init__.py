@@ -141,5 +141,6 @@ def notice(message: str) -> None:
 
 def register(app: Any) -> None:
     from app.http.dashboard import accounts, auth, inventory, operations, policy, starter_pack  # noqa: F401  (routes)
+    from app.http.dashboard import os_updates  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)

@@ -13,6 +13,7 @@ from app.schemas import load
 from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
 from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
+from app.services import declarations
 from app.services.access import Permission, approvals
 from app.services.fleet import devices, groups, schools
 from app.services.fleet.device_removal import REMOVE_DEVICE
@@ -94,6 +95,7 @@ def device(device_id: int):
         users=shown.users,
         choices=labels.COMMANDS,
         with_message=labels.WITH_MESSAGE,
+        declarative=declarations.describe(session, found),
     )
 
 
