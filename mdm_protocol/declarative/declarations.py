@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mdm_protocol import apple_schema
@@ -38,6 +39,7 @@ class DeclarationError(ValueError):
     """A declaration Flokk built does not fit Apple's schema; ``str()`` names the key."""
 
 
+@lru_cache(maxsize=256)
 def kind_of(declaration_type: str) -> str:
     """``com.apple.configuration.passcode.settings`` is a configuration, and so on."""
     parts = declaration_type.split(".")
@@ -46,9 +48,14 @@ def kind_of(declaration_type: str) -> str:
     raise DeclarationError(f"{declaration_type!r} is not a declaration type (com.apple.<kind>.<name>)")
 
 
+#: Built once: ``json.dumps`` with options builds a new encoder per call, and a policy change digests
+#: a few hundred thousand declarations.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> bytes:
     """The one byte form of a JSON value used for digests: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def server_token_for(declaration_type: str, identifier: str, payload: Mapping[str, Any]) -> str:
@@ -94,7 +101,12 @@ def check(declaration: Declaration, *, platform: str = "ipados") -> list[Problem
 
 def declarations_token(declarations: Iterable[Declaration]) -> str:
     """A digest of the set: its identifiers and server tokens, in a fixed order."""
-    lines = sorted(f"{item.identifier}\n{item.server_token}" for item in declarations)
+    return token_of((item.identifier, item.server_token) for item in declarations)
+
+
+def token_of(pairs: Iterable[tuple[str, str]]) -> str:
+    """The DeclarationsToken of a set given as (identifier, server token) pairs."""
+    lines = sorted(f"{identifier}\n{server_token}" for identifier, server_token in pairs)
     return hashlib.sha256("\n\n".join(lines).encode("utf-8")).hexdigest()[:_TOKEN_HEX]
 
 

@@ -25,11 +25,12 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from mdm_protocol import apple_schema
 from mdm_protocol.apple_schema import Problem
 from mdm_protocol.declarative import support
-from mdm_protocol.declarative.declarations import Declaration, DeclarationSet, check
+from mdm_protocol.declarative.declarations import Declaration, DeclarationSet, check, server_token_for, token_of
 from mdm_protocol.declarative.status import (
     DECLARATIONS_ITEM,
     DEVICE_INFORMATION_EQUIVALENTS,
@@ -86,9 +87,26 @@ class DeclarativePolicy:
             Declaration(LEGACY, item.declaration_identifier, {"ProfileURL": profile_url(item.profile)})
             for item in self.legacy
         )
-        configurations = sorted(item.identifier for item in (*self.declarations, *legacy) if item.kind == "configuration")
-        activation = Declaration(ACTIVATION, self.activation_identifier, {"StandardConfigurations": configurations})
-        return DeclarationSet((*self.declarations, *legacy, activation))
+        return DeclarationSet((*self.declarations, *legacy, self.activation))
+
+    def token(self, profile_url: Callable[[AppleProfile], str]) -> str:
+        """The DeclarationsToken of :meth:`declaration_set`, without building the set (a policy change
+        computes it for every device)."""
+        legacy = ((item.declaration_identifier,
+                   server_token_for(LEGACY, item.declaration_identifier, {"ProfileURL": profile_url(item.profile)}))
+                  for item in self.legacy)
+        return token_of((*self._fixed_pairs, *legacy))
+
+    @cached_property
+    def _fixed_pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple((item.identifier, item.server_token) for item in (*self.declarations, self.activation))
+
+    @cached_property
+    def activation(self) -> Declaration:
+        """The activation naming every configuration (the same for every device of the situation)."""
+        configurations = sorted([*(item.identifier for item in self.declarations if item.kind == "configuration"),
+                                 *(item.declaration_identifier for item in self.legacy)])
+        return Declaration(ACTIVATION, self.activation_identifier, {"StandardConfigurations": configurations})
 
     def profile(self, identifier: str) -> AppleProfile | None:
         """The legacy profile with this PayloadIdentifier, if the set carries one."""

@@ -183,3 +183,12 @@ def test_a_school_may_set_a_later_deadline_unless_central_it_locked_it():
     effective = resolve([open_deadline, school], DeviceFacts("ipados", declarative=True, os_version="26.0", school="7"))
     deadline = effective.value("com.apple.configuration.softwareupdate.enforcement.specific", "TargetLocalDateTime")
     assert deadline.value == "2026-10-23T16:00:00" and str(deadline.provenance.layer) == "school:7"
+
+
+def test_the_token_computed_for_a_policy_change_is_the_sets_own():
+    _, result = compiled(DeviceFacts("ipados", supervised=True, declarative=True, os_version="26.0"))
+    for device in range(3):
+        url = lambda profile, device=device: f"https://mdm.bergvik.no/{device}/{profile.uuid}"  # noqa: E731
+        assert result.declarative.token(url) == result.declarative.declaration_set(url).token
+    first, second = (result.declarative.token(lambda profile, n=n: f"https://x/{n}") for n in (1, 2))
+    assert first != second  # each device's own URLs are part of its set

@@ -25,13 +25,15 @@ _TOKEN_HEX = 40
 
 
 @lru_cache(maxsize=8)
-def _key(secret_key: str) -> bytes:
-    return derive_key(secret_key, "declared-profile-urls/v1")
+def _keyed(secret_key: str) -> hmac.HMAC:
+    """An HMAC keyed once per secret key; each token copies it (50,000 URLs per policy change)."""
+    return hmac.new(derive_key(secret_key, "declared-profile-urls/v1"), digestmod=hashlib.sha256)
 
 
 def token(settings: Settings, device_id: int, identifier: str, version: str) -> str:
-    message = f"{device_id}\n{identifier}\n{version}".encode()
-    return hmac.new(_key(settings.secret_key), message, hashlib.sha256).hexdigest()[:_TOKEN_HEX]
+    mac = _keyed(settings.secret_key).copy()
+    mac.update(f"{device_id}\n{identifier}\n{version}".encode())
+    return mac.hexdigest()[:_TOKEN_HEX]
 
 
 def verify(settings: Settings, device_id: int, identifier: str, version: str, offered: str) -> bool:

@@ -8,6 +8,7 @@ profile behind one of those URLs.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -20,6 +21,8 @@ from app.services.policy.signing import sign_profile
 from app.services.policy.situations import DeviceSituation, PolicyCache, cache_for, situations, situations_query
 from mdm_protocol.declarative.declarations import DeclarationSet
 from profiles.compile.declarations import DeclarativePolicy
+
+log = logging.getLogger("flokk.mdm")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,14 @@ def of(session: Session, cache: PolicyCache, device: DeviceSituation) -> Declara
     if compiled.declarative is None:
         return None
     return compiled.declarative.declaration_set(profile_urls.url_for(context(session).settings, device.id))
+
+
+def token_of(session: Session, cache: PolicyCache, device: DeviceSituation) -> str | None:
+    """The DeclarationsToken of :func:`of`, computed without building the set."""
+    _, compiled = cache.policy(device)
+    if compiled.declarative is None:
+        return None
+    return compiled.declarative.token(profile_urls.url_for(context(session).settings, device.id))
 
 
 def for_device(session: Session, device_id: int) -> DeviceDeclarations | None:
@@ -60,4 +71,5 @@ def signed_profile(session: Session, device_id: int, token: str, identifier: str
     profile = found.policy.profile(identifier)
     if profile is None or profile.uuid != version:
         raise NotFound("no such profile")
+    log.info("serving %s %s to device %s", identifier, version, device_id)
     return sign_profile(session, profile.body)

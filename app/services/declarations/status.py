@@ -38,6 +38,8 @@ DEVICE_COLUMNS = (
 INSTALL_STATE = "softwareupdate.install-state"
 PENDING_VERSION = "softwareupdate.pending-version"
 FAILURE_REASON = "softwareupdate.failure-reason"
+#: Failures counted at most (the column is a 32-bit integer; a device's count is never near it).
+MAX_FAILURES = 1_000_000
 
 
 def record(session: Session, device: Device, row: DeclarativeDevice, report: StatusReport) -> bool:
@@ -70,7 +72,7 @@ def _update_progress(row: DeclarativeDevice, items: dict[str, Any], now) -> None
         row.update_pending_version, touched = (str(pending.get("os-version") or "")[:32] or None), True
     if FAILURE_REASON in items:
         failure = items[FAILURE_REASON]
-        row.update_failure_count = int(failure.get("count") or 0)
+        row.update_failure_count = min(int(failure.get("count") or 0), MAX_FAILURES)
         reason = failure.get("reason")
         row.update_failure_reason = str(reason)[:500] if reason and row.update_failure_count else None
         touched = True
@@ -80,7 +82,7 @@ def _update_progress(row: DeclarativeDevice, items: dict[str, Any], now) -> None
 
 def _declarations(session: Session, device: Device, report: StatusReport, now) -> None:
     assert report.declarations is not None
-    reported = {item.identifier: item for item in report.declarations}
+    reported = {item.identifier[:255]: item for item in report.declarations}
     stored = {
         found.identifier: found
         for found in session.scalars(select(DeclarationReport).where(DeclarationReport.device_id == device.id))
@@ -93,7 +95,7 @@ def _declarations(session: Session, device: Device, report: StatusReport, now) -
     for identifier, item in reported.items():
         row = stored.get(identifier)
         if row is None:
-            row = DeclarationReport(device_id=device.id, identifier=identifier[:255])
+            row = DeclarationReport(device_id=device.id, identifier=identifier)
             session.add(row)
         row.school_id = device.school_id
         row.kind, row.server_token = item.kind, item.server_token[:255]

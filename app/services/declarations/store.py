@@ -22,6 +22,7 @@ from app.errors import NotFound
 from app.models.base import utcnow
 from app.models.declarations import DeclarativeDevice
 from app.models.devices import Device, EnrollmentState
+from app.services import audit
 from app.services.declarations import sets
 from app.services.declarations import status as status_records
 from app.services.policy import reconciler
@@ -87,6 +88,8 @@ class SqlDeclarationStore:
         if found is not None and found.declarations is not None:
             row.declarations_token, row.token_changed_at = found.declarations.token, now
             self.session.flush()
+        audit.record(self.session, f"device:{device.udid}", "device.declarative", school_id=device.school_id, target=device,
+                     details={"declarations_token": row.declarations_token})
         log.info("device %s now managed declaratively", device.udid)
         reconciler.reconcile_device(self.session, device.id)
 

@@ -22,23 +22,25 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.declarations import DeclarativeDevice
 from app.models.devices import Device
 from app.services import audit
 from app.services.access import Permission, Principal
+from app.services.bulk import id_in
 from app.services.declarations import sets
 from app.services.mdm import commands, push
 from app.services.policy.situations import DeviceSituation, PolicyCache
-from mdm_protocol import commands as mdm_commands
 from mdm_protocol.declarative import command as declarative_command
 from mdm_protocol.declarative import support
 from mdm_protocol.declarative.declarations import SyncTokens
@@ -86,9 +88,9 @@ def sync(
         for device in devices:
             state = states.get(device.id)
             if device.declarative:
-                found = sets.of(session, cache, device)
-                if found is not None and (state is None or state.token != found.token):
-                    told.append((device, found.token))
+                token = sets.token_of(session, cache, device)
+                if token is not None and (state is None or state.token != token):
+                    told.append((device, token))
             elif support.speaks_declarative(device.platform, device.os_version) and _not_asked(state):
                 enable.append(device)
     report.told.update(device.school_id for device, _ in told)
@@ -96,16 +98,15 @@ def sync(
     if dry_run or not (told or enable):
         return report
     now = utcnow()
+    bodies = declarative_command.SyncBodies()
+    enabling = declarative_command.sync_command()
     _queue(session, principal, [
-        *((device, declarative_command.sync_command(SyncTokens(token, now))) for device, token in told),
-        *((device, declarative_command.sync_command()) for device in enable),
+        *((device, lambda uuid, token=token: bodies.body(uuid, SyncTokens(token, now))) for device, token in told),
+        *((device, enabling.to_plist) for device in enable),
     ])
-    _remember(session, [
-        *({"device_id": device.id, "school_id": device.school_id, "declarations_token": token,
-           "token_changed_at": now} for device, token in told),
-        *({"device_id": device.id, "school_id": device.school_id, "enabled_at": now, "confirmed_at": None,
-           "declarations_token": None, "token_changed_at": None} for device in enable),
-    ])
+    _remember_tokens(session, [(device.id, token) for device, token in told], now)
+    _remember(session, [{"device_id": device.id, "school_id": device.school_id, "enabled_at": now, "confirmed_at": None,
+                         "declarations_token": None, "token_changed_at": None} for device in enable])
     for school_id in sorted(set(report.told) | set(report.enabled)):
         audit.record(session, principal, "declarations.sync", school_id=school_id,
                      details={"told": report.told[school_id], "enabled": report.enabled[school_id]})
@@ -126,39 +127,77 @@ def _states(session: Session, device_ids: Sequence[int]) -> dict[int, _State]:
         rows = session.execute(
             select(Device.id, DeclarativeDevice.enabled_at, DeclarativeDevice.declarations_token, Device.enrolled_at)
             .join(DeclarativeDevice, DeclarativeDevice.device_id == Device.id)
-            .where(Device.id.in_(chunk))
+            .where(id_in(session, Device.id, chunk))
         )
         for device_id, enabled_at, token, enrolled_at in rows:
             found[device_id] = _State(enabled_at, token, enrolled_at)
     return found
 
 
-def _queue(session: Session, principal: Principal, items: list[tuple[DeviceSituation, mdm_commands.Command]]) -> None:
-    """One command per device, each with its own body (its own tokens), in one bulk insert.
+_COMMAND_COLUMNS = ("uuid", "school_id", "device_id", "request_type", "body", "status", "created_by", "created_at",
+                    "expires_at", "delivery_count", "not_now_count")
+
+
+def _queue(session: Session, principal: Principal, items: list[tuple[DeviceSituation, Callable[[str], bytes]]]) -> None:
+    """One DeclarativeManagement command per device, each with its own body (its own tokens), in bulk.
 
     The same checks and bookkeeping as ``commands.enqueue``: the principal's
     right to command each device, a fresh push back-off, a push after commit.
     """
     targets = dict(commands.load_targets(session, principal, [device.id for device, _ in items], Permission.COMMAND))
     now = utcnow()
+    expires = now + commands.DEFAULT_LIFETIME
     rows = []
-    for device, command in items:
+    for device, body in items:
         command_uuid = str(uuid.uuid4()).upper()
-        rows.append({
-            "uuid": command_uuid, "school_id": targets[device.id], "device_id": device.id, "device_user_id": None,
-            "request_type": command.request_type, "body": command.to_plist(command_uuid),
-            "status": CommandStatus.QUEUED, "created_by": principal.label, "created_at": now,
-            "expires_at": now + commands.DEFAULT_LIFETIME,
-        })
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(Command.__table__.insert(), rows[start : start + _CHUNK])
+        rows.append((command_uuid, targets[device.id], device.id, declarative_command.REQUEST_TYPE, body(command_uuid),
+                     CommandStatus.QUEUED.value, principal.label, now, expires, 0, 0))
+    _insert(session, Command.__table__, _COMMAND_COLUMNS, rows)
     device_ids = [device.id for device, _ in items]
     push.reset_backoff(session, device_ids)
     push.wake_after_commit(session, device_ids)
 
 
+def _insert(session: Session, table: Any, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Many rows at once: COPY on PostgreSQL (in the same transaction), batched INSERTs elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    for start in range(0, len(rows), _CHUNK):
+        connection.execute(table.insert(), [dict(zip(columns, row)) for row in rows[start : start + _CHUNK]])
+
+
+def _remember_tokens(session: Session, told: list[tuple[int, str]], now: dt.datetime) -> None:
+    """The token each device was just told (its row exists: it answered declaratively)."""
+    if not told:
+        return
+    table = DeclarativeDevice.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for every device: the ids and tokens as two arrays.
+        pairs = func.unnest(bindparam("ids", type_=ARRAY(Integer)), bindparam("tokens", type_=ARRAY(String))).table_valued(
+            "device_id", "token").render_derived()
+        session.execute(
+            update(table).where(table.c.device_id == pairs.c.device_id)
+            .values(declarations_token=pairs.c.token, token_changed_at=bindparam("now", type_=UTCDateTime())),
+            {"ids": [device_id for device_id, _ in told], "tokens": [token for _, token in told], "now": now},
+        )
+    else:
+        session.execute(
+            update(table).where(table.c.device_id == bindparam("b_id"))
+            .values(declarations_token=bindparam("b_token"), token_changed_at=now),
+            [{"b_id": device_id, "b_token": token} for device_id, token in told],
+        )
+    _expire_rows(session)
+
+
 def _remember(session: Session, rows: list[dict]) -> None:
     """Insert or update each device's row with the given columns, in bulk (ON CONFLICT)."""
+    if not rows:
+        return
     table = DeclarativeDevice.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     by_columns: dict[tuple[str, ...], list[dict]] = {}
@@ -173,6 +212,11 @@ def _remember(session: Session, rows: list[dict]) -> None:
                 set_={name: statement.excluded[name] for name in columns if name != "device_id"},
             )
             session.execute(statement, chunk)
-    for instance in list(session.identity_map.values()):  # rows loaded before the bulk write are stale now
+    _expire_rows(session)
+
+
+def _expire_rows(session: Session) -> None:
+    """Rows loaded before a bulk write are stale now."""
+    for instance in list(session.identity_map.values()):
         if isinstance(instance, DeclarativeDevice):
             session.expire(instance)

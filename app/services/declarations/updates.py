@@ -22,7 +22,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
@@ -33,7 +32,7 @@ from app.services import policy
 from app.services.access import Principal
 from app.services.fleet import schools as school_service
 from app.services.policy import layers as policy_layers
-from app.services.policy.situations import DeviceSituation, PolicyCache, cache_for, situations, situations_query
+from app.services.policy.situations import DeviceSituation, PolicyCache, cache_for, situations_query
 from mdm_protocol.declarative import support
 from profiles import Change, EffectiveValue, Layer, LayerId, Level, SettingRef, merge, resolve
 from profiles.payloads import os_update, parse_ref
@@ -229,7 +228,18 @@ def overview(
     for organisation_id, members in sorted(by_organisation.items()):
         cache = cache_for(session, organisation_id, replaced)
         labels = _labels(session, cache.layers)
-        views.extend(_school_view(session, cache, labels, member, with_devices) for member in members)
+        by_school = {member.id: SchoolUpdates(member, _school_target(cache, labels, member)) for member in members}
+        targets: dict[tuple, tuple[str, str] | None] = {}
+        for device, progress in _devices(session, list(by_school)):
+            target = _device_target(cache, device, targets)
+            if target is None:
+                continue
+            update = _device_state(device, progress, target)
+            view = by_school[device.school_id]
+            view.counts[update.state] += 1
+            if with_devices:
+                view.devices.append(update)
+        views.extend(by_school.values())
     return views
 
 
@@ -238,45 +248,50 @@ def device_update(session: Session, device: Device) -> DeviceUpdate | None:
 
     ``device`` was loaded through the access check by the caller.
     """
-    found = situations(session, situations_query().where(Device.id == device.id))
-    if not found or found[0].platform not in _APPLE:
+    found = _devices(session, [device.school_id], device_id=device.id)
+    if not found:
         return None
-    cache = cache_for(session, found[0].organisation_id)
-    target = _device_target(cache, found[0], {})
-    if target is None:
-        return None
-    names = (device.name, device.serial_number)
-    return _device_state(device.id, names, found[0], session.get(DeclarativeDevice, device.id), target)
+    situation, progress = found[0]
+    target = _device_target(cache_for(session, situation.organisation_id), situation, {})
+    return _device_state(situation, progress, target) if target is not None else None
 
 
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _school_view(session: Session, cache: PolicyCache, labels: dict[LayerId, str], school: School, with_devices: bool) -> SchoolUpdates:
-    stack = [layer for layer in cache.layers if layer.id in (LayerId(Level.BASELINE), LayerId(Level.SCHOOL, str(school.id)))]
-    view = SchoolUpdates(school, _target(merge(stack)[0], labels))
+@dataclass(frozen=True)
+class _Progress:
+    """What a device reported about its update, and its names (one row of ``_devices``)."""
+
+    name: str | None
+    serial_number: str | None
+    state: str | None
+    failure_count: int | None
+    failure_reason: str | None
+    pending_version: str | None
+    reported_at: dt.datetime | None
+
+
+def _devices(session: Session, school_ids: list[int], *, device_id: int | None = None) -> list[tuple[DeviceSituation, _Progress]]:
+    """The enrolled iPads of the schools (or one of them), each with its situation and update progress, in one query."""
     statement = (
         situations_query()
-        .where(Device.school_id == school.id, Device.platform.in_(_APPLE), Device.enrollment_state == EnrollmentState.ENROLLED)
+        .add_columns(Device.name, Device.serial_number, DeclarativeDevice.update_state, DeclarativeDevice.update_failure_count,
+                     DeclarativeDevice.update_failure_reason, DeclarativeDevice.update_pending_version,
+                     DeclarativeDevice.update_reported_at)
+        .where(Device.school_id.in_(school_ids), Device.platform.in_(_APPLE), Device.enrollment_state == EnrollmentState.ENROLLED)
         .order_by(Device.id)
     )
-    devices = situations(session, statement)
-    if not devices:
-        return view
-    rows = {row.device_id: row for row in session.scalars(
-        select(DeclarativeDevice).where(DeclarativeDevice.device_id.in_([device.id for device in devices])))}
-    names = {device_id: (name, serial) for device_id, name, serial in session.execute(
-        select(Device.id, Device.name, Device.serial_number).where(Device.school_id == school.id))}
-    targets: dict[tuple, tuple[str, str] | None] = {}
-    for device in devices:
-        target = _device_target(cache, device, targets)
-        if target is None:
-            continue
-        update = _device_state(device.id, names[device.id], device, rows.get(device.id), target)
-        view.counts[update.state] += 1
-        if with_devices:
-            view.devices.append(update)
-    return view
+    if device_id is not None:
+        statement = statement.where(Device.id == device_id)
+    width = len(situations_query().selected_columns)
+    return [(DeviceSituation(*row[:width]), _Progress(*row[width:])) for row in session.execute(statement)]
+
+
+def _school_target(cache: PolicyCache, labels: dict[LayerId, str], school: School) -> Target:
+    """The target as the school's layer sees it: the baseline and the school merged, with provenance."""
+    stack = [layer for layer in cache.layers if layer.id in (LayerId(Level.BASELINE), LayerId(Level.SCHOOL, str(school.id)))]
+    return _target(merge(stack)[0], labels)
 
 
 def _target(settings: dict[SettingRef, EffectiveValue], labels: dict[LayerId, str]) -> Target:
@@ -304,21 +319,17 @@ def _device_target(cache: PolicyCache, device: DeviceSituation, memo: dict) -> t
     return memo[key]
 
 
-def _device_state(
-    device_id: int, names: tuple[str | None, str | None], device: DeviceSituation, row: DeclarativeDevice | None,
-    target: tuple[str, str],
-) -> DeviceUpdate:
+def _device_state(device: DeviceSituation, progress: _Progress, target: tuple[str, str]) -> DeviceUpdate:
     version, deadline = target
-    state, reason = _state(device, row, version)
-    name, serial = names
+    state, reason = _state(device, progress, version)
     return DeviceUpdate(
-        device_id=device_id, name=name or serial or f"#{device_id}", serial_number=serial,
-        os_version=device.os_version, target_version=version, deadline=deadline, state=state, reason=reason,
-        pending_version=row.update_pending_version if row else None, reported_at=row.update_reported_at if row else None,
+        device_id=device.id, name=progress.name or progress.serial_number or f"#{device.id}",
+        serial_number=progress.serial_number, os_version=device.os_version, target_version=version, deadline=deadline,
+        state=state, reason=reason, pending_version=progress.pending_version, reported_at=progress.reported_at,
     )
 
 
-def _state(device: DeviceSituation, row: DeclarativeDevice | None, target_version: str) -> tuple[State, str | None]:
+def _state(device: DeviceSituation, progress: _Progress, target_version: str) -> tuple[State, str | None]:
     current, wanted = support.version_tuple(device.os_version), support.version_tuple(target_version)
     if current is None:
         return State.UNKNOWN, None
@@ -330,13 +341,11 @@ def _state(device: DeviceSituation, row: DeclarativeDevice | None, target_versio
                                       shared_ipad=device.shared_ipad)
     if os_update.DECLARATION_TYPE not in types:
         return State.TOO_OLD, None
-    if row is None:
-        return State.PENDING, None
-    if row.update_state == "failed" or row.update_failure_count:
-        return State.FAILED, row.update_failure_reason
+    if progress.state == "failed" or progress.failure_count:
+        return State.FAILED, progress.failure_reason
     try:
-        return State(row.update_state or State.PENDING), None
-    except ValueError:  # a state Apple added after this schema
+        return State(progress.state or State.PENDING), None
+    except ValueError:  # "none" (nothing pending yet), or a state Apple added after this schema
         return State.PENDING, None
 
 
