@@ -1,10 +1,11 @@
 """Benchmark: a new OS update target for 50,000 iPads managed declaratively; how long until every one is told?
 
-Builds a municipality on PostgreSQL (a fresh schema, dropped afterwards):
-100 schools of 5 classes, 100 supervised iPads on iPadOS 26 per class, all
-managed declaratively; a baseline with a locked restriction, a passcode
-default, a web filter, a Wi-Fi network and an OS update target (26.0), and
-10 schools with a passcode length of their own. Every iPad starts converged:
+Builds the municipality of ``bench/policy_reconcile.py`` on PostgreSQL (a
+fresh schema, dropped afterwards: 100 schools of 5 classes, 100 supervised
+iPads per class, a baseline with a locked restriction, a passcode default, a
+web filter and a Wi-Fi network, 10 schools with a passcode length of their
+own), with every iPad on iPadOS 26 and managed declaratively, and an OS
+update target (26.0) in the baseline. Every iPad starts converged:
 it was last told exactly its current DeclarationsToken. Then central IT sets
 a new target (26.1 by a deadline) through the same service `flokk updates
 set` uses, in one unit of work: save, resolve, compile the declarations of
@@ -30,81 +31,50 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.db import Database  # noqa: E402
-from app.models import Command, Device, Group, Organisation, School  # noqa: E402
+from app.models import Command, Device, InstalledProfile, Organisation, PolicyDelivery  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
 from app.models.declarations import DeclarativeDevice  # noqa: E402
 from app.services import policy  # noqa: E402
 from app.services.access import cli_principal  # noqa: E402
 from app.services.declarations import sets, updates  # noqa: E402
-from app.services.pki import certificate_authority  # noqa: E402
 from app.services.policy.reconciler import Scope, reconcile_scope  # noqa: E402
 from app.services.policy.situations import cache_for, situations, situations_query  # noqa: E402
+from bench import policy_reconcile  # noqa: E402
 from bench.throwaway import DEFAULT_URL, migrated_database  # noqa: E402
 from profiles import Change  # noqa: E402
 
-SCHOOLS, CLASSES, OVERRIDING = 100, 5, 10
-
 
 def build(db: Database, devices: int) -> int:
-    per_class = devices // (SCHOOLS * CLASSES)
+    """The fleet of ``bench/policy_reconcile.py`` (its policy and schools), on iPadOS 26 and managed declaratively."""
+    count = policy_reconcile.build(db, devices)
     principal = cli_principal()
     with db.unit_of_work() as session:
-        organisation = Organisation(name="Benchmark kommune")
-        session.add(organisation)
-        session.flush()
-        certificate_authority.ensure_ca(session, principal, organisation.name)
-        session.execute(insert(School), [
-            {"organisation_id": organisation.id, "name": f"Skole {n}", "code": f"s{n:03d}"} for n in range(SCHOOLS)
-        ])
-        school_ids = list(session.scalars(select(School.id).order_by(School.id)))
-        session.execute(insert(Group), [
-            {"school_id": school_id, "name": f"{grade}A", "kind": "class"} for school_id in school_ids for grade in range(CLASSES)
-        ])
-        groups = session.execute(select(Group.id, Group.school_id).order_by(Group.id)).all()
-        now = utcnow()
-        rows = [
-            {"school_id": school_id, "group_id": group_id, "platform": "ipados", "udid": f"UDID-{group_id:04d}-{n:04d}",
-             "serial_number": f"S{group_id:04d}{n:04d}", "enrollment_state": "enrolled", "supervised": True,
-             "enrolled_at": now, "os_version": "26.0", "inventory": {}}
-            for group_id, school_id in groups for n in range(per_class)
-        ]
-        for start in range(0, len(rows), 10_000):
-            session.execute(insert(Device), rows[start:start + 10_000])
-        device_rows = session.execute(select(Device.id, Device.school_id)).all()
+        session.execute(update(Device).values(os_version="26.0"))
+        session.execute(delete(InstalledProfile))  # the profiles came by command; declarations replace them
+        session.execute(delete(PolicyDelivery))
         confirmed = utcnow()
         session.execute(insert(DeclarativeDevice), [
             {"device_id": device_id, "school_id": school_id, "enabled_at": confirmed, "confirmed_at": confirmed,
-             "status_items": {}, "update_failure_count": 0} for device_id, school_id in device_rows
+             "status_items": {}, "update_failure_count": 0}
+            for device_id, school_id in session.execute(select(Device.id, Device.school_id))
         ])
         policy.change(session, principal, "baseline", [
-            Change.set("restrictions", "allowCamera", False, lock=True),
-            Change.set("restrictions", "allowAppRemoval", False),
-            Change.set("passcode", "minLength", 6),
-            Change.set("passcode", "maxInactivity", 5),
-            Change.set("webfilter", "AutoFilterEnabled", True),
-            Change.lock_it("webfilter"),
-            Change.set("wifi:eduroam", "SSID_STR", "eduroam"),
-            Change.set("wifi:eduroam", "EncryptionType", "WPA2"),
-            Change.set("osupdate", "TargetOSVersion", "26.0"),
-            Change.set("osupdate", "TargetLocalDateTime", "2030-08-14 16:00"),
-        ])
-        for n in range(OVERRIDING):
-            policy.change(session, principal, f"school:s{n:03d}", [Change.set("passcode", "minLength", 8)])
+            Change.set("osupdate", "TargetOSVersion", "26.0"), Change.set("osupdate", "TargetLocalDateTime", "2030-08-14 16:00")])
         session.execute(Command.__table__.delete())
-        converge(session, organisation.id)
-    return len(device_rows)
+        converge(session, session.scalar(select(Organisation.id)))
+    return count
 
 
 def converge(session, organisation_id: int) -> None:
     """Every iPad was last told exactly its current set's token."""
     cache = cache_for(session, organisation_id)
     now = utcnow()
-    told = [{"b_id": device.id, "b_token": sets.of(session, cache, device).token}
+    told = [{"b_id": device.id, "b_token": sets.token_of(session, cache, device)}
             for device in situations(session, situations_query())]
     session.connection().execute(
         update(DeclarativeDevice).where(DeclarativeDevice.device_id == bindparam("b_id"))

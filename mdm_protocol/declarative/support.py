@@ -11,7 +11,7 @@ distinct device description: a city's fleet runs a handful of OS versions.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -68,28 +68,23 @@ def speaks_declarative(platform: str, os_version: str | None) -> bool:
 @lru_cache(maxsize=256)
 def declaration_types(platform: str, os_version: str, *, supervised: bool, shared_ipad: bool) -> frozenset[str]:
     """Every declaration type Flokk may send a device so described."""
-    version = version_tuple(os_version)
-    if version is None:
-        return frozenset()
-    found = set()
-    for name in apple_schema.names("declaration"):
-        if not name.startswith(_SERVED_PREFIXES):
-            continue
-        spec = apple_schema.declaration(name)
-        if available(spec.supported_os, platform, version, supervised=supervised, shared_ipad=shared_ipad):
-            found.add(name)
-    return frozenset(found)
+    served = [name for name in apple_schema.names("declaration") if name.startswith(_SERVED_PREFIXES)]
+    return _available_names(served, apple_schema.declaration, platform, os_version, supervised, shared_ipad)
 
 
 @lru_cache(maxsize=256)
 def status_items(platform: str, os_version: str, *, supervised: bool, shared_ipad: bool) -> frozenset[str]:
     """Every status item a device so described can report."""
+    items = [name for name in apple_schema.names("status") if "." in name]
+    return _available_names(items, apple_schema.status_item, platform, os_version, supervised, shared_ipad)
+
+
+def _available_names(
+    names: list[str], spec_of: Callable[[str], apple_schema.Spec], platform: str, os_version: str,
+    supervised: bool, shared_ipad: bool,
+) -> frozenset[str]:
     version = version_tuple(os_version)
     if version is None:
         return frozenset()
-    found = set()
-    for name in apple_schema.names("status"):
-        spec = apple_schema.status_item(name)
-        if "." in name and available(spec.supported_os, platform, version, supervised=supervised, shared_ipad=shared_ipad):
-            found.add(name)
-    return frozenset(found)
+    return frozenset(name for name in names if available(spec_of(name).supported_os, platform, version,
+                                                          supervised=supervised, shared_ipad=shared_ipad))

@@ -10,6 +10,7 @@ from tests.app.mdm.conftest import (  # noqa: F401 - fixtures shared with the MD
     environment,
     fake_apns,
     flokk_ca,
+    new_ipad,
     settings,
     transport,
     world,
@@ -18,28 +19,12 @@ from tests.support.ddm_ipad import DeclarativeIpad
 
 
 @pytest.fixture
-def new_ipad_plain(db, world, flokk_ca):
-    """Make an iPad that does not speak DDM (iPadOS 14), with an identity for a school."""
-    from tests.support.ipad import SimulatedIpad
-
-    def make(school=None, **facts) -> SimulatedIpad:
-        ipad = SimulatedIpad(**facts)
-        with db.unit_of_work() as session:
-            ipad.issue_identity(session, (school or world.school).id, authority=flokk_ca)
-        return ipad
-
-    return make
-
-
-@pytest.fixture
-def ddm_ipad(db, world, flokk_ca):
+def ddm_ipad(new_ipad):
     """Make a DDM-speaking iPad with an identity issued for a school (default: world.school)."""
 
     def make(school=None, **facts) -> DeclarativeIpad:
-        ipad = DeclarativeIpad(**facts)
-        with db.unit_of_work() as session:
-            ipad.issue_identity(session, (school or world.school).id, authority=flokk_ca)
-        return ipad
+        issued = new_ipad(school)
+        return DeclarativeIpad(certificate=issued.certificate, key=issued.key, **facts)
 
     return make
 

@@ -69,11 +69,11 @@ def test_a_new_os_reported_by_status_can_bring_new_declarations(db, principal, w
     assert ipad.of_type("com.apple.configuration.softwareupdate.enforcement.specific").payload["TargetOSVersion"] == "26.1"
 
 
-def test_the_daily_inventory_asks_a_reporting_ipad_only_what_it_does_not_report(db, world, declarative, new_ipad_plain,
+def test_the_daily_inventory_asks_a_reporting_ipad_only_what_it_does_not_report(db, world, declarative, new_ipad,
                                                                                  transport):
     reporting = declarative()
     assert reporting.report_status(transport).status == 200
-    plain = new_ipad_plain()
+    plain = new_ipad()
     assert plain.enrol(transport).status == 200
     serve(plain, transport)
     with db.unit_of_work() as session:

@@ -24,7 +24,7 @@ def commands_of(db, udid):
                 session.scalars(select(Command).where(Command.device_id == device_id).order_by(Command.id))]
 
 
-def test_a_ddm_ipad_gets_passcode_as_a_declaration_and_never_as_a_profile(db, principal, world, ddm_ipad, new_ipad_plain,
+def test_a_ddm_ipad_gets_passcode_as_a_declaration_and_never_as_a_profile(db, principal, world, ddm_ipad, new_ipad,
                                                                              transport, fake_apns):
     with db.unit_of_work() as session:
         policy.change(session, principal, "baseline", [Change.set("passcode", "minLength", 6),
@@ -47,7 +47,7 @@ def test_a_ddm_ipad_gets_passcode_as_a_declaration_and_never_as_a_profile(db, pr
     assert all(item["PayloadType"] != "com.apple.mobiledevice.passwordpolicy" for item in profile["PayloadContent"])
 
     # An iPad on iPadOS 14 in the same school keeps getting profiles, and is never asked to speak DDM.
-    old = new_ipad_plain()
+    old = new_ipad()
     assert old.enrol(transport).status == 200
     queued = [request_type for request_type, _, _ in commands_of(db, old.udid)]
     assert queued.count("InstallProfile") == 2 and "DeclarativeManagement" not in queued

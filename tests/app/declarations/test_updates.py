@@ -81,11 +81,11 @@ def test_bad_targets_are_refused_naming_the_field_and_nothing_is_saved(db, clien
 
 
 def test_progress_per_school_and_device_from_what_the_ipads_report(db, client, principal, tokens, world, declarative,
-                                                                    new_ipad_plain, transport):
+                                                                    new_ipad, transport):
     assert post(client, tokens["central"], "baseline", {"version": "26.1", "build": "23B85", "deadline": "2030-10-16 16:00"}).status_code == 200
     done, downloading, failed, pending = (declarative() for _ in range(4))
     old = declarative(os_version="16.6", build="20G75")
-    plain = new_ipad_plain()
+    plain = new_ipad()
     assert plain.enrol(transport).status == 200
     assert done.installed(transport, "26.1", "23B85").status == 200
     assert downloading.update_progress(transport, "downloading", version="26.1", build="23B85").status == 200
