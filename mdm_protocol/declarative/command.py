@@ -6,8 +6,9 @@ turns on its declarative engine; later ones make it synchronise. ``Data``
 without asking for them first.
 
 A device whose status channel is live reports its OS, model, identifiers and
-passcode state itself (``status.DEVICE_INFORMATION_EQUIVALENTS``,
-``status.SECURITY_INFO_EQUIVALENTS``): its daily inventory asks only the rest.
+passcode state itself, as far as its OS has those status items
+(``status.DEVICE_INFORMATION_EQUIVALENTS``, ``status.SECURITY_INFO_EQUIVALENTS``):
+its daily inventory asks only the rest.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
 from mdm_protocol.commands import Command, CommandError
 from mdm_protocol.declarative.declarations import SyncTokens, canonical_json
-from mdm_protocol.declarative.status import DEVICE_INFORMATION_EQUIVALENTS
+from mdm_protocol.declarative import support
+from mdm_protocol.declarative.status import DEVICE_INFORMATION_EQUIVALENTS, SECURITY_INFO_EQUIVALENTS
 
 REQUEST_TYPE = "DeclarativeManagement"
 
@@ -62,9 +64,13 @@ class SyncBodies:
         return self._head.replace(marker, uuid) + data + self._tail.replace(marker, uuid)
 
 
-def inventory_commands() -> list[Command]:
-    """The daily inventory without what status reports already say: no SecurityInfo, fewer queries."""
-    reported = set(DEVICE_INFORMATION_EQUIVALENTS.values())
-    queries = [query for query in mdm_commands.DEFAULT_DEVICE_QUERIES if query not in reported]
-    return [mdm_commands.device_information(queries), mdm_commands.profile_list(),
-            mdm_commands.installed_application_list()]
+def inventory_commands(platform: str, os_version: str) -> list[Command]:
+    """The daily inventory without what a device on this OS reports by itself (per Apple's schema):
+    fewer DeviceInformation queries, and no SecurityInfo where it reports its passcode state."""
+    reported = support.status_items(platform, os_version, supervised=False, shared_ipad=False)
+    answered = {query for item, query in DEVICE_INFORMATION_EQUIVALENTS.items() if item in reported}
+    queries = [query for query in mdm_commands.DEFAULT_DEVICE_QUERIES if query not in answered]
+    found = [mdm_commands.device_information(queries)]
+    if not all(item in reported for item in SECURITY_INFO_EQUIVALENTS):
+        found.append(mdm_commands.security_info())
+    return [*found, mdm_commands.profile_list(), mdm_commands.installed_application_list()]

@@ -106,16 +106,17 @@ def _declarations(session: Session, device: Device, report: StatusReport, now) -
             log.warning("device %s: declaration %s is invalid (%s)", device.udid, identifier[:80], codes)
 
 
-def reporting(session: Session, device_ids: Sequence[int], *, since: dt.datetime) -> set[int]:
-    """The devices among ``device_ids`` managed declaratively that reported status since ``since``."""
+def reporting(session: Session, device_ids: Sequence[int], *, since: dt.datetime) -> dict[int, tuple[str, str]]:
+    """The devices among ``device_ids`` managed declaratively that reported status since ``since``,
+    with their platform and OS version (which decide what they report)."""
     if not device_ids:
-        return set()
-    return set(session.scalars(
-        select(DeclarativeDevice.device_id)
+        return {}
+    return {device_id: (platform, os_version or "") for device_id, platform, os_version in session.execute(
+        select(DeclarativeDevice.device_id, Device.platform, Device.os_version)
         .join(Device, Device.id == DeclarativeDevice.device_id)
         .where(
             id_in(session, DeclarativeDevice.device_id, list(device_ids)),
             and_(DeclarativeDevice.confirmed_at.is_not(None), DeclarativeDevice.confirmed_at >= Device.enrolled_at),
             DeclarativeDevice.status_at >= since,
         )
-    ))
+    )}

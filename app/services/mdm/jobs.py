@@ -90,10 +90,12 @@ def refresh_inventory(session: Session, *, now: dt.datetime | None = None, limit
         return 0
     # Devices that report by themselves (declarative status) are asked only what they do not report.
     reporting = declaration_status.reporting(session, device_ids, since=now - 2 * INVENTORY_INTERVAL)
-    for ids, items in (([i for i in device_ids if i not in reporting], mdm_commands.initial_inventory()),
-                       ([i for i in device_ids if i in reporting], declarative_command.inventory_commands())):
-        if ids:
-            command_queue.enqueue_commands(session, system_principal("inventory"), ids, items)
+    batches: dict[tuple[str, str] | None, list[int]] = {}
+    for device_id in device_ids:
+        batches.setdefault(reporting.get(device_id), []).append(device_id)
+    for facts, ids in batches.items():
+        items = declarative_command.inventory_commands(*facts) if facts else mdm_commands.initial_inventory()
+        command_queue.enqueue_commands(session, system_principal("inventory"), ids, items)
     push.reset_backoff(session, device_ids)
     log.info("queued the daily inventory for %d device(s) (%d reporting by themselves)", len(device_ids), len(reporting))
     return len(device_ids)

@@ -29,9 +29,14 @@ def test_bulk_bodies_read_back_exactly_as_the_command_does():
         assert plistlib.loads(bodies.body(uuid, tokens)) == plistlib.loads(sync_command(tokens).to_plist(uuid))
 
 
-def test_a_reporting_devices_inventory_leaves_out_what_it_reports():
-    device_information, profile_list, applications = inventory_commands()
-    queries = device_information.params["Queries"]
-    assert set(queries) == set(DEFAULT_DEVICE_QUERIES) - {"OSVersion", "BuildVersion", "ProductName", "Model", "ModelName",
-                                                          "SerialNumber", "UDID"}
+def test_a_reporting_devices_inventory_leaves_out_what_its_os_reports():
+    device_information, profile_list, applications = inventory_commands("ipados", "26.0")
+    assert set(device_information.params["Queries"]) == set(DEFAULT_DEVICE_QUERIES) - {
+        "OSVersion", "BuildVersion", "ProductName", "Model", "ModelName", "SerialNumber", "UDID"}
     assert (profile_list.request_type, applications.request_type) == ("ProfileList", "InstalledApplicationList")
+    # iPadOS 15 reports neither its passcode state nor its model number or serial number (Apple's schema).
+    older = inventory_commands("ipados", "15.7")
+    assert [command.request_type for command in older] == [
+        "DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList"]
+    assert {"Model", "SerialNumber", "UDID"} <= set(older[0].params["Queries"])
+    assert not {"OSVersion", "BuildVersion", "ProductName", "ModelName"} & set(older[0].params["Queries"])
