@@ -46,10 +46,9 @@ def record(session: Session, device: Device, row: DeclarativeDevice, report: Sta
     """Store a report; True when the device's OS version changed."""
     now = utcnow()
     items = dict(report.items)
-    capabilities = items.pop(CAPABILITIES_ITEM, None)
+    # Kept out: a few kilobytes per device that say what Apple's schema already says for its OS version.
+    items.pop(CAPABILITIES_ITEM, None)
     row.status_items = {**(row.status_items or {}), **items}
-    if capabilities is not None:
-        row.status_items = {**row.status_items, CAPABILITIES_ITEM: capabilities}
     row.status_errors = [{"item": error.item, "reasons": list(error.reasons)} for error in report.errors] or None
     row.status_at = now
     _update_progress(row, items, now)
