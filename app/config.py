@@ -242,7 +242,8 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         _networks,
         "Comma-separated addresses/networks of TLS-terminating proxies whose RFC 9440 `Client-Cert` header "
-        "names the device; empty: devices must sign with `Mdm-Signature`.",
+        "names the device and whose `X-Forwarded-For`/`X-Forwarded-Proto` name the client's address and scheme "
+        "(rate limit, audit log, HSTS); empty: devices must sign with `Mdm-Signature`, the peer is the client.",
     ),
 )
 

@@ -240,6 +240,23 @@ def is_detached(signed_der: bytes) -> bool:
     return _embedded_content(_load_signed_data(signed_der)["encap_content_info"]) is None
 
 
+def unverified_content(signed_der: bytes) -> bytes:
+    """The content an attached SignedData carries, without checking the signature.
+
+    For reading what an admin hands over (a signed configuration profile) to
+    see what it is; never for trusting it. Raises :class:`CMSError`.
+    """
+    try:
+        content = _embedded_content(_load_signed_data(signed_der)["encap_content_info"])
+    except CMSError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CMSError(f"not a valid CMS signed_data structure: {_short(exc)}") from None
+    if content is None:
+        raise CMSError("the SignedData carries no content")
+    return content
+
+
 def verify_detached(signature_der: bytes, content: bytes) -> x509.Certificate:
     """Verify a detached SignedData over exactly ``content``; return the signer certificate.
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
 
-from mdm_protocol import apple_schema
+from mdm_protocol import apple_schema, plist_values
 from mdm_protocol.apple_schema import KeySpec, Problem
 
 from profiles import availability
@@ -97,6 +97,7 @@ def check_value(payload_kind: PayloadKind, spec: KeySpec, value: Any) -> list[Pr
             if not valid_instance(name):
                 problems.append(Problem(".".join(reference.path), f"{name!r} is not an instance name of a certificate payload"))
         value = reference.replace(holder, lambda name: _PLACEHOLDER_UUID)[spec.name]
+    problems.extend(Problem(where, reason) for where, reason in plist_values.problems(value, spec.name))
     problems.extend(apple_schema.check_value(spec, value, path=spec.name))
     if problems:
         return problems

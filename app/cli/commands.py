@@ -82,7 +82,8 @@ def list_(state: CliState, ref: str, limit: int, as_json: bool) -> None:
 
 @command.command("types")
 def types() -> None:
-    """The commands Flokk can send, with their parameters."""
+    """The commands Flokk can send, with their parameters and the roles that may send them."""
+    from app.services.access import WIPING_COMMANDS, roles_that_send
     from mdm_protocol import apple_schema
 
     for name, entry in sorted(mdm_commands.CATALOGUE.items()):
@@ -91,8 +92,11 @@ def types() -> None:
             for key in apple_schema.command(name).keys
             if key.available_on(mdm_commands.DEFAULT_PLATFORM) and key.name not in mdm_commands.DELIVERY_SECRETS.get(name, {})
         ]
-        flag = " (destructive: needs approval)" if entry.destructive else ""
-        click.echo(f"{name:<26}{entry.summary}{flag}" + (f"\n{'':<26}parameters: {', '.join(keys)}" if keys else ""))
+        flag = " (destructive: needs approval)" if name in WIPING_COMMANDS else ""
+        lines = [f"{name:<26}{entry.summary}{flag}", f"{'':<26}roles: {', '.join(roles_that_send(name))}"]
+        if keys:
+            lines.append(f"{'':<26}parameters: {', '.join(keys)}")
+        click.echo("\n".join(lines))
 
 
 def _first_error(chain) -> str:

@@ -16,12 +16,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import db as database
-from app import request_context
+from app import forwarding, request_context
 from app.errors import FlokkError
 from app.services.mdm import push
 
 log = logging.getLogger("flokk.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+HSTS_SECONDS = 365 * 24 * 3600
 
 
 def install(app: Flask) -> None:
@@ -37,7 +38,7 @@ def install(app: Flask) -> None:
 def _start() -> None:
     offered = request.headers.get("X-Request-Id", "")
     request_id = offered if _REQUEST_ID.match(offered) else request_context.new_request_id()
-    g.flokk_origin_token = request_context.set_origin(request_context.Origin(request_id, request.remote_addr))
+    g.flokk_origin_token = request_context.set_origin(request_context.Origin(request_id, client_address()))
     g.flokk_started = time.perf_counter()
 
 
@@ -64,6 +65,9 @@ def _finish(response: Response) -> Response:
         session.close()
     response.headers["X-Request-Id"] = request_context.current().request_id or ""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if _is_https():
+        # Browsers that reached Flokk over HTTPS once never try plain HTTP for a year.
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
     started = g.pop("flokk_started", None)
     if started is not None:
         log.info(
@@ -78,6 +82,17 @@ def _finish(response: Response) -> Response:
 
 #: Route variables that carry a secret (the enrollment token in /enroll/<token>): never logged.
 SECRET_VIEW_ARGS = frozenset({"token"})
+
+
+def client_address() -> str | None:
+    """The client's address (``app.forwarding``: a trusted proxy's X-Forwarded-For, else the peer)."""
+    return forwarding.client_address(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
+                                     current_app.extensions["flokk"].settings.trusted_proxies)
+
+
+def _is_https() -> bool:
+    return forwarding.is_https(request.scheme, request.remote_addr, request.headers.get("X-Forwarded-Proto"),
+                               current_app.extensions["flokk"].settings.trusted_proxies)
 
 
 def _path_for_log() -> str:

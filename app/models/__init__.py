@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2 models, one module per domain; importing this registers them all."""
 
-from app.models.accounts import AdminUser, ApiToken, RoleGrant, SsoGrantRule
+from app.models.accounts import AdminSession, AdminUser, ApiToken, RoleGrant, SsoGrantRule
 from app.models.approvals import ApprovalRequest, ApprovalStatus
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
@@ -13,6 +13,7 @@ from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, Poli
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
+    "AdminSession",
     "AdminUser",
     "ApiToken",
     "ApprovalRequest",

@@ -35,6 +35,23 @@ class AdminUser(CreatedAt, Base):
         return f"admin:{self.email}"
 
 
+class AdminSession(CreatedAt, Base):
+    """A dashboard sign-in, held server-side: the browser's cookie carries only its random token.
+
+    Signing out deletes the row, so a copy of the cookie taken before is worth
+    nothing; a password change, a reset or a deactivation deletes all of the
+    admin's rows. Only the token's SHA-256 is stored.
+    """
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    admin_user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token, hex.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime]
+
+
 class ApiToken(CreatedAt, Base):
     """A bearer token for automation; only its hash is stored."""
 

@@ -23,6 +23,19 @@ NAMING_CONVENTION = {
 }
 
 
+#: Row ids are 32-bit integers in both databases; a larger number names no row.
+MAX_ROW_ID = 2**31 - 1
+
+
+def parse_row_id(text: str) -> int | None:
+    """A row id written in ASCII digits (``str.isdigit`` also takes "１" and "²"), or None for
+    anything else, including numbers past any row id (the database would refuse them)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ROW_ID else None
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

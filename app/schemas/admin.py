@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from app.models.approvals import ApprovalStatus
 from app.models.commands import CommandStatus
@@ -15,6 +15,7 @@ from app.models.tenancy import GroupKind
 from app.schemas import MAX_ROW_ID, InputSchema, row_id
 from app.schemas.schools import SCHOOL_CODE
 from app.services.access import Role
+from profiles.values import from_json
 
 _CODE = validate.Regexp(SCHOOL_CODE, error="Not a school code.")
 
@@ -51,6 +52,13 @@ class AdminActive(InputSchema):
     active = fields.Boolean(required=True)
 
 
+class SignInForm(InputSchema):
+    """The sign-in form; how the email and password are checked is ``sign_in``'s business."""
+
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(max=1000))
+
+
 class PasswordChange(InputSchema):
     current_password = fields.String(required=True, validate=validate.Length(max=1000))
     new_password = fields.String(required=True, validate=validate.Length(max=1000))
@@ -80,11 +88,20 @@ class DeviceMove(InputSchema):
 
 
 class GroupCommandSubmit(InputSchema):
-    """A command for every device of a group (the group is in the URL)."""
+    """A command for every device of a group (the group is in the URL). Parameters take Apple's
+    key names; a ``data`` value is written ``{"$data": base64}``, a date ``{"$date": ISO 8601}``."""
 
-    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{1,64}$", error="Not a command name."))
+    request_type = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{1,64}\Z", error="Not a command name."))
     params = fields.Dict(keys=fields.String(), load_default=dict)
     reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+    @post_load
+    def _typed_params(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        try:
+            data["params"] = from_json(data["params"])
+        except (ValueError, TypeError) as error:  # bad base64 or date
+            raise ValidationError(f'{{"$data": base64}} or {{"$date": ISO 8601}} expected ({error}).', "params") from None
+        return data
 
 
 class CommandSubmit(GroupCommandSubmit):

@@ -22,7 +22,7 @@ from profiles.payloads import UnknownPayload, kind, parse_ref
 from profiles.values import BadText, from_json, parse_text
 
 MAX_CHANGES = 200
-_KEY = validate.Regexp(r"^(\*|[A-Za-z0-9_.-]{1,128})$", error="Not a key name.")
+_KEY = validate.Regexp(r"^(\*|[A-Za-z0-9_.-]{1,128})\Z", error="Not a key name.")
 _PAYLOAD = validate.Length(min=1, max=200)
 _VALUED = (Action.SET,)
 _LOCKABLE = (Action.SET, Action.REMOVE)

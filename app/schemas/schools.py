@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from app.schemas import InputSchema
 
-SCHOOL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+SCHOOL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z"  # \Z: "$" would let a trailing line break through
 
 
 def _not_blank(value: str) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 
 from mdm_protocol import apple_schema
 from mdm_protocol import plist as plist_io
+from mdm_protocol import plist_values
 
 #: The platform commands are checked for unless a caller says otherwise.
 DEFAULT_PLATFORM = "ipados"
@@ -90,6 +91,9 @@ def build(request_type: str, params: Mapping[str, Any] | None = None, *, platfor
     for key in DELIVERY_SECRETS.get(request_type, {}):
         if key in params:
             raise CommandError(key, "is filled in by Flokk at delivery; do not pass it")
+    unsendable = plist_values.problems(params)
+    if unsendable:
+        raise CommandError(*unsendable[0])
     special = _SPECIAL_KEYS.get(request_type, {})
     keys = tuple(key for key in spec.keys if key.name not in DELIVERY_SECRETS.get(request_type, {}))
     plain = {key: value for key, value in params.items() if key not in special}

@@ -38,13 +38,14 @@ PUBLIC_ENDPOINTS = {
     "static",
     "health.healthz",
     "dashboard.login",
+    "dashboard.sign_in_with_password",
     "dashboard.oidc_start",
     "dashboard.oidc_callback",
     "dashboard.login_refused",
     "dashboard.language",
 }
 #: Signed-in endpoints whose POST needs knowledge the matrix does not have (tested in test_sign_in).
-SIGNED_IN_POST_ELSEWHERE = {"dashboard.password"}
+SIGNED_IN_POST_ELSEWHERE = {"dashboard.change_password"}
 
 OWN, OTHER = "own", "other"
 ROLES: dict[str, tuple[tuple[Role, str | None], ...]] = {

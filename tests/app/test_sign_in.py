@@ -177,3 +177,112 @@ def test_changing_the_password_ends_the_other_sessions(app, db):
     assert laptop.get("/devices").status_code == 200
     assert phone.get("/devices").headers["Location"].startswith("/login")
     assert admin.id
+
+
+OUTSIDE_TARGETS = ["//evil.example/", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "\\\\evil.example",
+                   "https://evil.example/", "evil.example", " //evil.example", "/\r/x", "/\x00/x", "javascript:alert(1)"]
+
+
+def test_next_is_followed_only_to_a_path_of_flokk(app, db, client):
+    """A tab or line break in ``next`` made ``//evil.example`` (browsers drop them), a CR was a 500."""
+    with db.session() as session:
+        admin = people.admin(session, [(Role.CENTRAL_ADMIN, None)], email="ola@kommune.test")
+        session.commit()
+    for target in OUTSIDE_TARGETS:
+        response = login(client, "ola@kommune.test", people.PASSWORD, next=target)
+        assert (response.status_code, response.headers["Location"]) == (302, "/"), target
+        signed_in_again = client.get("/login", query_string={"next": target})
+        assert (signed_in_again.status_code, signed_in_again.headers["Location"]) == (302, "/"), target
+        chosen = client.post("/language", data={"lang": "en", "next": target, "csrf_token": csrf_of(client.get("/password").data)})
+        assert (chosen.status_code, chosen.headers["Location"]) == (302, "/"), target
+        client.post("/logout", data={"csrf_token": csrf_of(client.get("/password").data)})
+    assert login(client, "ola@kommune.test", people.PASSWORD, next="/devices?school=nordby#top").headers["Location"] \
+        == "/devices?school=nordby#top"
+    assert admin.id
+
+
+def test_head_on_the_sign_in_page_is_not_a_sign_in(app, db, client):
+    """HEAD /login ran the password sign-in (without CSRF) and counted as a failed attempt."""
+    with db.session() as session:
+        people.admin(session, [(Role.CENTRAL_ADMIN, None)], email="ola@kommune.test")
+        session.commit()
+    for _ in range(3):
+        response = client.head("/login", data={"email": "ola@kommune.test", "password": "guess-guess-guess"})
+        assert response.status_code == 200 and response.data == b""
+    assert events(db, "auth.login_failed") == []
+    assert client.head("/password").status_code == 302  # not signed in: to the sign-in page, no password change
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(app, db, client):
+    with db.session() as session:
+        school = factories.school(session)
+        people.admin(session, [(Role.SCHOOL_ICT, school.id)], email="kari@skole.test")
+        session.commit()
+    login(client, "kari@skole.test", people.PASSWORD)
+    captured = client.get_cookie("session").value
+    assert client.get("/devices").status_code == 200
+    assert client.post("/logout", data={"csrf_token": csrf_of(client.get("/devices").data)}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", captured, domain="localhost")
+    assert thief.get("/devices").headers["Location"].startswith("/login")
+
+
+def test_a_reset_password_or_deactivation_ends_every_session(app, db, client):
+    with db.session() as session:
+        school = factories.school(session)
+        kari = people.admin(session, [(Role.SCHOOL_ICT, school.id)], email="kari@skole.test")
+        ola = people.admin(session, [(Role.CENTRAL_ADMIN, None)], email="ola@kommune.test")
+        session.commit()
+    central = app.test_client()
+    people.sign_in(central, ola)
+    for action in ("reset-password", "active"):
+        people.sign_in(client, kari)
+        assert client.get("/password").status_code == 200  # signed in (after the reset: must choose a password)
+        form = {"csrf_token": people.CSRF} | ({"active": "0"} if action == "active" else {})
+        assert central.post(f"/admins/{kari.id}/{action}", data=form).status_code in (200, 302)
+        assert client.get("/password").headers["Location"].startswith("/login")
+
+
+def test_behind_a_trusted_proxy_the_rate_limit_counts_the_client_not_the_proxy(app, db, client, settings):
+    """With the proxy's address only, 20 failures from anyone locked out every sign-in."""
+    app.extensions["flokk"].settings = settings.replace(login_max_failures_per_source=3, trusted_proxies=("10.0.0.0/8",))
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    for number in range(3):
+        response = client.post("/login", environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.7, 10.0.0.9"},
+                               data={"email": f"nobody{number}@x.test", "password": "guess", "csrf_token": csrf_of(client.get("/login").data)})
+        assert response.status_code == 401
+    token = csrf_of(client.get("/login").data)
+    refused = client.post("/login", environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.7"},
+                          data={"email": "x@x.test", "password": "guess", "csrf_token": token})
+    assert refused.status_code == 429
+    # Another client behind the same proxy is not locked out; a forged first hop changes nothing.
+    other = client.post("/login", environ_base=proxy, headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.4"},
+                        data={"email": "x@x.test", "password": "guess", "csrf_token": token})
+    assert other.status_code == 401
+    assert {event.source for event in events(db, "auth.login_failed")} == {"198.51.100.7", "203.0.113.4"}
+    # A client that is not a trusted proxy cannot choose its address.
+    direct = client.post("/login", environ_base={"REMOTE_ADDR": "192.0.2.1"}, headers={"X-Forwarded-For": "203.0.113.99"},
+                         data={"email": "x@x.test", "password": "guess", "csrf_token": token})
+    assert direct.status_code == 401 and events(db, "auth.login_failed")[-1].source == "192.0.2.1"
+
+
+def test_https_answers_carry_hsts_and_secrets_are_never_cached(app, db, client, settings):
+    with db.session() as session:
+        token = people.api_token(session, [(Role.CENTRAL_ADMIN, None)])
+        admin = people.admin(session, [(Role.CENTRAL_ADMIN, None)])
+        session.commit()
+    secure = client.get("/healthz", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/healthz", base_url="http://localhost").headers
+    created = client.post("/api/v1/tokens", json={"name": "sync", "grants": [{"role": "auditor"}]}, headers=people.bearer(token))
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+    reset = client.post(f"/api/v1/admins/{admin.id}/reset-password", headers=people.bearer(token))
+    assert reset.status_code == 200 and reset.headers["Cache-Control"] == "no-store"
+    people.sign_in(client, admin)
+    assert client.get("/devices").headers["Cache-Control"] == "no-store"
+    # Behind a trusted TLS proxy the scheme it reports counts; anyone else's does not.
+    app.extensions["flokk"].settings = settings.replace(trusted_proxies=("10.0.0.5",))
+    proxied = client.get("/healthz", environ_base={"REMOTE_ADDR": "10.0.0.5"}, headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" in proxied.headers
+    forged = client.get("/healthz", environ_base={"REMOTE_ADDR": "192.0.2.1"}, headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in forged.headers

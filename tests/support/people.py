@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from app.models.accounts import AdminUser, ApiToken, RoleGrant
 from app.services.access import Principal, Role, passwords, principal_for_admin
 from app.services.access.api_tokens import PREFIX, token_hash
-from app.services.access.sign_in import session_version
+from app.http.dashboard import SESSION_TOKEN
+from app.services.access import admin_sessions
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -68,11 +69,14 @@ CSRF = "test-csrf-token"
 
 
 def sign_in(client, admin_user: AdminUser | None) -> None:
-    """Put a signed-in session (and a CSRF token) into a Flask test client's cookie."""
+    """Put a signed-in session (a server-side session row and a CSRF token) into a Flask test client's cookie."""
+    token = None
+    if admin_user is not None:
+        with client.application.extensions["flokk"].db.session() as session:
+            token = admin_sessions.start(session, session.get(AdminUser, admin_user.id), hours=12)
+            session.commit()
     with client.session_transaction() as cookie:
         cookie.clear()
         cookie["csrf"] = CSRF
-        if admin_user is not None:
-            cookie["admin_id"] = admin_user.id
-            cookie["version"] = session_version(admin_user)
-            cookie["issued_at"] = int(time.time())
+        if token is not None:
+            cookie[SESSION_TOKEN] = token

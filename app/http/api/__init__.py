@@ -16,7 +16,7 @@ from app.errors import InvalidInput, Unauthenticated
 from app.http import db_session
 from app.http.boundary import error_response
 from app.http.rules import set_principal
-from app.schemas import load
+from app.schemas import load, parse_json
 from app.services.access import api_tokens
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -34,6 +34,14 @@ def _authenticate() -> None:
     set_principal(api_tokens.authenticate(db_session(), raw.strip()))
 
 
+@blueprint.after_request
+def _never_cached(response: Response) -> Response:
+    """Every answer is one principal's view, and some carry a secret shown once (a new token,
+    a one-time password): no browser or proxy keeps a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @blueprint.errorhandler(Unauthenticated)
 def _unauthenticated(error: Unauthenticated) -> Response:
     response = error_response(401, error.code, error.message)
@@ -43,10 +51,7 @@ def _unauthenticated(error: Unauthenticated) -> Response:
 
 def body(schema: Schema) -> dict[str, Any]:
     """The JSON object of the request, loaded by ``schema`` (unknown keys refused)."""
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # JSON nested deeper than Python parses
-        raise InvalidInput("the JSON is nested too deeply") from None
+    data = parse_json(request.get_data(cache=True)) if request.is_json else None
     if not isinstance(data, dict):
         raise InvalidInput("send a JSON object (Content-Type: application/json)")
     return load(schema, data)

@@ -1,8 +1,9 @@
 """The dashboard: server-rendered pages for school ICT contacts and central IT.
 
-A signed-in admin's principal is rebuilt from the database on every request
-(grants, active flag, password version), so a removed grant or a deactivated
-account takes effect at once. Every state-changing form carries a CSRF token.
+A signed-in admin's session is held server-side (``admin_sessions``) and the
+principal rebuilt from the database on every request, so signing out, a
+removed grant or a deactivated account takes effect at once. Every
+state-changing form carries a CSRF token.
 Errors render as a page with the error's status, so the boundary rolls the
 change back; successes redirect (or show a secret once).
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
@@ -22,13 +23,19 @@ from app.errors import FlokkError, InvalidInput, RateLimited, Unauthenticated
 from app.http import db_session, settings
 from app.http.dashboard import labels
 from app.http.rules import set_principal
-from app.services.access import Permission, principal_for_admin, sign_in
+from app.services.access import Permission, admin_sessions, principal_for_admin
 
 blueprint = Blueprint("dashboard", __name__, template_folder="templates")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The session cookie's key for the server-side session's token.
+SESSION_TOKEN = "sid"
 #: Pages a signed-in admin may open before replacing a one-time password.
-_PASSWORD_EXEMPT = frozenset({"dashboard.password", "dashboard.logout", "dashboard.language"})
+_PASSWORD_EXEMPT = frozenset({"dashboard.password", "dashboard.change_password", "dashboard.logout", "dashboard.language"})
+
+
+#: Pages that answer an unauthenticated error themselves.
+_SIGN_IN_PAGES = frozenset({"dashboard.login", "dashboard.sign_in_with_password", "dashboard.oidc_callback"})
 
 
 class CsrfError(FlokkError):
@@ -41,15 +48,12 @@ def _load_principal() -> Response | None:
     set_principal(None)
     g.admin = None
     _check_csrf()
-    admin_id, version, issued = session.get("admin_id"), session.get("version"), session.get("issued_at", 0)
-    if admin_id is None:
+    token = session.get(SESSION_TOKEN)
+    if token is None:
         return None
-    if not isinstance(issued, (int, float)) or time.time() - issued > settings().session_hours * 3600:
-        session.clear()
-        return None
-    admin = sign_in.admin_for_session(db_session(), admin_id, version)
-    if admin is None:
-        session.clear()
+    admin = admin_sessions.admin_for(db_session(), token)
+    if admin is None:  # signed out (anywhere), expired, password changed, deactivated
+        session.pop(SESSION_TOKEN, None)
         return None
     g.admin = admin
     set_principal(principal_for_admin(admin))
@@ -65,7 +69,8 @@ def _check_csrf() -> None:
         return
     expected = session.get("csrf")
     offered = request.form.get("csrf_token", "")
-    if not expected or not hmac.compare_digest(str(expected), offered):
+    # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a refusal).
+    if not expected or not hmac.compare_digest(str(expected).encode(), offered.encode("utf-8", "replace")):
         raise CsrfError(_("The form has expired or did not come from Flokk. Go back, reload the page and try again."))
 
 
@@ -76,15 +81,39 @@ def csrf_token() -> str:
 
 
 def start_session(admin: Any) -> None:
-    """A fresh session (new CSRF token, no fixation) for a signed-in admin."""
+    """A fresh session for a signed-in admin: a new server-side session (``admin_sessions``),
+    a new CSRF token, nothing kept from before but the language (no fixation)."""
     language = session.get("lang")
     session.clear()
     session.permanent = True
-    session["admin_id"] = admin.id
-    session["version"] = sign_in.session_version(admin)
-    session["issued_at"] = int(time.time())
+    session[SESSION_TOKEN] = admin_sessions.start(db_session(), admin, hours=settings().session_hours)
     if language:
         session["lang"] = language
+
+
+def end_session() -> None:
+    """Sign-out: the server-side session ends, so a copy of the cookie is worth nothing."""
+    admin_sessions.end(db_session(), session.get(SESSION_TOKEN))
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site (``/devices?school=x``), else None: the only
+    ``next`` Flokk redirects to.
+
+    Parsed with ``urllib``, not prefix-checked: browsers drop tabs and line breaks in
+    URLs and read a backslash as ``/``, so ``/%09/evil.example`` (a tab) is ``//evil.example``
+    to them; a line break in a Location header is refused by the server (a 500 before).
+    """
+    if not target or "\\" in target or not target.isprintable():
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
 @blueprint.after_request
@@ -99,7 +128,7 @@ def _security_headers(response: Response) -> Response:
 
 @blueprint.errorhandler(FlokkError)
 def _error(error: FlokkError) -> Any:
-    if isinstance(error, Unauthenticated) and request.endpoint not in ("dashboard.login", "dashboard.oidc_callback"):
+    if isinstance(error, Unauthenticated) and request.endpoint not in _SIGN_IN_PAGES:
         if request.method in SAFE_METHODS:
             return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
         flash(_("Please sign in again."), "error")

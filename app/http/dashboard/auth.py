@@ -5,46 +5,53 @@ from __future__ import annotations
 from flask import g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from app.errors import RateLimited, Unauthenticated
+from app import request_context
+from app.errors import InvalidInput, RateLimited, Unauthenticated
 from app.http import db_session, settings
-from app.http.dashboard import blueprint, notice, oidc, start_session
+from app.http.dashboard import blueprint, end_session, local_path, notice, oidc, start_session
 from app.http.rules import current_principal, public_endpoint, signed_in
 from app.schemas import load
-from app.schemas.admin import PasswordChange
+from app.schemas.admin import PasswordChange, SignInForm
 from app.services import audit
 from app.services.access import accounts, sign_in
 
 LANGUAGES = ("nb", "en")
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("dashboard.index")
-
-
 def _providers() -> list[str]:
     return list(settings().oidc_providers())
 
 
-@blueprint.route("/login", methods=["GET", "POST"])
+def _after_sign_in() -> str:
+    return url_for("dashboard.index")
+
+
+# GET (and HEAD, which Flask answers with the GET view) and POST are separate views: one view
+# for both treated every method that was not GET as a sign-in, HEAD included, without CSRF.
+@blueprint.get("/login")
 @public_endpoint
 def login():
-    if request.method == "GET":
-        if g.admin is not None:
-            return redirect(_safe_next(request.args.get("next")))
-        return render_template("login.html", providers=_providers(), next=request.args.get("next", ""),
-                               signed_out=bool(request.args.get("signed_out")))
+    if g.admin is not None:
+        return redirect(local_path(request.args.get("next")) or _after_sign_in())
+    return render_template("login.html", providers=_providers(), next=request.args.get("next", ""),
+                           signed_out=bool(request.args.get("signed_out")))
+
+
+@blueprint.post("/login")
+@public_endpoint
+def sign_in_with_password():
     email = request.form.get("email", "")
     try:
-        admin = sign_in.password_sign_in(db_session(), settings(), email, request.form.get("password", ""), request.remote_addr)
-    except (Unauthenticated, RateLimited) as error:
-        return render_template("login.html", providers=_providers(), error=error.message, email=email,
+        data = load(SignInForm(), {"email": email, "password": request.form.get("password", "")})
+        admin = sign_in.password_sign_in(db_session(), settings(), data["email"], data["password"],
+                                         request_context.current().source)
+    except (InvalidInput, Unauthenticated, RateLimited) as error:
+        return render_template("login.html", providers=_providers(), error=str(error), email=email,
                                next=request.form.get("next", "")), error.status
     start_session(admin)
     if admin.must_change_password:
         return redirect(url_for("dashboard.password"))
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(local_path(request.form.get("next")) or _after_sign_in())
 
 
 @blueprint.get("/login/<provider>")
@@ -83,25 +90,24 @@ def login_refused():
 @signed_in
 def logout():
     audit.record(db_session(), current_principal(), "auth.logout")
-    language = session.get("lang")
-    session.clear()
-    if language:
-        session["lang"] = language
+    end_session()
     return redirect(url_for("dashboard.login", signed_out=1))
 
 
-@blueprint.route("/password", methods=["GET", "POST"])
+@blueprint.get("/password")
 @signed_in
 def password():
-    if request.method == "GET":
-        return render_template("password.html", forced=g.admin is not None and g.admin.must_change_password)
+    return render_template("password.html", forced=g.admin is not None and g.admin.must_change_password)
+
+
+@blueprint.post("/password")
+@signed_in
+def change_password():
     data = load(PasswordChange(), {key: request.form.get(key, "") for key in ("current_password", "new_password")})
     if request.form.get("new_password") != request.form.get("repeat_password"):
-        from app.errors import InvalidInput
-
         raise InvalidInput(_("The two new passwords differ."))
     admin = accounts.change_own_password(db_session(), current_principal(), data["current_password"], data["new_password"])
-    start_session(admin)
+    start_session(admin)  # every other session of the admin has ended
     notice(_("Your password is changed."))
     return redirect(url_for("dashboard.index"))
 
@@ -112,7 +118,7 @@ def language():
     chosen = request.form.get("lang")
     if chosen in LANGUAGES:
         session["lang"] = chosen
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(local_path(request.form.get("next")) or _after_sign_in())
 
 
 def select_locale() -> str:

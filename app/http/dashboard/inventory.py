@@ -9,6 +9,7 @@ from app.errors import NotReady
 from app.http import db_session, settings
 from app.http.dashboard import blueprint, device_health, form_data, labels, notice
 from app.http.rules import current_principal, requires
+from app.models.base import parse_row_id
 from app.schemas import load
 from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
 from app.schemas.enrollment import TokenCreate
@@ -103,7 +104,7 @@ def device(device_id: int):
 @requires(Permission.MANAGE)
 def move_device(device_id: int):
     raw = request.form.get("group_id", "")
-    data = load(DeviceMove(), {"group_id": int(raw) if raw.isdigit() else None if raw == "" else raw})
+    data = load(DeviceMove(), {"group_id": None if raw == "" else parse_row_id(raw) or raw})
     devices.move_to_group(db_session(), current_principal(), device_id, data["group_id"])
     notice(_("The device is moved."))
     return redirect(url_for("dashboard.device", device_id=device_id))

@@ -54,6 +54,43 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.AUDITOR: frozenset({Permission.VIEW, Permission.AUDIT}),
 }
 
+#: MDM commands that read the iPad, or act on it without a lasting change (a lost or
+#: misbehaving iPad needs them at once): what every role with the command right may send.
+EVERYDAY_COMMANDS: frozenset[str] = frozenset(
+    {
+        # queries
+        "DeviceInformation", "SecurityInfo", "ProfileList", "InstalledApplicationList", "CertificateList",
+        "OSUpdateStatus", "UserList", "DeviceLocation",
+        # actions that leave nothing behind once the iPad is back in hand
+        "DeviceLock", "RestartDevice", "ShutDownDevice", "EnableLostMode", "DisableLostMode", "PlayLostModeSound",
+        "LogOutUser",
+    }
+)
+#: Commands that wipe data or lock a pupil out: an admin only ever asks for them, and a
+#: second central admin's approval queues them (``approvals``). Removing Flokk's own MDM
+#: profile is the same (``command_rights``), as is any command outside Flokk's catalogue.
+WIPING_COMMANDS: frozenset[str] = frozenset({"EraseDevice", "ClearPasscode", "DeleteUser", "ClearRestrictionsPassword"})
+
+#: The MDM commands each role may send or ask for; None: every command Apple's schema knows.
+#: A command not named here reaches only central admins. Profiles, apps, settings and OS
+#: updates change what central IT decides through the policy, so they stay central.
+ROLE_COMMANDS: Mapping[Role, frozenset[str] | None] = {
+    Role.CENTRAL_ADMIN: None,
+    Role.CENTRAL_HELPDESK: EVERYDAY_COMMANDS,
+    Role.SCHOOL_ICT: EVERYDAY_COMMANDS | {"EraseDevice", "ClearPasscode", "DeleteUser"},
+    Role.AUDITOR: frozenset(),
+}
+
+
+def role_may_send(role: Role, request_type: str) -> bool:
+    allowed = ROLE_COMMANDS[role]
+    return allowed is None or request_type in allowed
+
+
+def roles_that_send(request_type: str) -> list[str]:
+    """The roles that may send (or, for wiping commands, ask for) ``request_type``."""
+    return [role.value for role in Role if Permission.COMMAND in ROLE_PERMISSIONS[role] and role_may_send(role, request_type)]
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -70,11 +107,14 @@ class Principal:
     label: str
     grants: tuple[Grant, ...]
 
-    def school_ids(self, permission: Permission) -> frozenset[int] | None:
-        """The schools where this principal holds ``permission``; None means every school."""
+    def school_ids(self, permission: Permission, *, command: str | None = None) -> frozenset[int] | None:
+        """The schools where this principal holds ``permission``; None means every school.
+
+        ``command``: only through grants whose role may send this MDM command (``ROLE_COMMANDS``).
+        """
         schools: set[int] = set()
         for grant in self.grants:
-            if permission in ROLE_PERMISSIONS[grant.role]:
+            if permission in ROLE_PERMISSIONS[grant.role] and (command is None or role_may_send(grant.role, command)):
                 if grant.school_id is None:
                     return None
                 schools.add(grant.school_id)

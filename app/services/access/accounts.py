@@ -17,7 +17,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models.accounts import AdminUser, RoleGrant
 from app.models.base import utcnow
 from app.services import audit
-from app.services.access import Permission, Principal, Role, passwords, require_central
+from app.services.access import Permission, Principal, Role, admin_sessions, passwords, require_central
 from app.services.fleet.schools import get_school_by_code
 
 MIN_PASSWORD_LENGTH = 12
@@ -131,12 +131,14 @@ def remove_grant(session: Session, principal: Principal, admin_id: int, grant_id
 
 
 def set_active(session: Session, principal: Principal, admin_id: int, active: bool) -> AdminUser:
-    """Deactivating ends the admin's sessions at their next request (principals are read per request)."""
+    """Deactivating ends the admin's sessions at once."""
     require_central(principal)
     admin = get_admin(session, principal, admin_id)
     if admin.is_active == active:
         return admin
     admin.is_active = active
+    if not active:
+        admin_sessions.end_all(session, admin.id)
     session.flush()
     _keep_a_central_admin(session)
     audit.record(session, principal, "admin.activate" if active else "admin.deactivate", target=admin, details={"email": admin.email})
@@ -149,12 +151,15 @@ def reset_password(session: Session, principal: Principal, admin_id: int) -> tup
     password = passwords.one_time_password()
     admin.password_hash = passwords.hash_password(password)
     admin.must_change_password = True
+    admin_sessions.end_all(session, admin.id)
     audit.record(session, principal, "admin.reset_password", target=admin, details={"email": admin.email})
     return admin, password
 
 
 def change_own_password(session: Session, principal: Principal, current: str, new: str) -> AdminUser:
-    """Any admin changes their own password (the first sign-in with a one-time password must)."""
+    """Any admin changes their own password (the first sign-in with a one-time password must).
+
+    Every session of the admin ends, this one included: the caller starts a new one."""
     if principal.kind != "admin" or principal.id is None:
         raise Forbidden("only admin users have a password")
     admin = session.get(AdminUser, principal.id)
@@ -168,6 +173,7 @@ def change_own_password(session: Session, principal: Principal, current: str, ne
         raise InvalidInput("choose a new password", details={"new_password": ["Must differ from the current one."]})
     admin.password_hash = passwords.hash_password(new)
     admin.must_change_password = False
+    admin_sessions.end_all(session, admin.id)
     audit.record(session, principal, "admin.change_password", target=admin)
     return admin
 

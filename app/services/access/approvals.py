@@ -23,12 +23,13 @@ from app.models.approvals import ApprovalRequest, ApprovalStatus
 from app.models.base import utcnow
 from app.models.devices import Device
 from app.services import audit
-from app.services.access import Permission, Principal, get_for, require_central, same_principal, scoped
+from app.services.access import Permission, Principal, command_rights, get_for, require_central, same_principal, scoped
 from app.services.fleet import device_removal
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services.mdm import commands
+from profiles.values import from_json, to_json
 
-DESTRUCTIVE = "destructive"
+DESTRUCTIVE = command_rights.DESTRUCTIVE
 BULK = "bulk"
 MIN_REASON_LENGTH = 5
 
@@ -41,8 +42,11 @@ class Submitted:
     approval: ApprovalRequest | None = None
 
 
-def needs_approval(session: Session, request_type: str, device_count: int) -> str | None:
-    if request_type in commands.DESTRUCTIVE_REQUEST_TYPES or request_type == REMOVE_DEVICE:
+def needs_approval(session: Session, request_type: str, params: Mapping[str, Any], device_count: int) -> str | None:
+    """DESTRUCTIVE for what wipes or unmanages (``command_rights``), BULK over the threshold, else None."""
+    if request_type == REMOVE_DEVICE:
+        return DESTRUCTIVE
+    if command_rights.approval_needed(session, request_type, params) is not None:
         return DESTRUCTIVE
     if device_count > context(session).settings.approval_bulk_threshold:
         return BULK
@@ -58,20 +62,23 @@ def submit(
     *,
     reason: str | None = None,
 ) -> Submitted:
+    """The one way admins send commands (API, CLI, dashboard): checked against the role's commands
+    (``access.ROLE_COMMANDS``) and ``command_rights``, then queued or turned into an approval request."""
     params = dict(params or {})
     wanted = list(dict.fromkeys(device_ids))
-    kind = needs_approval(session, request_type, len(wanted))
-    if kind is None:
-        return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params))
     if request_type == REMOVE_DEVICE:
         targets = [
             (device.id, device.school_id)
             for device in (get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE) for device_id in wanted)
         ]
+        kind: str | None = DESTRUCTIVE
     else:
         commands.check_params(request_type, params)
+        kind = needs_approval(session, request_type, params, len(wanted))
         permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
-        targets = commands.load_targets(session, principal, wanted, permission)
+        targets = commands.load_targets(session, principal, wanted, permission, command=request_type)
+        if kind is None:
+            return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params, check=False))
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         what = "a destructive command" if kind == DESTRUCTIVE else f"a command to {len(wanted)} devices"
@@ -80,7 +87,7 @@ def submit(
     request = ApprovalRequest(
         school_id=schools.pop() if len(schools) == 1 else None,
         request_type=request_type,
-        params=params,
+        params=to_json(params),  # data (a profile's bytes) as {"$data": base64}
         device_ids=[device_id for device_id, _ in targets],
         device_count=len(targets),
         reason=reason,
@@ -159,7 +166,7 @@ def approve(session: Session, principal: Principal, request_id: int, *, note: st
     if request.request_type == REMOVE_DEVICE:
         done = device_removal.remove(session, principal, request.device_ids, reason=request.reason)
     else:
-        queued = commands.enqueue(session, principal, request.device_ids, request.request_type, request.params)
+        queued = commands.enqueue(session, principal, request.device_ids, request.request_type, from_json(request.params))
         done = len(queued)
         details["command_uuids"] = sorted(queued.command_uuids.values())[:100]
     request.status = ApprovalStatus.APPROVED

@@ -1,4 +1,4 @@
-"""Signing in: passwords with rate limit and lock-out, single sign-on, and the session's principal.
+"""Signing in: passwords with rate limit and lock-out, and single sign-on (sessions: ``admin_sessions``).
 
 Failed attempts are audit events written durably (they survive the refused
 request's rollback), and the lock-out counts them from the audit log itself:
@@ -8,7 +8,6 @@ web workers keep no state of their own, so this holds across workers and hosts.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,22 +36,6 @@ def _timing_hash() -> str:
     if _dummy_hash is None:
         _dummy_hash = passwords.hash_password("flokk-dummy-password-for-timing")
     return _dummy_hash
-
-
-def session_version(admin: AdminUser) -> str:
-    """Changes when the password or SSO identity changes, ending the sessions made before."""
-    material = f"{admin.id}:{admin.password_hash or ''}:{admin.sso_provider or ''}:{admin.sso_subject or ''}"
-    return hashlib.sha256(material.encode()).hexdigest()[:24]
-
-
-def admin_for_session(session: Session, admin_id: Any, version: Any) -> AdminUser | None:
-    """The admin a session cookie speaks for, if still active and the password unchanged."""
-    if not isinstance(admin_id, int) or not isinstance(version, str):
-        return None
-    admin = session.scalar(select(AdminUser).options(selectinload(AdminUser.grants)).where(AdminUser.id == admin_id))
-    if admin is None or not admin.is_active or session_version(admin) != version:
-        return None
-    return admin
 
 
 def password_sign_in(session: Session, settings: Settings, email: str, password: str, source: str | None) -> AdminUser:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.errors import InvalidInput, NotFound
 from app.models.commands import Command
+from app.models.base import parse_row_id
 from app.models.devices import Device, DeviceUser, InstalledProfile
 from app.models.tenancy import Group, School
 from app.services import audit
@@ -69,7 +70,8 @@ def search_devices(
                 func.lower(Device.udid).like(pattern),
             )
         )
-    total = session.scalar(statement.with_only_columns(func.count()).order_by(None)) or 0
+    # maintain_column_froms: without a filter the statement names no table but the dropped columns.
+    total = session.scalar(statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0
     rows = session.scalars(
         statement.options(joinedload(Device.school), joinedload(Device.group))
         .order_by(Device.school_id, Device.name, Device.id)
@@ -128,8 +130,9 @@ def find_device(session: Session, principal: Principal, ref: str) -> Device:
     if not ref:
         raise InvalidInput("name a device by its id, UDID or serial number")
     matches = [Device.udid == ref, func.upper(Device.serial_number) == ref.upper()]
-    if ref.isdigit():
-        matches.append(Device.id == int(ref))
+    number = parse_row_id(ref)
+    if number is not None:
+        matches.append(Device.id == number)
     found = session.scalars(scoped(Device, principal).where(or_(*matches)).limit(2)).all()
     if not found:
         raise NotFound(f"no device {ref}")
@@ -267,12 +270,17 @@ def send_to_user(
     params: Mapping[str, Any],
     user: str,
 ) -> approvals.Submitted:
-    """Queue a command on one user's channel of a Shared iPad (user id or short name) and push it."""
-    if approvals.needs_approval(session, request_type, 1) is not None:
+    """Queue a command on one user's channel of a Shared iPad (user id or short name) and push it.
+
+    The same rules as ``approvals.submit``: the role's commands, and nothing that needs approval."""
+    commands.check_params(request_type, params)
+    if approvals.needs_approval(session, request_type, params, 1) is not None:
         raise InvalidInput(f"{request_type} goes to the device, not to a user channel")
-    device = get_for(session, Device, device_id, principal, Permission.COMMAND)
+    device = get_for(session, Device, device_id, principal)
+    commands.load_targets(session, principal, [device.id], Permission.COMMAND, command=request_type)
     channel = find_device_user(session, device, user)
-    queued = commands.enqueue(session, principal, [device.id], request_type, dict(params), device_user_id=channel.id)
+    queued = commands.enqueue(session, principal, [device.id], request_type, dict(params), device_user_id=channel.id,
+                              check=False)
     return approvals.Submitted(queued=queued)
 
 

@@ -23,14 +23,14 @@ from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
 from app.services import audit
-from app.services.access import Permission, Principal, restrict
+from app.services.access import WIPING_COMMANDS, Permission, Principal, restrict
 from app.services.mdm import push
 from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
 
 DEFAULT_LIFETIME = dt.timedelta(days=14)
-#: Commands that destroy data or lock a pupil out: they need the destructive right.
-DESTRUCTIVE_REQUEST_TYPES = frozenset({"EraseDevice", "ClearPasscode", "DeleteUser", "ClearRestrictionsPassword"})
+#: Commands that destroy data or lock a pupil out: they need the destructive right (``access.WIPING_COMMANDS``).
+DESTRUCTIVE_REQUEST_TYPES = WIPING_COMMANDS
 _BATCH = 5000
 _APPLE_PLATFORMS = frozenset({Platform.IOS, Platform.IPADOS, Platform.MACOS})
 
@@ -162,11 +162,17 @@ def enqueue_commands(
 
 
 def load_targets(
-    session: Session, principal: Principal, device_ids: Sequence[int], permission: Permission
+    session: Session,
+    principal: Principal,
+    device_ids: Sequence[int],
+    permission: Permission,
+    *,
+    command: str | None = None,
 ) -> list[tuple[int, int]]:
     """(device id, school id) of each device, all or nothing: NotFound outside the principal's
-    scope, Forbidden without ``permission`` at a device's school, InvalidInput for a device
-    that cannot take MDM commands. Used by ``enqueue`` and by approval requests."""
+    scope, Forbidden without ``permission`` at a device's school (or, given ``command``, without
+    a role there that may send it: ``access.ROLE_COMMANDS``), InvalidInput for a device that
+    cannot take MDM commands. Used by ``enqueue`` and by ``approvals.submit``."""
     wanted = list(dict.fromkeys(device_ids))
     if not wanted:
         raise InvalidInput("no devices given")
@@ -184,10 +190,12 @@ def load_targets(
     missing = [device_id for device_id in wanted if device_id not in found]
     if missing:
         raise NotFound(f"no device {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    allowed = principal.school_ids(permission)
+    allowed = principal.school_ids(permission, command=command)
     for device_id in wanted:
         school_id, platform, state = found[device_id]
         if allowed is not None and school_id not in allowed:
+            if command is not None and principal.can(permission, school_id):
+                raise Forbidden(f"your role may not send {command} (device {device_id}): it is for central IT")
             raise Forbidden(f"you may not send this command to device {device_id}")
         if platform not in _APPLE_PLATFORMS:
             raise InvalidInput(f"device {device_id} is a {platform} device: MDM commands are for Apple devices")

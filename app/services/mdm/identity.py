@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import logging
 from collections.abc import Mapping
 
@@ -27,6 +26,7 @@ from cryptography import x509
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.forwarding import is_trusted_proxy
 from app.errors import Unauthenticated
 from app.services.pki import certificates
 from app.services.pki.certificates import CertificateIdentity
@@ -60,7 +60,7 @@ def signer_certificate(
         return _from_signature(signature, body)
     client_cert = headers.get(CLIENT_CERT_HEADER)
     if client_cert:
-        if _trusted_proxy(remote_addr, settings.trusted_proxies):
+        if is_trusted_proxy(remote_addr, settings.trusted_proxies):
             return _from_client_cert(client_cert)
         log.warning("ignored a %s header from %s, which is not a trusted proxy", CLIENT_CERT_HEADER, remote_addr)
     raise Unauthenticated("the request carries no device identity (no Mdm-Signature header)")
@@ -87,13 +87,3 @@ def _from_client_cert(header: str) -> x509.Certificate:
         return x509.load_der_x509_certificate(base64.b64decode(value[1:-1], validate=True))
     except (binascii.Error, ValueError):
         raise Unauthenticated("the Client-Cert header does not hold a DER certificate") from None
-
-
-def _trusted_proxy(remote_addr: str | None, trusted: tuple[str, ...]) -> bool:
-    if not remote_addr or not trusted:
-        return False
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(network) for network in trusted)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.db import context
 from app.errors import InvalidInput, NotFound
-from app.models.base import utcnow
+from app.models.base import parse_row_id, utcnow
 from app.models.devices import Device
 from app.models.policy import LayerLevel, PolicyLayer, PolicySetting, PolicyVersion
 from app.models.tenancy import Group, Organisation, School
@@ -119,9 +119,9 @@ def parse_target(session: Session, principal: Principal, text: str, *, organisat
 def find_device(session: Session, principal: Principal, reference: str) -> Device:
     """A device by serial number, UDID or ``#id``, within the principal's schools."""
     conditions = [Device.serial_number == reference, Device.udid == reference]
-    number = reference.removeprefix("#")
-    if number.isdigit():
-        conditions.append(Device.id == int(number))
+    number = parse_row_id(reference.removeprefix("#"))
+    if number is not None:
+        conditions.append(Device.id == number)
     found = list(session.scalars(scoped(Device, principal, Permission.VIEW).where(or_(*conditions)).limit(2)))
     if not found:
         raise NotFound(f"no device {reference!r}")
