@@ -5,9 +5,10 @@ BIN = $(VENV)/bin
 
 .PHONY: run test install install-test clean
 
+# The web server and the scheduler together on https://localhost:8443 (this machine only); Ctrl-C stops both.
 run: $(VENV)/.installed
 	$(BIN)/flokk init
-	$(BIN)/flokk serve
+	$(BIN)/flokk run
 
 test: $(VENV)/.installed-test
 	scripts/install-system-deps

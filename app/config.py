@@ -107,17 +107,38 @@ def _networks(value: str, env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(networks)
 
 
-def _optional_issuer(value: str, env: Mapping[str, str]) -> str | None:
-    if not value:
-        return None
+def _service_url(value: str, env: Mapping[str, str]) -> str:
+    """An outside service's base URL: https, or plain http on this machine (a fake in tests)."""
     parts = urlsplit(value)
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
     if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
-        raise ValueError(f"must be the provider's https:// issuer URL, got {value!r}")
+        raise ValueError(f"must be an https:// URL, got {value!r}")
     return value.rstrip("/")
 
 
+def _optional_issuer(value: str, env: Mapping[str, str]) -> str | None:
+    if not value:
+        return None
+    try:
+        return _service_url(value, env)
+    except ValueError:
+        raise ValueError(f"must be the provider's https:// issuer URL, got {value!r}") from None
+
+
+def _scopes(value: str, env: Mapping[str, str]) -> str:
+    scopes = value.split()
+    if "openid" not in scopes:
+        raise ValueError(f"must include openid, got {value!r}")
+    return " ".join(scopes)
+
+
 def _optional_text(value: str, env: Mapping[str, str]) -> str | None:
+    return value or None
+
+
+def _secret_token(value: str, env: Mapping[str, str]) -> str | None:
+    if value and len(value) < 16:
+        raise ValueError("must be at least 16 characters long")
     return value or None
 
 
@@ -201,9 +222,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("API_TOKEN_DAYS", "90", _positive_int, "Default lifetime of a new API token."),
     *(
         setting
-        for provider, label, claim in (
-            ("FEIDE", "Feide", "groups"),
-            ("ENTRA", "Microsoft Entra ID", "groups"),
+        for provider, label, claim, scopes in (
+            ("FEIDE", "Feide", "groups", "openid profile email userid-feide groups-org groups-edu groups-memberids"),
+            ("ENTRA", "Microsoft Entra ID", "groups", "openid profile email GroupMember.Read.All"),
         )
         for setting in (
             Setting(
@@ -221,7 +242,32 @@ SETTINGS: tuple[Setting, ...] = (
                 lambda value, env: value,
                 f"The {label} claim whose values are matched against single sign-on grant rules.",
             ),
+            Setting(
+                f"OIDC_{provider}_SCOPES",
+                scopes,
+                _scopes,
+                f"Scopes Flokk asks {label} for at sign-in (space-separated).",
+            ),
         )
+    ),
+    Setting(
+        "OIDC_FEIDE_GROUPS_URL",
+        "https://groups-api.dataporten.no/groups",
+        _service_url,
+        "Feide's Groups API, read at every Feide sign-in for the person's schools, teaching groups and affiliation.",
+    ),
+    Setting(
+        "OIDC_ENTRA_GRAPH_URL",
+        "https://graph.microsoft.com",
+        _service_url,
+        "Microsoft Graph, read at an Entra ID sign-in whose token says the person has too many groups to list.",
+    ),
+    Setting(
+        "ROSTER_EXPORT_DIR",
+        "",
+        _optional_path,
+        "Folder where schools' administrative systems drop class exports (`<school code>.csv`); the scheduler "
+        "imports a changed file every hour. Empty: off.",
     ),
     Setting("TLS_CERT", "", _optional_path, "PEM certificate for `flokk serve`; default: self-signed, generated."),
     Setting("TLS_KEY", "", _optional_path, "PEM private key for `FLOKK_TLS_CERT`."),
@@ -236,6 +282,28 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         _optional_path,
         "PEM CA bundle to trust for `FLOKK_APNS_URL` instead of the system's (a fake APNs in tests).",
+    ),
+    Setting(
+        "ASM_URL",
+        "https://mdmenrollment.apple.com",
+        _https_url,
+        "Apple's device enrollment service (Apple School Manager, Automated Device Enrollment); only tests and "
+        "benchmarks point it elsewhere. Its HTTPS certificate is checked like APNs' (`FLOKK_APNS_CA_FILE`, else the "
+        "system's trust store, which honours `SSL_CERT_FILE`).",
+    ),
+    Setting(
+        "ASM_DEVICE_CA",
+        "",
+        _optional_path,
+        "PEM file of the certificates an iPad's signed MachineInfo must chain to in Setup Assistant; "
+        "default: Apple's device CA chain shipped with Flokk.",
+    ),
+    Setting("ASM_SYNC_MINUTES", "30", _positive_int, "The scheduler syncs each Apple School Manager token this often."),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        _secret_token,
+        "Bearer token Prometheus sends to `GET /metrics` (16+ characters); unset: `/metrics` is refused.",
     ),
     Setting(
         "TRUSTED_PROXIES",
@@ -255,6 +323,7 @@ class OidcProvider:
     client_id: str
     client_secret: str = field(repr=False)
     grant_claim: str = "groups"
+    scopes: str = "openid email profile"
 
 
 @dataclass(frozen=True)
@@ -273,6 +342,10 @@ class Settings:
     apns_url: str = "https://api.push.apple.com"
     apns_ca_file: Path | None = None
     trusted_proxies: tuple[str, ...] = ()
+    asm_url: str = "https://mdmenrollment.apple.com"
+    asm_device_ca: Path | None = None
+    asm_sync_minutes: int = 30
+    metrics_token: str | None = field(default=None, repr=False)
     session_hours: int = 12
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
@@ -286,10 +359,15 @@ class Settings:
     oidc_feide_client_id: str | None = None
     oidc_feide_client_secret: str | None = field(default=None, repr=False)
     oidc_feide_grant_claim: str = "groups"
+    oidc_feide_scopes: str = "openid profile email userid-feide groups-org groups-edu groups-memberids"
+    oidc_feide_groups_url: str = "https://groups-api.dataporten.no/groups"
     oidc_entra_issuer: str | None = None
     oidc_entra_client_id: str | None = None
     oidc_entra_client_secret: str | None = field(default=None, repr=False)
     oidc_entra_grant_claim: str = "groups"
+    oidc_entra_scopes: str = "openid profile email GroupMember.Read.All"
+    oidc_entra_graph_url: str = "https://graph.microsoft.com"
+    roster_export_dir: Path | None = None
     secret_key_generated: bool = field(default=False, compare=False)
 
     def oidc_providers(self) -> dict[str, OidcProvider]:
@@ -304,6 +382,7 @@ class Settings:
                     client_id=getattr(self, f"oidc_{name}_client_id"),
                     client_secret=getattr(self, f"oidc_{name}_client_secret"),
                     grant_claim=getattr(self, f"oidc_{name}_grant_claim"),
+                    scopes=getattr(self, f"oidc_{name}_scopes"),
                 )
         return found
 

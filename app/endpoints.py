@@ -10,6 +10,8 @@ ENROLL = "/enroll"
 #: The MDM ServerURL (command channel) and CheckInURL of the com.apple.mdm payload.
 MDM_SERVER = "/mdm/connect"
 MDM_CHECKIN = "/mdm/checkin"
+#: The ``url`` of the Automated Device Enrollment profile: an iPad in Setup Assistant posts its signed MachineInfo here.
+ASM_ENROLL = "/asm/enroll"
 #: Profiles a device managed declaratively installs from legacy-profile declarations:
 #: ``/mdm/declared-profiles/<device id>/<token>/<identifier>/<version>``.
 DECLARED_PROFILES = "/mdm/declared-profiles"

@@ -73,3 +73,15 @@ class RateLimited(FlokkError):
 
     status = 429
     code = "too_many_requests"
+
+
+class Unavailable(FlokkError):
+    """An outside service Flokk needs for this (Feide, Microsoft Graph) did not answer; try again later."""
+
+    status = 503
+    code = "unavailable"
+class PreconditionFailed(FlokkError):
+    """``If-Match`` named a version that is no longer current: someone else saved in between."""
+
+    status = 412
+    code = "precondition_failed"

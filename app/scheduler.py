@@ -12,6 +12,7 @@ import datetime as dt
 import fcntl
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.db import Database
 from app.errors import FlokkError
 
@@ -41,18 +43,27 @@ class Job:
 
 def jobs() -> list[Job]:
     """Every periodic job of Flokk. Features add theirs here."""
-    from app.services import audit_trail
+    from app.services import audit_trail, idempotency
     from app.services.access import approvals
+    from app.services.asm import sync as asm_sync
+    from app.services.asm import tokens as asm_tokens
     from app.services.mdm import enrollment
     from app.services.mdm import jobs as mdm_jobs
     from app.services.pki import push_certificates
+    from app.services.rosters import exports as roster_exports
+    from app.services.webhooks import jobs as webhook_jobs
 
     return [
         Job("purge-expired-enrollment-challenges", enrollment.purge_expired_challenges, seconds=3600),
         Job("pki.push_certificate_expiry", push_certificates.warn_before_expiry, seconds=24 * 3600),
         Job("approvals.expire", approvals.expire_due, seconds=300),
         Job("audit.retention", audit_trail.purge_expired, seconds=6 * 3600),
+        Job("rosters.import_exports", roster_exports.import_exports, seconds=3600),
+        Job("asm.sync", asm_sync.sync_due, seconds=60),
+        Job("asm.token_expiry", asm_tokens.warn_before_expiry, seconds=24 * 3600),
+        Job("api.idempotency_keys.purge", idempotency.purge_expired, seconds=3600),
         *mdm_jobs.jobs(),
+        *webhook_jobs.jobs(),
     ]
 
 
@@ -96,6 +107,7 @@ def run_job(db: Database, job: Job) -> None:
     from app import request_context
     from app.services.mdm import push
 
+    started, ok = time.perf_counter(), False
     with request_context.origin(source=f"scheduler:{job.name}"):
         try:
             with db.unit_of_work() as session:
@@ -103,8 +115,10 @@ def run_job(db: Database, job: Job) -> None:
                 wakes = push.take_wakes(session)
             if wakes:  # devices the job queued commands for
                 push.wake_committed(db, wakes)
+            ok = True
         except Exception:
             log.exception("job %s failed", job.name)
+    metrics.count_job(job.name, ok, time.perf_counter() - started)
 
 
 def run_scheduler(db: Database, job_list: list[Job] | None = None) -> None:
@@ -130,3 +144,38 @@ def run_scheduler(db: Database, job_list: list[Job] | None = None) -> None:
         scheduler.start()
     finally:
         lock.release()
+
+
+def serve_metrics(bind: str, token: str | None) -> Any:
+    """The scheduler's own counters (job runs, durations, pushes, webhook attempts) on ``bind``,
+    for Prometheus; with ``token`` only for ``Authorization: Bearer <token>``. Runs in a thread."""
+    import hmac
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise FlokkError(f"--metrics-bind wants HOST:PORT, got {bind!r}")
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        offered = environ.get("HTTP_AUTHORIZATION", "")
+        if token is not None and not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")])
+            return [b"send FLOKK_METRICS_TOKEN as Authorization: Bearer <token>\n"]
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"see /metrics\n"]
+        start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")])
+        return [metrics.exposition()]
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args: Any) -> None:  # a scrape every 15 s is not news
+            pass
+
+    try:
+        server = make_server(host.strip("[]"), int(port), app, handler_class=QuietHandler)
+    except OSError as error:
+        raise FlokkError(f"cannot serve metrics on {bind}: {error.strerror}") from None
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    log.info("scheduler metrics on http://%s/metrics", bind)
+    return server

@@ -7,10 +7,13 @@ thread crosses a fork.
 from __future__ import annotations
 
 import multiprocessing
+import shutil
+import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from app import metrics
 from app.config import Settings
 from app.logs import dict_config
 
@@ -65,5 +68,12 @@ def serve(
         "proc_name": "flokk",
         "logconfig_dict": dict_config(settings.log_format, settings.log_level),
         "limit_request_line": 8190,
+        "child_exit": lambda server, worker: metrics.mark_worker_dead(worker.pid),
     }
-    FlokkServer(settings, options).run()
+    # The workers' counters meet in a fresh folder of this server's own (app/metrics.py).
+    folder = tempfile.mkdtemp(prefix="flokk-metrics-")
+    metrics.use_multiprocess_dir(folder)
+    try:
+        FlokkServer(settings, options).run()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

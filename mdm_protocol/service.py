@@ -27,7 +27,7 @@ import enum
 import logging
 import plistlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from mdm_protocol import checkin, commands, plist, reports
@@ -63,6 +63,8 @@ class Reply:
     wake: Enrollment | None = None
     #: The command delivered in this reply, for logs and metrics.
     command_uuid: str | None = None
+    #: What the device sent: a check-in's MessageType or a report's Status (for metrics).
+    message_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ class MdmService:
         message = self._parse(checkin.parse, body)
         self._authorise(message.enrollment, identity, authenticate=isinstance(message, checkin.Authenticate))
         handler = getattr(self, f"_on_{type(message).__name__}")
-        return handler(message, identity)
+        return replace(handler(message, identity), message_type=type(message).__name__)
 
     def _on_Authenticate(self, message: checkin.Authenticate, identity: Any) -> Reply:  # noqa: N802
         self.enrollments.authenticate(message, identity)
@@ -230,7 +232,7 @@ class MdmService:
         self.enrollments.seen(enrollment)
         if not report.is_idle:
             self._record(enrollment, report)
-        return self._deliver(enrollment, include_not_now=report.is_idle)
+        return replace(self._deliver(enrollment, include_not_now=report.is_idle), message_type=report.status.value)
 
     def _deliver(self, enrollment: Enrollment, *, include_not_now: bool) -> Reply:
         while True:

@@ -70,8 +70,12 @@ class FlokkGroup(click.Group):
     """Turns Flokk's errors into one clear line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from app.cli.progress import CliProgress
+        from app.services import progress
+
         try:
-            return super().invoke(ctx)
+            with progress.reporting(CliProgress()):
+                return super().invoke(ctx)
         except ConfigError as error:
             click.echo(f"Error: invalid setting {error}", err=True)
             sys.exit(2)
@@ -105,10 +109,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from app.cli import admin, audit, commands, devices, enroll, pki, policy, schools, setup, tokens
+    from app.cli import admin, asm, audit, commands, devices, enroll, pki, policy, rosters, run, schools, setup, tokens, webhooks
 
-    groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, admin.admin, tokens.token, audit.audit)
-    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command):
+    groups = (*setup.COMMANDS, schools.school, *pki.COMMANDS, *enroll.COMMANDS, *asm.COMMANDS, admin.admin, tokens.token,
+              audit.audit)
+    for group_or_command in (*groups, *policy.COMMANDS, devices.device, commands.command, rosters.roster, webhooks.webhook,
+                             run.run):
         main.add_command(group_or_command)
     from app.cli import updates
 

@@ -6,10 +6,11 @@ import click
 
 from app.cli import CliState, pass_state, print_table, validated
 from app.schemas.admin import GrantInput, SsoRuleCreate
-from app.services.access import Role, accounts, sso_rules
+from app.services.access import GROUP_ROLES, Role, accounts, sso_rules
 from app.services.access.accounts import GrantSpec
 
-ROLE_CHOICE = click.Choice([role.value for role in Role])
+ROLE_CHOICE = click.Choice([role.value for role in Role if role not in GROUP_ROLES])
+SSO_ROLE_CHOICE = click.Choice([role.value for role in Role])
 
 
 def grant_specs(role: str, schools: tuple[str, ...]) -> list[GrantSpec]:
@@ -20,7 +21,10 @@ def grant_specs(role: str, schools: tuple[str, ...]) -> list[GrantSpec]:
 
 
 def _grants_text(grants) -> str:
-    return ", ".join(f"{grant.role}@{grant.school.code if grant.school else 'all'}" for grant in grants)
+    return ", ".join(
+        f"{grant.role}@{grant.school.code if grant.school else 'all'}" + (f"/{grant.group.name}" if grant.group else "")
+        for grant in grants
+    )
 
 
 @click.group()
@@ -130,16 +134,21 @@ def sso_rule() -> None:
 
 @sso_rule.command("add")
 @click.option("--provider", required=True, type=click.Choice(["feide", "entra"]))
-@click.option("--value", "claim_value", required=True, help="The claim value, e.g. the school's Feide org unit id.")
-@click.option("--role", required=True, type=ROLE_CHOICE)
-@click.option("--school", help="The school's code; none: all schools.")
+@click.option("--value", "claim_value", required=True,
+              help="A group id (the school's Feide org unit, an Entra group), an app role, or type:KIND (type:fc:gogroup:u).")
+@click.option("--role", required=True, type=SSO_ROLE_CHOICE)
+@click.option("--school", help="The school's code; none: all schools (a teacher rule: the class made from each group).")
+@click.option("--affiliation", help="Only when the person's affiliation in the group is this (employee, faculty, student ...).")
 @pass_state
-def sso_rule_add(state: CliState, provider: str, claim_value: str, role: str, school: str | None) -> None:
-    data = validated(SsoRuleCreate(), provider=provider, claim_value=claim_value, role=role, school=school)
+def sso_rule_add(state: CliState, provider: str, claim_value: str, role: str, school: str | None, affiliation: str | None) -> None:
+    data = validated(SsoRuleCreate(), provider=provider, claim_value=claim_value, role=role, school=school,
+                     affiliation=affiliation)
     with state.unit_of_work() as session:
         rule = sso_rules.add_rule(session, state.principal, provider=data["provider"], claim_value=data["claim_value"],
-                                  grant=GrantSpec(data["role"], data["school"]))
-        click.echo(f"Rule {rule.id}: {provider} {claim_value!r} gives {role} at {school or 'all schools'}.")
+                                  grant=GrantSpec(data["role"], data["school"]), affiliation=data["affiliation"])
+        where = "the class made from each group" if role in GROUP_ROLES else school or "all schools"
+        condition = f" ({affiliation})" if affiliation else ""
+        click.echo(f"Rule {rule.id}: {provider} {claim_value!r}{condition} gives {role} at {where}.")
 
 
 @sso_rule.command("list")
@@ -148,11 +157,11 @@ def sso_rule_add(state: CliState, provider: str, claim_value: str, role: str, sc
 def sso_rule_list(state: CliState, as_json: bool) -> None:
     with state.unit_of_work() as session:
         rows = [
-            {"id": rule.id, "provider": rule.provider, "value": rule.claim_value, "role": rule.role,
-             "school": rule.school.code if rule.school else "all"}
+            {"id": rule.id, "provider": rule.provider, "value": rule.claim_value, "affiliation": rule.affiliation,
+             "role": rule.role, "school": rule.school.code if rule.school else "all"}
             for rule in sso_rules.list_rules(session, state.principal)
         ]
-    print_table(rows, ["id", "provider", "value", "role", "school"], as_json)
+    print_table(rows, ["id", "provider", "value", "affiliation", "role", "school"], as_json)
 
 
 @sso_rule.command("remove")

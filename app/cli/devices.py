@@ -63,6 +63,7 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
             "platform": item.platform,
             "state": item.enrollment_state,
             "supervised": item.supervised,
+            "ade_enrolled": item.ade_enrolled,
             "enrolled_at": _when(item.enrolled_at),
             "last_seen": _when(item.last_seen_at),
             "last_push": _when(item.last_push_at),

@@ -61,7 +61,8 @@ def revision(state: CliState, message: str) -> None:
 
 
 @click.command()
-@click.option("--bind", default="0.0.0.0:8443", show_default=True, help="Address and port to listen on.")
+@click.option("--bind", default="127.0.0.1:8443", show_default=True,
+              help="Address and port to listen on; only this machine by default (production: e.g. 0.0.0.0:8443).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: one per core, 2 to 8].")
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Threads per worker.")
 @click.option("--no-tls", is_flag=True, help="Plain HTTP, for running behind a TLS-terminating proxy.")
@@ -100,11 +101,20 @@ def _flokk_ca(state: CliState):
 
 
 @click.command()
+@click.option("--metrics-bind", metavar="HOST:PORT", default=None,
+              help="Serve the scheduler's own metrics (job runs, pushes, webhooks) at http://HOST:PORT/metrics, "
+                   "with FLOKK_METRICS_TOKEN when set; bind an admin-only address.")
 @pass_state
-def scheduler(state: CliState) -> None:
+def scheduler(state: CliState, metrics_bind: str | None) -> None:
     """Run the periodic jobs (run exactly one of these per Flokk)."""
-    from app.scheduler import run_scheduler
+    import os
 
+    from app.metrics import MULTIPROC_ENV
+    from app.scheduler import run_scheduler, serve_metrics
+
+    os.environ.pop(MULTIPROC_ENV, None)  # one process: its counters live in memory
+    if metrics_bind:
+        serve_metrics(metrics_bind, state.settings.metrics_token)
     run_scheduler(state.db)
 
 

@@ -1,4 +1,5 @@
-"""The request boundary: request ids, one unit of work per request, errors as clear 4xx.
+"""The request boundary: request ids, one unit of work per request, errors as clear 4xx
+(problem documents, RFC 9457).
 
 Views never commit: a response below 400 commits the request's session, any
 other response or exception rolls it back (keeping durable audit events).
@@ -10,13 +11,14 @@ import logging
 import re
 import time
 from functools import partial
+from http import HTTPStatus
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app import db as database
-from app import forwarding, request_context
+from app import forwarding, metrics, request_context
 from app.errors import FlokkError
 from app.services.mdm import push
 
@@ -70,6 +72,7 @@ def _finish(response: Response) -> Response:
         response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
     started = g.pop("flokk_started", None)
     if started is not None:
+        metrics.count_request(request.blueprint, response.status_code, time.perf_counter() - started)
         log.info(
             "%s %s %s",
             request.method,
@@ -113,13 +116,41 @@ def _close(error: BaseException | None) -> None:
         request_context.reset_origin(token)
 
 
+#: RFC 9457 problem documents; ``error``, ``message``, ``request_id`` and ``details`` are
+#: Flokk's extension members, kept so clients written before problem documents go on working.
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
 def error_response(status: int, code: str, message: str, details: dict | None = None) -> Response:
-    body = {"error": code, "message": message, "request_id": request_context.current().request_id}
+    request_id = request_context.current().request_id
+    body = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": _title(status),
+        "status": status,
+        "detail": message,
+        "error": code,
+        "message": message,
+        "request_id": request_id,
+    }
+    if request_id:
+        body["instance"] = f"urn:flokk:request:{request_id}"
     if details:
         body["details"] = details
     response = jsonify(body)
     response.status_code = status
+    response.mimetype = PROBLEM_MEDIA_TYPE
     return response
+
+
+#: A problem's ``type`` is Flokk's code of it in a tag URI (RFC 4151): an identifier, not a page to fetch.
+PROBLEM_TYPE_PREFIX = "tag:flokk,2026:problem:"
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _flokk_error(error: FlokkError) -> Response:

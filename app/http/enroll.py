@@ -1,15 +1,18 @@
-"""``GET /enroll/<token>``: the signed enrollment profile of a school, or a page saying why not."""
+"""``GET /enroll/<token>``: the signed enrollment profile of a school, or a page saying why not;
+``POST /asm/enroll``: the same for an iPad in Setup Assistant (Automated Device Enrollment), from its signed MachineInfo."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 from markupsafe import escape
 
 from app import endpoints
 from app.errors import Gone, NotFound, NotReady
 from app.http import db_session
 from app.http.rules import device_endpoint
+from app.services.asm import enrolment as ade
 from app.services.mdm import enrollment
+from mdm_protocol.asm import machine_info
 
 blueprint = Blueprint("enroll", __name__)
 
@@ -29,6 +32,18 @@ def enrollment_profile(token: str) -> Response:
         return page(error.status, _TITLES[error.status], error.message)
     response = Response(profile.data, content_type=profile.content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{profile.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.post(endpoints.ASM_ENROLL)
+@device_endpoint
+def ade_enrollment_profile() -> Response:
+    """The device proves who it is with Apple's signature over its MachineInfo (checked by the service)."""
+    if (request.content_length or 0) > machine_info.MAX_BYTES:
+        raise ade.MalformedMachineInfo(f"the MachineInfo is larger than {machine_info.MAX_BYTES} bytes")
+    profile = ade.enrollment_profile(db_session(), request.stream.read(machine_info.MAX_BYTES + 1))
+    response = Response(profile.data, content_type=profile.content_type)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -12,7 +12,7 @@ import logging
 
 from flask import Blueprint, Response, request
 
-from app import endpoints
+from app import endpoints, metrics
 from app.errors import FlokkError
 from app.http import db_session, settings
 from app.http.rules import device_endpoint
@@ -51,4 +51,5 @@ def _serve(endpoint: str) -> Response:
         mdm.refuse_identity(session, error.message, body, None)
         raise
     reply = mdm.serve(session, endpoint, body, identity, max_body_bytes=limit)
+    metrics.count_mdm_message(endpoint, reply.message_type)
     return Response(reply.body, status=reply.status, content_type=reply.content_type)

@@ -8,6 +8,8 @@
 - ``@device_endpoint``: called by devices, which prove who they are in the request
   itself (SCEP challenge, enrollment token, MDM identity certificate); the view
   must check that.
+- ``@monitoring_endpoint``: called by a monitoring system (Prometheus) with the
+  bearer token ``FLOKK_METRICS_TOKEN``, checked here; refused when none is set.
 
 The endpoint matrix test reads these rules from ``app.url_map``: an endpoint
 without one fails the suite. Who the principal is (API token or dashboard
@@ -17,13 +19,14 @@ session) is decided by the blueprint, which stores it with ``set_principal``.
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import g
 
-from app.errors import Unauthenticated
+from app.errors import Forbidden, Unauthenticated
 from app.services import access
 from app.services.access import Permission, Principal
 
@@ -33,6 +36,7 @@ ADMIN = "admin"
 SIGNED_IN = "signed_in"
 PUBLIC = "public"
 DEVICE = "device"
+MONITORING = "monitoring"
 
 
 @dataclass(frozen=True)
@@ -96,3 +100,21 @@ def public_endpoint(view: F) -> F:
 
 def device_endpoint(view: F) -> F:
     return _mark(view, AccessRule(DEVICE))
+
+
+def monitoring_endpoint(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flask import request
+
+        from app.http import settings
+
+        expected = settings().metrics_token
+        if expected is None:
+            raise Forbidden("metrics are off: set FLOKK_METRICS_TOKEN and scrape with it as a bearer token")
+        scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(offered.strip().encode(), expected.encode()):
+            raise Unauthenticated("send FLOKK_METRICS_TOKEN as Authorization: Bearer <token>")
+        return view(*args, **kwargs)
+
+    return _mark(wrapper, AccessRule(MONITORING))  # type: ignore[arg-type]

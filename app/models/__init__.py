@@ -2,14 +2,17 @@
 
 from app.models.accounts import AdminSession, AdminUser, ApiToken, RoleGrant, SsoGrantRule
 from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSchoolProfile, AsmSettings, AsmToken
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
 from app.models.declarations import DeclarationReport, DeclarativeDevice
 from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledProfile, Platform
 from app.models.enrollment import EnrollmentToken
+from app.models.operations import IdempotencyKey, Webhook, WebhookCursor, WebhookDelivery
 from app.models.pki import CertificateAuthorityRecord, EnrollmentChallenge, IssuedCertificate, PushCertificateRecord
 from app.models.policy import PolicyDelivery, PolicyLayer, PolicyNamespace, PolicySetting, PolicyVersion
+from app.models.rosters import RosterClass, RosterMember, SchoolRoster
 from app.models.tenancy import Group, GroupKind, Organisation, School
 
 __all__ = [
@@ -18,6 +21,13 @@ __all__ = [
     "ApiToken",
     "ApprovalRequest",
     "ApprovalStatus",
+    "AsmDefinedProfile",
+    "AsmDevice",
+    "AsmKey",
+    "AsmRule",
+    "AsmSchoolProfile",
+    "AsmSettings",
+    "AsmToken",
     "AuditEvent",
     "AuditPurgePermit",
     "Base",
@@ -33,6 +43,7 @@ __all__ = [
     "EnrollmentToken",
     "Group",
     "GroupKind",
+    "IdempotencyKey",
     "InstalledProfile",
     "IssuedCertificate",
     "Organisation",
@@ -44,6 +55,12 @@ __all__ = [
     "PolicyVersion",
     "PushCertificateRecord",
     "RoleGrant",
+    "RosterClass",
+    "RosterMember",
     "School",
+    "SchoolRoster",
     "SsoGrantRule",
+    "Webhook",
+    "WebhookCursor",
+    "WebhookDelivery",
 ]

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, CreatedAt
-from app.models.tenancy import School
+from app.models.tenancy import Group, School
 
 
 class AdminUser(CreatedAt, Base):
@@ -74,7 +74,8 @@ class ApiToken(CreatedAt, Base):
 
 
 class RoleGrant(CreatedAt, Base):
-    """(principal, role, scope): ``school_id`` None means all schools."""
+    """(principal, role, scope): ``school_id`` None means all schools; ``group_id`` narrows it to one
+    group of that school (a teacher's class)."""
 
     __tablename__ = "role_grants"
     __table_args__ = (
@@ -89,6 +90,7 @@ class RoleGrant(CreatedAt, Base):
     api_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str] = mapped_column(String(255))
     #: "manual" for grants given by an admin; "sso:<provider>" for grants derived from a
     #: single sign-on claim, replaced at every sign-in so access ends when the claim does.
@@ -97,13 +99,18 @@ class RoleGrant(CreatedAt, Base):
     admin_user: Mapped[AdminUser | None] = relationship(back_populates="grants")
     api_token: Mapped[ApiToken | None] = relationship(back_populates="grants")
     school: Mapped[School | None] = relationship()
+    group: Mapped[Group | None] = relationship()
 
 
 class SsoGrantRule(CreatedAt, Base):
-    """A claim value from a single sign-on provider that gives a role (e.g. a Feide org unit → school ICT).
+    """A group or claim value from a single sign-on provider that gives a role (e.g. a Feide org unit → school ICT).
 
     At each sign-in the admin's ``sso:<provider>`` grants are replaced by the
-    rules whose value is among the person's claim values.
+    rules that match the person's groups now (``app.services.access.sso_rules``):
+    ``claim_value`` is a group id (or claim value), or ``type:<group type>`` for
+    every group of a type; ``affiliation``, when set, must be the person's
+    affiliation in that group (Feide: ``employee``, ``faculty``, ``student`` ...).
+    A ``teacher`` rule has no school: it names the class made from each matching group.
     """
 
     __tablename__ = "sso_grant_rules"
@@ -112,6 +119,7 @@ class SsoGrantRule(CreatedAt, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(32))
     claim_value: Mapped[str] = mapped_column(String(255))
+    affiliation: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str] = mapped_column(String(255))

@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, CreatedAt
@@ -61,6 +61,12 @@ class Device(CreatedAt, Base):
     # Sealed with the secrets box (app.crypto): never stored in the clear.
     unlock_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     bootstrap_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Automated Device Enrollment (app.services.asm): enrolled through Apple School Manager, waiting in
+    # Setup Assistant for DeviceConfigured, and the Activation Lock bypass code (sealed; central IT only).
+    ade_enrolled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    awaiting_configuration: Mapped[bool] = mapped_column(default=False, server_default=false())
+    activation_lock_bypass_code: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bypass_code_escrowed_at: Mapped[dt.datetime | None]
 
     school: Mapped[School] = relationship()
     group: Mapped[Group | None] = relationship()

@@ -71,13 +71,15 @@ class EnrollmentChallenge(CreatedAt, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
-    enrollment_token_id: Mapped[int] = mapped_column(ForeignKey("enrollment_tokens.id", ondelete="CASCADE"))
+    #: The enrollment link the profile came from; None for Automated Device Enrollment (``asm_device_id``).
+    enrollment_token_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment_tokens.id", ondelete="CASCADE"))
+    asm_device_id: Mapped[int | None] = mapped_column(ForeignKey("asm_devices.id", ondelete="CASCADE"))
     #: SHA-256 of the challenge, hex: the challenge itself is only in the profile.
     challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
 
-    enrollment_token: Mapped[EnrollmentToken] = relationship()
+    enrollment_token: Mapped[EnrollmentToken | None] = relationship()
 
 
 class PushCertificateRecord(CreatedAt, Base):

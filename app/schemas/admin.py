@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, post_load, validate, validates_schema
 
 from app.models.approvals import ApprovalStatus
 from app.models.commands import CommandStatus
@@ -14,7 +14,7 @@ from app.models.devices import EnrollmentState, Platform
 from app.models.tenancy import GroupKind
 from app.schemas import MAX_ROW_ID, InputSchema, row_id
 from app.schemas.schools import SCHOOL_CODE
-from app.services.access import Role
+from app.services.access import GROUP_ROLES, Role
 from profiles.values import from_json
 
 _CODE = validate.Regexp(SCHOOL_CODE, error="Not a school code.")
@@ -38,7 +38,8 @@ class AwareDateTime(fields.DateTime):
 
 
 class GrantInput(InputSchema):
-    role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role]))
+    #: Roles scoped to a class come from single sign-on rules, never as a grant of their own.
+    role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role if role not in GROUP_ROLES]))
     school = fields.String(load_default=None, validate=_CODE)
 
 
@@ -75,6 +76,9 @@ class SsoRuleCreate(InputSchema):
     claim_value = fields.String(required=True, validate=validate.Length(min=1, max=255))
     role = fields.String(required=True, validate=validate.OneOf([role.value for role in Role]))
     school = fields.String(load_default=None, validate=_CODE)
+    #: The person's affiliation in the group (Feide: employee, faculty, staff, student ...).
+    affiliation = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[a-z][a-z-]{0,63}$", error="An affiliation such as employee, faculty or student."))
 
 
 class GroupCreate(InputSchema):
@@ -171,7 +175,17 @@ class GrantOut(Schema):
     id = fields.Integer()
     role = fields.String()
     school = fields.Function(lambda grant: grant.school.code if grant.school else None)
+    #: The class a teacher grant is scoped to (its group's id and name); left out for school-wide grants.
+    group_id = fields.Integer(allow_none=True)
+    group = fields.Function(lambda grant: grant.group.name if grant.group else None)
     source = fields.String()
+
+    @post_dump
+    def _school_wide(self, data: dict, **_: object) -> dict:
+        if data.get("group_id") is None:
+            data.pop("group_id", None)
+            data.pop("group", None)
+        return data
 
 
 class AdminOut(Schema):
@@ -306,6 +320,7 @@ class SsoRuleOut(Schema):
     id = fields.Integer()
     provider = fields.String()
     claim_value = fields.String()
+    affiliation = fields.String(allow_none=True)
     role = fields.String()
     school = fields.Function(lambda rule: rule.school.code if rule.school else None)
     created_by = fields.String()

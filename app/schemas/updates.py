@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from app.schemas import InputSchema
+from app.schemas.api import PolicyChangeOut
 from app.services.declarations import DeviceDeclarations
 from app.services.declarations.updates import KEYS, DeviceUpdate, SchoolUpdates, Target
 from app.services.policy import NOTE_LENGTH
@@ -47,6 +48,88 @@ class TargetForm(InputSchema):
 
 class UpdatesQuery(InputSchema):
     school = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+# --- answers (they also describe the API in /api/v1/openapi.json) ---------------------------------
+
+
+class SettingOut(Schema):
+    value = fields.String(required=True)
+    layer = fields.String(required=True)
+    set_by = fields.String(required=True)
+    locked_in = fields.String(required=True, allow_none=True)
+    locked_by = fields.String(required=True, allow_none=True)
+
+
+class TargetOut(Schema):
+    """Each value of the target with the layer that set it and its lock (null: not set)."""
+
+    version = fields.Nested(SettingOut, required=True, allow_none=True)
+    build = fields.Nested(SettingOut, required=True, allow_none=True)
+    deadline = fields.Nested(SettingOut, required=True, allow_none=True)
+    details_url = fields.Nested(SettingOut, required=True, allow_none=True)
+
+
+class DeviceCountsOut(Schema):
+    total = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+    pending = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    unreachable = fields.Integer(required=True)
+    below_target = fields.Integer(required=True)
+    by_state = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class DeviceUpdateOut(Schema):
+    device_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    serial_number = fields.String(required=True, allow_none=True)
+    os_version = fields.String(required=True, allow_none=True)
+    target_version = fields.String(required=True)
+    deadline = fields.String(required=True)
+    state = fields.String(required=True)
+    reason = fields.String(required=True, allow_none=True)
+    pending_version = fields.String(required=True, allow_none=True)
+    reported_at = fields.String(required=True, allow_none=True)
+
+
+class SchoolUpdatesOut(Schema):
+    school = fields.String(required=True)
+    target = fields.Nested(TargetOut, required=True)
+    devices = fields.Nested(DeviceCountsOut, required=True)
+    device_list = fields.List(fields.Nested(DeviceUpdateOut))
+
+
+class UpdatesOut(Schema):
+    schools = fields.List(fields.Nested(SchoolUpdatesOut), required=True)
+
+
+class TargetChangeOut(Schema):
+    change = fields.Nested(PolicyChangeOut, required=True)
+    schools = fields.List(fields.Nested(SchoolUpdatesOut), required=True)
+
+
+class DeclarationStateOut(Schema):
+    identifier = fields.String(required=True)
+    type = fields.String(required=True)
+    state = fields.String(required=True)
+    reasons = fields.List(fields.Dict(), required=True)
+    reported_at = fields.String(required=True, allow_none=True)
+
+
+class DeviceStatusOut(Schema):
+    reported_at = fields.String(required=True, allow_none=True)
+    items = fields.Dict(required=True)
+    errors = fields.List(fields.Dict(), required=True)
+
+
+class DeviceDeclarationsOut(Schema):
+    device_id = fields.Integer(required=True)
+    mode = fields.String(required=True)
+    declarations = fields.List(fields.Nested(DeclarationStateOut), required=True)
+    left_out = fields.List(fields.String(), required=True)
+    status = fields.Nested(DeviceStatusOut, required=True)
+    os_update = fields.Nested(DeviceUpdateOut, required=True, allow_none=True)
 
 
 def target_out(target: Target) -> dict[str, Any]:

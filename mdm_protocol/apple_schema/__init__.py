@@ -188,6 +188,7 @@ _FOLDERS = {
     "checkin": "checkin",
     "command": "commands",
     "profile": "profiles",
+    "other": "other",
     "declaration": "declarative/declarations",
     "status": "declarative/status",
     "protocol": "declarative/protocol",
@@ -249,8 +250,13 @@ def protocol_object(name: str) -> Spec:
     return _load("protocol", name)
 
 
+def other(payload_type: str) -> Spec:
+    """One of the schema's other definitions (``SkipKeys``, ``MachineInfo``) by its payload type."""
+    return _load("other", payload_type)
+
+
 def names(kind: str) -> list[str]:
-    """Every name known for a kind: ``checkin``, ``command``, ``profile``, ``declaration``, ``status``, ``protocol``."""
+    """Every name known for a kind: ``checkin``, ``command``, ``profile``, ``other``, ``declaration``, ``status``, ``protocol``."""
     return sorted(_index(kind))
 
 

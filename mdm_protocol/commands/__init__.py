@@ -10,6 +10,7 @@ refuses a wrong parameter with a :class:`CommandError` naming the key.
 from mdm_protocol.commands.base import (
     DEFAULT_PLATFORM,
     DELIVERY_SECRETS,
+    RESPONSE_SECRETS,
     Command,
     CommandError,
     build,
@@ -29,6 +30,7 @@ __all__ = [
     *_builders,
     "DEFAULT_PLATFORM",
     "DELIVERY_SECRETS",
+    "RESPONSE_SECRETS",
     "Command",
     "CommandError",
     "build",

@@ -26,6 +26,9 @@ DEFAULT_PLATFORM = "ipados"
 #: Keys the server fills in at delivery from secrets it holds for the device
 #: (never stored in the queue): RequestType → key → what fills it.
 DELIVERY_SECRETS: dict[str, dict[str, str]] = {"ClearPasscode": {"UnlockToken": "unlock_token"}}
+#: Keys of a device's answer that are secrets: the server escrows them sealed and never keeps
+#: them with the command's stored result (Apple: ActivationLockBypassCode's response).
+RESPONSE_SECRETS = frozenset({"ActivationLockBypassCode"})
 
 
 class CommandError(ValueError):

@@ -192,10 +192,11 @@ def test_the_dashboard_sends_what_the_role_may(client, db, fleet):
 
 
 def test_the_command_table_names_only_commands_apple_defines():
-    """Every command a role may send exists; wiping ones are never everyday ones."""
+    """Every command a role may send exists (or is Flokk's "remove from Flokk"); wiping ones are never everyday ones."""
     from app.services.access import EVERYDAY_COMMANDS, ROLE_COMMANDS, WIPING_COMMANDS
+    from app.services.fleet.device_removal import REMOVE_DEVICE
 
-    known = set(apple_schema.names("command"))
+    known = set(apple_schema.names("command")) | {REMOVE_DEVICE}
     for allowed in ROLE_COMMANDS.values():
         assert allowed is None or allowed <= known
     assert EVERYDAY_COMMANDS <= set(mdm_commands.CATALOGUE)

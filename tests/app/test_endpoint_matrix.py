@@ -6,6 +6,9 @@ sample request fails here with a message saying what to add. Each cell expects
 what the endpoint's rule and the role's rights say: success (2xx/3xx), 403 for
 a missing right on a visible object, 404 for an object of a school the role
 cannot see; anonymous callers get 401 (API) or the sign-in page (dashboard).
+A role scoped to a class (the teacher) is also checked on another class of its
+own school: its own class's group, devices and commands are visible, the rest
+of the school is not, and it may send only the commands its role lists.
 An endpoint with a policy ``layer`` in its path is checked once per kind of
 layer (baseline, school, group, device): the baseline belongs to no school, so
 everyone who sees a school may read it and only central IT may change it.
@@ -30,6 +33,7 @@ from app.models import ApprovalRequest, Command, School
 from app.models.accounts import SsoGrantRule
 from app.models.base import utcnow
 from app.services.access import Grant, Permission, Principal, Role, system_principal
+from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services.mdm import commands, enrollment
 from tests.support import factories, people
 
@@ -43,18 +47,28 @@ PUBLIC_ENDPOINTS = {
     "dashboard.oidc_callback",
     "dashboard.login_refused",
     "dashboard.language",
+    "api.openapi_document",
+    "api.docs_page",
+    "api.docs_file",
 }
 #: Signed-in endpoints whose POST needs knowledge the matrix does not have (tested in test_sign_in).
 SIGNED_IN_POST_ELSEWHERE = {"dashboard.change_password"}
 
 OWN, OTHER = "own", "other"
-ROLES: dict[str, tuple[tuple[Role, str | None], ...]] = {
+#: Another class of the own school: for roles scoped to a class.
+SIBLING = "sibling"
+#: A grant's scope: no school (every school), a side's school, or (with CLASS) the side's group only.
+CLASS = "class"
+ROLES: dict[str, tuple[tuple[Role, str | None] | tuple[Role, str, str], ...]] = {
     "central_admin": ((Role.CENTRAL_ADMIN, None),),
     "central_helpdesk": ((Role.CENTRAL_HELPDESK, None),),
     "school_ict": ((Role.SCHOOL_ICT, OWN),),
     "central_auditor": ((Role.AUDITOR, None),),
     "school_auditor": ((Role.AUDITOR, OWN),),
+    "teacher": ((Role.TEACHER, OWN, CLASS),),
 }
+#: Kinds of object that belong to a group (a class), and so to a class-scoped grant.
+GROUPED_KINDS = {"group", "device", "command"}
 ANONYMOUS = "anonymous"
 
 
@@ -97,7 +111,7 @@ class World:
 _unique = itertools.count(1)
 
 
-def build_world(session: Session, *, with_policy: bool = False) -> World:
+def build_world(session: Session, *, with_policy: bool = False, with_ca: bool = False) -> World:
     world = World()
     for side in (OWN, OTHER):
         school = factories.school(session, f"m{next(_unique)}-{uuid.uuid4().hex[:6]}")
@@ -112,6 +126,9 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
         queued = commands.enqueue(session, system_principal(), [device.id], "ProfileList")
         world.objects[("command", side)] = session.query(Command).filter_by(uuid=queued.command_uuids[device.id]).one()
         world.objects[("approval", side)] = _approval(session, school, device)
+        world.objects[("teacher_device", side)] = factories.device(session, school)
+    _sibling_class(session, world)
+    _rosters(session, world)
     requester = people.admin(session, [(Role.SCHOOL_ICT, world.schools[OWN].id)], password=False)
     for request in (world.objects[("approval", OWN)], world.objects[("approval", OTHER)]):
         request.requester_id, request.requested_by = requester.id, requester.label
@@ -126,28 +143,97 @@ def build_world(session: Session, *, with_policy: bool = False) -> World:
                         school_id=world.schools[OWN].id, created_by="test")
     session.add(rule)
     for name, grants in ROLES.items():
-        resolved = [(role, None if side is None else world.schools[side].id) for role, side in grants]
+        resolved = [_resolve(world, grant) for grant in grants]
         world.admins[name] = people.admin(session, resolved, password=False)
         world.tokens[name] = people.api_token(session, resolved, name=name)
     session.flush()
     world.central["sso_rule"] = rule
+    _asm(session, world)
+    from app.services import webhooks
+
+    world.central["webhook"] = webhooks.create_webhook(session, system_principal(), name="tickets",
+                                                       url="https://tickets.test/flokk", events=["device.enrolled"])[0]
     if with_policy:
         _policy(session, world)
+    if with_ca:
+        _certificate_authority(session)
     return world
+
+
+def _sibling_class(session: Session, world: World) -> None:
+    """Another class of the own school with a device and a command; its school-wide objects are the own ones."""
+    school = world.schools[OWN]
+    world.schools[SIBLING] = school
+    group = factories.group(session, school)
+    device = factories.device(session, school, group=group)
+    world.objects[("group", SIBLING)] = group
+    world.objects[("device", SIBLING)] = device
+    queued = commands.enqueue(session, system_principal(), [device.id], "ProfileList")
+    world.objects[("command", SIBLING)] = session.query(Command).filter_by(uuid=queued.command_uuids[device.id]).one()
+    for kind in ("enrollment_token", "approval", "teacher_device"):
+        world.objects[(kind, SIBLING)] = world.objects[(kind, OWN)]
+
+
+def _rosters(session: Session, world: World) -> None:
+    """Each side's group is a class with a teacher and a pupil (Classroom endpoints read the roster)."""
+    from app.models.rosters import RosterClass, RosterMember
+
+    for side in (OWN, SIBLING, OTHER):
+        group = world.objects[("group", side)]
+        item = RosterClass(school_id=group.school_id, group_id=group.id, external_id=f"fc:gogroup:m:u:NO1:{group.id}:a:b",
+                           source="feide", synced_at=utcnow())
+        item.members = [RosterMember(school_id=group.school_id, person_id=f"{who}{group.id}@skole.test", name=who, role=role)
+                        for who, role in (("laerer", "teacher"), ("elev", "student"))]
+        session.add(item)
+    session.flush()
+
+
+def _resolve(world: World, grant: tuple) -> tuple[Role, int | None] | tuple[Role, int, int]:
+    """A ROLES entry as (role, school id[, group id])."""
+    role, side, *scope = grant
+    if side is None:
+        return (role, None)
+    if scope == [CLASS]:
+        return (role, world.schools[side].id, world.id("group", side))
+    return (role, world.schools[side].id)
+
+
+def _certificate_authority(session: Session) -> None:
+    from app.services.pki import certificate_authority
+    from tests.support.pki import shared_ca
+
+    if certificate_authority.active_record(session) is None:
+        certificate_authority.import_ca(session, system_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
+def _asm(session: Session, world: World) -> None:
+    """An ASM token and rule (central), an expected iPad per school, a server token file to import,
+    and an escrowed Activation Lock bypass code on each school's device."""
+    from app.db import context
+    from app.models.asm import AsmRule
+
+    token = factories.asm_token(session)
+    world.central["asm_token"] = token
+    world.central["asm_token_file"] = factories.asm_token_file(session).decode()
+    for side in (OWN, OTHER):
+        world.objects[("asm_device", side)] = factories.asm_device(session, token, world.school(side))
+        device = world.objects[("device", side)]
+        device.activation_lock_bypass_code = context(session).secrets.seal(b"ABCD-EFGH", label="activation-lock-bypass-code")
+    rule = AsmRule(field="assigned_by", pattern=f"*@{next(_unique)}.test", school_id=world.schools[OWN].id, created_by="test")
+    session.add(rule)
+    session.flush()
+    world.central["asm_rule"] = rule
 
 
 def _policy(session: Session, world: World) -> None:
     """Version 1 of every layer the policy endpoints address, and a key central IT locked."""
     from app.services import policy
-    from app.services.pki import certificate_authority
     from profiles import Change
-    from tests.support.pki import shared_ca
 
-    if certificate_authority.active_record(session) is None:
-        certificate_authority.import_ca(session, system_principal(), shared_ca().certificate_pem(), shared_ca().key_pem())
+    _certificate_authority(session)
     policy.change(session, system_principal(), "baseline", [Change.set("restrictions", "allowCamera", False, lock=True)])
-    for side in (OWN, OTHER):
+    for side in (OWN, OTHER, SIBLING):
         for variant in ("school", "group", "device"):
+            if side == SIBLING and variant == "school":
+                continue  # the own school's layer
             layer = LAYER_VARIANTS[variant](world, side)
             policy.change(session, system_principal(), layer, [Change.set("passcode", "minLength", 6)])
 
@@ -166,8 +252,7 @@ def _approval(session: Session, school: School, device) -> ApprovalRequest:
 
 
 def principal_of(world: World, role: str) -> Principal:
-    grants = tuple(Grant(r, None if side is None else world.schools[side].id) for r, side in ROLES[role])
-    return Principal("admin", 0, role, grants)
+    return Principal("admin", 0, role, tuple(Grant(*_resolve(world, grant)) for grant in ROLES[role]))
 
 
 # ------------------------------------------------- URL arguments and samples
@@ -184,9 +269,18 @@ URL_ARGUMENTS = {
     "grant_id": "central:grant",
     "api_token_id": "central:api_token",
     "rule_id": "central:sso_rule",
+    "asm_token_id": "central:asm_token",
+    "asm_device_id": "asm_device",
+    "asm_rule_id": "central:asm_rule",
+    "webhook_id": "central:webhook",
     "layer": "policy_layer",
     "number": "policy_version",
 }
+#: Endpoints that sign profiles with Flokk's CA (Apple Classroom).
+CA_ENDPOINTS = {"api.install_classroom", "dashboard.install_classroom"}
+#: Endpoints that, once the access checks pass, need something the matrix cannot give (a Feide sign-in's
+#: own token): a 409 saying so counts as allowed.
+PREREQUISITE_ENDPOINTS = {"dashboard.import_classes_from_feide"}
 
 #: The policy layers a ``layer`` argument names; each endpoint with one is checked for every kind.
 #: The baseline belongs to no school: everyone who sees a school reads it, only central IT changes it.
@@ -228,12 +322,15 @@ def url_value(world: World, argument: str, side: str, variant: str | None = None
 
 @dataclass(frozen=True)
 class Sample:
-    """How to call an endpoint: a JSON body, form fields or a query; ``school``: it names the side's school."""
+    """How to call an endpoint: a JSON body, form fields or a query; ``school``: it names the side's school;
+    ``device``: it acts on the side's device (so on its class); ``command``: the command it sends."""
 
     json: Any = None
     form: dict[str, Any] | None = None
     query: dict[str, Any] | None = None
     school: bool = False
+    device: bool = False
+    command: str | None = None
 
 
 def _new() -> str:
@@ -246,11 +343,13 @@ SAMPLES = {
     ("api.delete_group", "DELETE"): lambda w, s: Sample(),
     ("api.move_device", "PUT"): lambda w, s: Sample(json={"group_id": None}),
     ("api.submit_command", "POST"): lambda w, s: Sample(
-        json={"request_type": "ProfileList", "device_ids": [w.id("device", s)]}, school=True
+        json={"request_type": "ProfileList", "device_ids": [w.id("device", s)]}, school=True, device=True,
+        command="ProfileList",
     ),
     ("api.approve", "POST"): lambda w, s: Sample(json={}),
-    ("api.remove_device", "POST"): lambda w, s: Sample(json={"reason": "sold at the end of the lease"}),
-    ("dashboard.remove_device", "POST"): lambda w, s: Sample(form={"reason": "sold at the end of the lease"}),
+    ("api.remove_device", "POST"): lambda w, s: Sample(json={"reason": "sold at the end of the lease"}, command=REMOVE_DEVICE),
+    ("dashboard.remove_device", "POST"): lambda w, s: Sample(form={"reason": "sold at the end of the lease"},
+                                                            command=REMOVE_DEVICE),
     ("api.reject", "POST"): lambda w, s: Sample(json={"note": "not this week"}),
     ("api.create_enrollment_token", "POST"): lambda w, s: Sample(json={"school": w.school(s).code, "expires": "30d"}, school=True),
     ("api.revoke_enrollment_token", "POST"): lambda w, s: Sample(),
@@ -268,12 +367,20 @@ SAMPLES = {
         json={"provider": "entra", "claim_value": _new(), "role": "school_ict", "school": w.school(s).code}
     ),
     ("api.delete_sso_rule", "DELETE"): lambda w, s: Sample(),
+    ("api.create_webhook", "POST"): lambda w, s: Sample(
+        json={"name": "tickets", "url": "https://tickets.test/hook", "events": ["device.enrolled", "command.failed"]}
+    ),
+    ("api.delete_webhook", "DELETE"): lambda w, s: Sample(),
+    ("dashboard.create_webhook", "POST"): lambda w, s: Sample(
+        form={"name": "tickets", "url": "https://tickets.test/hook", "events": "device.enrolled"}
+    ),
+    ("dashboard.delete_webhook", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.create_school", "POST"): lambda w, s: Sample(form={"name": "Ny skole", "code": _new()}),
     ("dashboard.create_group", "POST"): lambda w, s: Sample(form={"school": w.school(s).code, "name": _new()}, school=True),
     ("dashboard.delete_group", "POST"): lambda w, s: Sample(form={}),
-    ("dashboard.send_group_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}),
+    ("dashboard.send_group_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}, command="ProfileList"),
     ("dashboard.move_device", "POST"): lambda w, s: Sample(form={"group_id": ""}),
-    ("dashboard.send_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}),
+    ("dashboard.send_command", "POST"): lambda w, s: Sample(form={"request_type": "ProfileList"}, command="ProfileList"),
     ("dashboard.approve", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.reject", "POST"): lambda w, s: Sample(form={"note": "not this week"}),
     ("dashboard.create_token", "POST"): lambda w, s: Sample(form={"school": w.school(s).code, "label": "cart"}, school=True),
@@ -297,6 +404,27 @@ SAMPLES = {
         json={"changes": [{"action": "set", "payload": "passcode", "key": "minLength", "value": 8}]}
     ),
     ("api.restore_policy_layer", "POST"): lambda w, s: Sample(),
+    ("api.import_asm_token", "POST"): lambda w, s: Sample(json={"token": w.central["asm_token_file"]}),
+    ("api.request_asm_sync", "POST"): lambda w, s: Sample(),
+    ("api.change_asm_assignment", "PUT"): lambda w, s: Sample(json={"group": w.objects[("group", s)].name}),
+    ("api.assign_asm_devices", "POST"): lambda w, s: Sample(
+        json={"serials": [w.objects[("asm_device", s)].serial_number], "school": w.school(s).code}
+    ),
+    ("api.create_asm_rule", "POST"): lambda w, s: Sample(json={"pattern": "*@nordby.test", "school": w.school(s).code}),
+    ("api.delete_asm_rule", "DELETE"): lambda w, s: Sample(),
+    ("api.change_asm_settings", "PUT"): lambda w, s: Sample(json={"language": "nb", "skip_setup_items": ["Siri"]}),
+    ("api.change_asm_school_profile", "PUT"): lambda w, s: Sample(json={"support_phone": "+47 55 00 00 00"}),
+    ("dashboard.asm_import_token", "POST"): lambda w, s: Sample(form={"token_text": w.central["asm_token_file"]}),
+    ("dashboard.asm_request_sync", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.asm_change_settings", "POST"): lambda w, s: Sample(form={"language": "nb", "region": "NO"}),
+    ("dashboard.asm_add_rule", "POST"): lambda w, s: Sample(form={"pattern": "*@nordby.test", "school": w.school(s).code}),
+    ("dashboard.asm_delete_rule", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.asm_assign", "POST"): lambda w, s: Sample(
+        form={"serials": w.objects[("asm_device", s)].serial_number, "school": w.school(s).code}
+    ),
+    ("dashboard.asm_set_assignment", "POST"): lambda w, s: Sample(form={"group": w.objects[("group", s)].name}),
+    ("dashboard.asm_change_school_profile", "POST"): lambda w, s: Sample(form={"support_phone": "+47 55 00 00 00"}),
+    ("dashboard.device_bypass_code", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.change_school_policy", "POST"): lambda w, s: Sample(
         form={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save"}
     ),
@@ -314,7 +442,19 @@ SAMPLES = {
     ("dashboard.restore_school_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_group_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_baseline_policy", "POST"): lambda w, s: Sample(form={}),
+    ("api.link_school_to_feide", "PUT"): lambda w, s: Sample(json={"feide_org_unit": f"fc:org:bergvik.no:unit:NO{_new()}"}),
+    ("api.import_roster", "POST"): lambda w, s: Sample(json={"csv": _roster_csv()}),
+    ("api.install_classroom", "POST"): lambda w, s: Sample(json={"teacher_device_id": w.id("teacher_device", s)}),
+    ("dashboard.import_classes", "POST"): lambda w, s: Sample(form={"roster": _roster_csv()}),
+    ("dashboard.import_classes_from_feide", "POST"): lambda w, s: Sample(form={}),
+    ("dashboard.link_school_to_feide", "POST"): lambda w, s: Sample(form={"feide_org_unit": f"fc:org:bergvik.no:unit:NO{_new()}"}),
+    ("dashboard.install_classroom", "POST"): lambda w, s: Sample(form={"teacher_device_id": str(w.id("teacher_device", s))}),
 }
+
+
+def _roster_csv() -> str:
+    name = _new()
+    return f"group_id,group_name,feide_id,role\nu-{name},Klasse {name},l{name}@skole.test,teacher\nu-{name},Klasse {name},e{name}@skole.test,student\n"
 #: Endpoints whose world needs policy layers with a saved version (and Flokk's CA to sign profiles).
 #: Endpoints about the baseline: no URL argument, no school.
 SCHOOLLESS_ENDPOINTS = {"dashboard.baseline_policy", "dashboard.change_baseline_policy", "dashboard.restore_baseline_policy"}
@@ -340,7 +480,10 @@ def sample_for(endpoint: str, method: str, world: World, side: str) -> Sample:
 ALLOWED, FORBIDDEN, HIDDEN, REFUSED = "allowed", "403", "404", "unauthenticated"
 
 
-def expected(rule, principal: Principal | None, school_id: int | None) -> str:
+def expected(
+    rule, principal: Principal | None, school_id: int | None, group_id: int | None = None, command: str | None = None
+) -> str:
+    """``group_id``: the class the object belongs to (a group, or a device's or command's), None for school-wide objects."""
     if principal is None:
         return REFUSED
     if rule.audience == SIGNED_IN:
@@ -352,13 +495,15 @@ def expected(rule, principal: Principal | None, school_id: int | None) -> str:
         return FORBIDDEN
     if school_id is None:
         return ALLOWED
-    if not principal.can(Permission.VIEW, school_id):
+    if not principal.can(Permission.VIEW, school_id, group_id):
         return HIDDEN
-    return ALLOWED if principal.can(permission, school_id) else FORBIDDEN
+    return ALLOWED if principal.can(permission, school_id, group_id, command=command) else FORBIDDEN
 
 
 def outcome(endpoint: str, response) -> str:
     status = response.status_code
+    if endpoint in PREREQUISITE_ENDPOINTS and status == 409:
+        return ALLOWED
     if endpoint.startswith("dashboard."):
         location = response.headers.get("Location", "")
         if status == 302 and "/login" in location and "signed_out" not in location:
@@ -404,11 +549,18 @@ MATRIX = [
 
 
 def cells(roles: list[str]) -> list[tuple[str, str]]:
-    """School-scoped roles on both schools; for central roles and anonymous every school is alike, so one."""
+    """School-scoped roles on both schools, class-scoped ones also on another class of their school;
+    for central roles and anonymous every school is alike, so one."""
     found = []
     for role in roles:
-        school_scoped = role != ANONYMOUS and any(side is not None for _, side in ROLES[role])
-        found.extend((role, side) for side in ((OWN, OTHER) if school_scoped else (OTHER,)))
+        scopes = [] if role == ANONYMOUS else [grant[1:] for grant in ROLES[role]]
+        if any(scope[1:] == (CLASS,) for scope in scopes):
+            sides: tuple[str, ...] = (OWN, SIBLING, OTHER)
+        elif any(scope[0] is not None for scope in scopes):
+            sides = (OWN, OTHER)
+        else:
+            sides = (OTHER,)
+        found.extend((role, side) for side in sides)
     return found
 
 
@@ -432,6 +584,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
     view = app.view_functions[endpoint]
     rule = rule_for(rule_of(view), method, variant)
     with_policy = variant is not None or endpoint in POLICY_ENDPOINTS
+    with_ca = endpoint in CA_ENDPOINTS
     url_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and method in r.methods)
     client = app.test_client()
     failures: list[str] = []
@@ -442,7 +595,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
     for role, side in cells(roles):
         if world is None:
             with db.session() as session:
-                world = build_world(session, with_policy=with_policy)
+                world = build_world(session, with_policy=with_policy, with_ca=with_ca)
                 session.commit()
         sample = sample_for(endpoint, method, world, side)
         arguments = {name: url_value(world, name, side, variant) for name in url_rule.arguments}
@@ -452,7 +605,7 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
         if variant in SCHOOLLESS_VARIANTS or endpoint in SCHOOLLESS_ENDPOINTS:
             school_id = None
         principal = None if role == ANONYMOUS else principal_of(world, role)
-        want = expected(rule, principal, school_id)
+        want = expected(rule, principal, school_id, group_of_cell(world, url_rule, sample, side, variant), sample.command)
         path = url_rule.build(arguments, append_unknown=False)[1]
         response = _call(client, endpoint, method, path, sample, world, role)
         got = outcome(endpoint, response)
@@ -461,6 +614,20 @@ def test_matrix(endpoint, method, variant, matrix_app, db):
         if got == ALLOWED and method != "GET":
             world = None  # the call changed something: the next cell gets a fresh world
     assert not failures, "\n".join(failures)
+
+
+def group_of_cell(world: World, url_rule, sample: Sample, side: str, variant: str | None) -> int | None:
+    """The class the called object is in: of a group, device or command in the path (or the device
+    the request acts on); None when the object is the school's (a school, a token, a policy layer)."""
+    if variant is not None or url_rule.endpoint in POLICY_ENDPOINTS:
+        return None  # policy is the school's settings: a class-scoped grant never reaches it
+    kinds = [URL_ARGUMENTS[name] for name in url_rule.arguments]
+    if sample.device:
+        kinds.append("device")
+    for kind in kinds:
+        if kind in GROUPED_KINDS:  # the side's command is for the side's device
+            return world.id("group", side) if kind == "group" else world.objects[("device", side)].group_id
+    return None
 
 
 def _call(client, endpoint: str, method: str, path: str, sample: Sample, world: World, role: str):

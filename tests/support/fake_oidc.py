@@ -2,7 +2,11 @@
 
 It plays Feide or Entra ID: ``/authorize`` signs the configured person in at
 once and redirects back with a code; ``/token`` answers with an RS256 ID token
-carrying the nonce the client sent. Claims are set per test in ``person``.
+carrying the nonce the client sent, and an access token remembered with the
+person and the scopes asked for (``access_tokens``), so the provider's own APIs
+(``tests/fakes/feide.py``, ``tests/fakes/entra.py``) can check it. Claims are
+set per test in ``person``; ``id_token_claims`` (when set) limits the ID token
+to those claims, the rest coming from userinfo as with Feide.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ class FakeProvider:
         self.person: dict[str, Any] = {"sub": "person-1", "email": "kari@nordby.no", "email_verified": True}
         self.codes: dict[str, dict[str, Any]] = {}
         self.token_requests = 0
+        self.access_tokens: dict[str, dict[str, Any]] = {}
+        self.id_token_claims: tuple[str, ...] | None = None
+        self.token_lifetime = 300
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.issuer = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -42,8 +49,27 @@ class FakeProvider:
     def _json(self, body: dict[str, Any], status: int = 200) -> Response:
         return Response(json.dumps(body), status=status, content_type="application/json")
 
+    def route(self, request: Request) -> Response | None:
+        """The provider's own APIs, for subclasses; None: not one of theirs."""
+        return None
+
+    def token_claims(self, person: dict[str, Any]) -> dict[str, Any]:
+        """Claims the ID token adds for this person, for subclasses (Entra's groups or overage)."""
+        return {}
+
+    def bearer(self, request: Request) -> dict[str, Any] | None:
+        """The access token's record (person, scopes), or None when it is unknown or expired."""
+        header = request.headers.get("Authorization", "")
+        record = self.access_tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        if record is None or record["expires"] < time.time():
+            return None
+        return record
+
     @Request.application
     def _app(self, request: Request) -> Response:
+        extra = self.route(request)
+        if extra is not None:
+            return extra
         if request.path == "/.well-known/openid-configuration":
             return self._json({
                 "issuer": self.issuer,
@@ -62,7 +88,8 @@ class FakeProvider:
             if args.get("client_id") != self.client_id or args.get("response_type") != "code":
                 return Response("bad authorize request", status=400)
             code = secrets.token_urlsafe(16)
-            self.codes[code] = {"nonce": args.get("nonce"), "redirect_uri": args["redirect_uri"]}
+            self.codes[code] = {"nonce": args.get("nonce"), "redirect_uri": args["redirect_uri"],
+                                "scope": args.get("scope", "").split()}
             location = args["redirect_uri"] + "?" + urlencode({"code": code, "state": args.get("state", "")})
             return Response(status=302, headers={"Location": location})
         if request.path == "/token":
@@ -73,13 +100,21 @@ class FakeProvider:
             if grant is None or grant["redirect_uri"] != request.form.get("redirect_uri"):
                 return self._json({"error": "invalid_grant"}, 400)
             now = int(time.time())
+            person = dict(self.person)
+            shown = person if self.id_token_claims is None else {k: v for k, v in person.items() if k in self.id_token_claims}
             claims = {"iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300,
-                      "nonce": grant["nonce"], **self.person}
+                      "nonce": grant["nonce"], **shown, **self.token_claims(person)}
             id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
-            return self._json({"access_token": "at-" + secrets.token_hex(8), "token_type": "Bearer",
-                               "expires_in": 300, "id_token": id_token})
+            access_token = "at-" + secrets.token_hex(16)
+            self.access_tokens[access_token] = {"person": person, "scope": grant["scope"],
+                                                "expires": time.time() + self.token_lifetime}
+            return self._json({"access_token": access_token, "token_type": "Bearer",
+                               "expires_in": self.token_lifetime, "id_token": id_token})
         if request.path == "/userinfo":
-            return self._json(self.person)
+            record = self.bearer(request)
+            if record is None:
+                return self._json({"error": "invalid_token"}, 401)
+            return self._json(record["person"])
         return Response("not found", status=404)
 
     def _client_authenticated(self, request: Request) -> bool:

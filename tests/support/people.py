@@ -26,9 +26,18 @@ def _password_hash() -> str:
     return _HASH
 
 
+#: (role, school id) or (role, school id, group id): a grant scoped to a school or to one of its groups.
+GrantTuple = tuple[Role | str, int | None] | tuple[Role | str, int, int]
+
+
+def _grant(grant: GrantTuple) -> RoleGrant:
+    role, school_id, *group = grant
+    return RoleGrant(role=Role(role), school_id=school_id, group_id=group[0] if group else None, created_by="test")
+
+
 def admin(
     session: Session,
-    grants: Iterable[tuple[Role | str, int | None]] = (),
+    grants: Iterable[GrantTuple] = (),
     *,
     email: str | None = None,
     password: bool = True,
@@ -40,18 +49,18 @@ def admin(
         password_hash=_password_hash() if password else None,
         must_change_password=must_change,
     )
-    for role, school_id in grants:
-        created.grants.append(RoleGrant(role=Role(role), school_id=school_id, created_by="test"))
+    for grant in grants:
+        created.grants.append(_grant(grant))
     session.add(created)
     session.flush()
     return created
 
 
-def api_token(session: Session, grants: Iterable[tuple[Role | str, int | None]], *, name: str | None = None) -> str:
+def api_token(session: Session, grants: Iterable[GrantTuple], *, name: str | None = None) -> str:
     raw = f"{PREFIX}test-{next(_numbers)}-{time.monotonic_ns()}"
     token = ApiToken(name=name or "test token", token_hash=token_hash(raw), created_by="test")
-    for role, school_id in grants:
-        token.grants.append(RoleGrant(role=Role(role), school_id=school_id, created_by="test"))
+    for grant in grants:
+        token.grants.append(_grant(grant))
     session.add(token)
     session.flush()
     return raw

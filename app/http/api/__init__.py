@@ -1,25 +1,32 @@
 """The REST API (``/api/v1``): JSON in and out, authenticated by ``Authorization: Bearer <API token>``.
 
 Each view is ``schema load → one service call → schema dump``; every view
-declares its access rule (``app.http.rules``); errors are the boundary's JSON
-errors. Unknown keys in bodies and query strings are refused.
+declares its access rule (``app.http.rules``) and what it reads and answers
+(``app.http.api.openapi.operation``, for ``/api/v1/openapi.json``); errors are
+the boundary's problem documents. Unknown keys in bodies and query strings are
+refused.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, make_response, request
 from marshmallow import Schema
 
 from app.errors import InvalidInput, Unauthenticated
 from app.http import db_session
 from app.http.boundary import error_response
-from app.http.rules import set_principal
+from app.http.rules import current_principal, set_principal
 from app.schemas import load, parse_json
+from app.services import idempotency
 from app.services.access import api_tokens
 
-blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+F = TypeVar("F", bound=Callable[..., Any])
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates")
 
 
 @blueprint.before_request
@@ -62,7 +69,34 @@ def query(schema: Schema) -> dict[str, Any]:
 
 
 def register(app: Any) -> None:
-    from app.http.api import accounts, audit, commands, enrollment, inventory, policy  # noqa: F401  (routes)
+    from app.http.api import accounts, asm, audit, commands, docs, enrollment, inventory, policy, rosters, webhooks  # noqa: F401  (routes)
     from app.http.api import updates  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)
+
+
+def idempotent(view: F) -> F:
+    """Honour ``Idempotency-Key``: the same request again (same caller, key, method, path and body)
+    gets the first successful answer again, marked ``Idempotent-Replayed: true``, and nothing is
+    done twice. Put it below the access rule (it needs the principal)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        raw = request.headers.get("Idempotency-Key")
+        if raw is None:
+            return view(*args, **kwargs)
+        key = idempotency.checked_key(raw)
+        principal, session = current_principal(), db_session()
+        printed = idempotency.fingerprint(request.method, request.path, request.get_data(cache=True))
+        stored = idempotency.find(session, principal, key, printed)
+        if stored is not None:
+            replay = jsonify(stored.response)
+            replay.status_code = stored.status
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        response = make_response(view(*args, **kwargs))
+        if 200 <= response.status_code < 300 and response.is_json:
+            idempotency.remember(session, principal, key, printed, response.status_code, response.get_json())
+        return response
+
+    return wrapper  # type: ignore[return-value]

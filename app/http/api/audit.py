@@ -6,8 +6,10 @@ from flask import Response, jsonify
 
 from app.http import db_session
 from app.http.api import blueprint, query
+from app.http.api.openapi import operation
 from app.http.rules import current_principal, requires
 from app.schemas.admin import AuditEventOut, AuditQuery
+from app.schemas.api import AuditPageOut
 from app.services import audit_trail
 from app.services.access import Permission
 
@@ -18,6 +20,7 @@ def audit_filter(data: dict) -> audit_trail.AuditFilter:
 
 @blueprint.get("/audit")
 @requires(Permission.AUDIT)
+@operation(query=AuditQuery, response=AuditPageOut)
 def search_audit():
     data = query(AuditQuery())
     found = audit_trail.search(db_session(), current_principal(), audit_filter(data), limit=data["limit"], before_id=data["before_id"])
@@ -26,6 +29,7 @@ def search_audit():
 
 @blueprint.get("/audit/export.csv")
 @requires(Permission.AUDIT)
+@operation(query=AuditQuery, media_type="text/csv")
 def export_audit():
     data = query(AuditQuery())
     text = audit_trail.export_csv(db_session(), current_principal(), audit_filter(data))

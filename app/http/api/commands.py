@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.http import db_session
-from app.http.api import blueprint, body, query
+from app.http.api import blueprint, body, idempotent, query
+from app.http.api.openapi import operation
 from app.http.rules import current_principal, requires
 from app.schemas.admin import (
     ApprovalDecision,
@@ -16,6 +17,7 @@ from app.schemas.admin import (
     CommandQuery,
     CommandSubmit,
 )
+from app.schemas.api import ApprovalListOut, ApprovalRequiredOut, CommandListOut, CommandsQueuedOut
 from app.services.access import Permission, approvals
 from app.services.fleet import devices
 from app.services.mdm import command_history
@@ -23,6 +25,7 @@ from app.services.mdm import command_history
 
 @blueprint.get("/commands")
 @requires(Permission.VIEW)
+@operation(query=CommandQuery, response=CommandListOut)
 def list_commands():
     data = query(CommandQuery())
     limit = data.pop("limit")
@@ -32,12 +35,15 @@ def list_commands():
 
 @blueprint.get("/commands/<int:command_id>")
 @requires(Permission.VIEW)
+@operation(response=CommandOut)
 def show_command(command_id: int):
     return jsonify(CommandOut().dump(command_history.get_command(db_session(), current_principal(), command_id)))
 
 
 @blueprint.post("/commands")
 @requires(Permission.COMMAND)
+@operation(body=CommandSubmit, responses={201: CommandsQueuedOut, 202: ApprovalRequiredOut}, headers=("Idempotency-Key",))
+@idempotent
 def submit_command():
     """201 with the queued commands, or 202 with the approval request a destructive/bulk command became."""
     data = body(CommandSubmit())
@@ -61,6 +67,7 @@ def submit_command():
 
 @blueprint.get("/approvals")
 @requires(Permission.VIEW)
+@operation(query=ApprovalQuery, response=ApprovalListOut)
 def list_approvals():
     found = approvals.list_requests(db_session(), current_principal(), status=query(ApprovalQuery())["status"])
     return jsonify(approvals=ApprovalOut(many=True).dump(found))
@@ -68,12 +75,14 @@ def list_approvals():
 
 @blueprint.get("/approvals/<int:approval_id>")
 @requires(Permission.VIEW)
+@operation(response=ApprovalOut)
 def show_approval(approval_id: int):
     return jsonify(ApprovalOut().dump(approvals.get_request(db_session(), current_principal(), approval_id)))
 
 
 @blueprint.post("/approvals/<int:approval_id>/approve")
 @requires(Permission.APPROVE, central=True)
+@operation(body=ApprovalDecision, response=ApprovalOut)
 def approve(approval_id: int):
     decided = approvals.approve(db_session(), current_principal(), approval_id, note=body(ApprovalDecision())["note"])
     return jsonify(ApprovalOut().dump(decided))
@@ -81,6 +90,7 @@ def approve(approval_id: int):
 
 @blueprint.post("/approvals/<int:approval_id>/reject")
 @requires(Permission.APPROVE, central=True)
+@operation(body=ApprovalRejection, response=ApprovalOut)
 def reject(approval_id: int):
     decided = approvals.reject(db_session(), current_principal(), approval_id, note=body(ApprovalRejection())["note"])
     return jsonify(ApprovalOut().dump(decided))

@@ -15,10 +15,15 @@ from flask import jsonify
 
 from app.http import db_session
 from app.http.api import blueprint, body, query
+from app.http.api.openapi import operation
 from app.http.rules import current_principal, requires
 from app.schemas.policy_views import change_out
 from app.schemas.updates import (
+    DeviceDeclarationsOut,
+    SchoolUpdatesOut,
     TargetChange,
+    TargetChangeOut,
+    UpdatesOut,
     UpdatesQuery,
     device_declarations_out,
     school_updates_out,
@@ -30,6 +35,7 @@ from app.services.declarations import updates
 
 @blueprint.get("/updates")
 @requires(Permission.VIEW)
+@operation(query=UpdatesQuery, response=UpdatesOut)
 def list_updates():
     found = updates.overview(db_session(), current_principal(), school=query(UpdatesQuery())["school"])
     return jsonify(schools=[school_updates_out(view) for view in found])
@@ -37,6 +43,7 @@ def list_updates():
 
 @blueprint.post("/updates/<layer:layer>")
 @requires(Permission.MANAGE)
+@operation(body=TargetChange, response=TargetChangeOut)
 def set_update_target(layer: str):
     """200 with the saved version and every affected school's progress; with ``dry_run`` the preview."""
     data = body(TargetChange())
@@ -48,6 +55,7 @@ def set_update_target(layer: str):
 
 @blueprint.get("/schools/<code>/os-update")
 @requires(Permission.VIEW)
+@operation(response=SchoolUpdatesOut)
 def school_update(code: str):
     (view,) = updates.overview(db_session(), current_principal(), school=code, with_devices=True)
     return jsonify(school_updates_out(view, devices=True))
@@ -55,5 +63,6 @@ def school_update(code: str):
 
 @blueprint.get("/devices/<int:device_id>/declarations")
 @requires(Permission.VIEW)
+@operation(response=DeviceDeclarationsOut)
 def device_declarations(device_id: int):
     return jsonify(device_declarations_out(declarations.for_device(db_session(), current_principal(), device_id)))

@@ -141,11 +141,25 @@ def form_data(*fields: str) -> dict[str, Any]:
     return {name: request.form[name].strip() for name in fields if request.form.get(name, "").strip()}
 
 
-def can(permission: Permission, school_id: int | None = None, *, anywhere: bool = False) -> bool:
+def can(
+    permission: Permission, school_id: int | None = None, group_id: int | None = None, *, anywhere: bool = False,
+    command: str | None = None,
+) -> bool:
+    """For templates: the right over (an object in a group of) a school; ``command``: and to send it."""
     principal = g.get("flokk_principal")
     if principal is None:
         return False
-    return principal.can_anywhere(permission) if anywhere else principal.can(permission, school_id)
+    if anywhere:
+        return principal.can_anywhere(permission)
+    return principal.can(permission, school_id, group_id, command=command)
+
+
+def may_send(request_type: str, school_id: int, group_id: int | None) -> bool:
+    """Whether to offer a command in a form: the right it needs (asking, for destructive ones) and the role's command set."""
+    from app.services.mdm.commands import DESTRUCTIVE_REQUEST_TYPES
+
+    permission = Permission.REQUEST_DESTRUCTIVE if request_type in DESTRUCTIVE_REQUEST_TYPES else Permission.COMMAND
+    return can(permission, school_id, group_id, command=request_type)
 
 
 @blueprint.app_context_processor
@@ -153,6 +167,7 @@ def _template_helpers() -> dict[str, Any]:
     return {
         "csrf_token": csrf_token,
         "can": can,
+        "may_send": may_send,
         "Permission": Permission,
         "current_admin": lambda: g.get("admin"),
         "get_locale": get_locale,
@@ -169,7 +184,7 @@ def notice(message: str) -> None:
 
 
 def register(app: Any) -> None:
-    from app.http.dashboard import accounts, auth, inventory, operations, policy, starter_pack  # noqa: F401  (routes)
+    from app.http.dashboard import accounts, asm, auth, classes, inventory, operations, policy, starter_pack, webhooks  # noqa: F401  (routes)
     from app.http.dashboard import os_updates  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)

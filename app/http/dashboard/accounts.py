@@ -10,9 +10,13 @@ from app.http.dashboard import blueprint, form_data, notice
 from app.http.rules import current_principal, requires
 from app.schemas import load
 from app.schemas.admin import AdminCreate, ApiTokenCreate, GrantInput, SsoRuleCreate
-from app.services.access import Permission, Role, accounts, api_tokens, sso_rules
+from app.services.access import GROUP_ROLES, Permission, Role, accounts, api_tokens, sso_rules
 from app.services.access.accounts import GrantSpec
 from app.services.fleet import schools
+
+
+#: Roles an admin or token may be given directly (a teacher's comes per class from single sign-on).
+GRANTABLE_ROLES = [role for role in Role if role not in GROUP_ROLES]
 
 
 def _grant_from_form() -> dict:
@@ -24,7 +28,7 @@ def _grant_from_form() -> dict:
 def admin_list():
     session, principal = db_session(), current_principal()
     return render_template("admins.html", admins=accounts.list_admins(session, principal),
-                           schools=schools.list_schools(session, principal), roles=list(Role),
+                           schools=schools.list_schools(session, principal), roles=GRANTABLE_ROLES, sso_roles=list(Role),
                            rules=sso_rules.list_rules(session, principal), providers=settings().oidc_providers())
 
 
@@ -47,7 +51,7 @@ def create_admin():
 def admin(admin_id: int):
     session, principal = db_session(), current_principal()
     return render_template("admin.html", admin=accounts.get_admin(session, principal, admin_id),
-                           schools=schools.list_schools(session, principal), roles=list(Role))
+                           schools=schools.list_schools(session, principal), roles=GRANTABLE_ROLES)
 
 
 @blueprint.post("/admins/<int:admin_id>/grants")
@@ -90,7 +94,7 @@ def reset_password(admin_id: int):
 def api_token_list():
     session, principal = db_session(), current_principal()
     return render_template("api_tokens.html", tokens=api_tokens.list_tokens(session, principal), status=api_tokens.token_status,
-                           schools=schools.list_schools(session, principal), roles=list(Role),
+                           schools=schools.list_schools(session, principal), roles=GRANTABLE_ROLES,
                            default_days=settings().api_token_days)
 
 
@@ -121,9 +125,9 @@ def revoke_api_token(api_token_id: int):
 @blueprint.post("/sso-rules")
 @requires(Permission.ADMINISTER, central=True)
 def create_sso_rule():
-    data = load(SsoRuleCreate(), form_data("provider", "claim_value", "role", "school"))
+    data = load(SsoRuleCreate(), form_data("provider", "claim_value", "role", "school", "affiliation"))
     sso_rules.add_rule(db_session(), current_principal(), provider=data["provider"], claim_value=data["claim_value"],
-                       grant=GrantSpec(data["role"], data["school"]))
+                       grant=GrantSpec(data["role"], data["school"]), affiliation=data["affiliation"])
     notice(_("The single sign-on rule is added."))
     return redirect(url_for("dashboard.admin_list"))
 

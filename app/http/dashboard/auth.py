@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from app import request_context
@@ -13,7 +13,8 @@ from app.http.rules import current_principal, public_endpoint, signed_in
 from app.schemas import load
 from app.schemas.admin import PasswordChange, SignInForm
 from app.services import audit
-from app.services.access import accounts, sign_in
+from app.services.access import accounts, sign_in, sso_directory
+from app.services.rosters import feide_import
 
 LANGUAGES = ("nb", "en")
 
@@ -58,7 +59,11 @@ def sign_in_with_password():
 @public_endpoint
 def oidc_start(provider: str):
     _, client = oidc.provider(settings(), provider)
-    return oidc.redirect_to_provider(client, settings().public_url + url_for("dashboard.oidc_callback", provider=provider))
+    try:
+        return oidc.redirect_to_provider(client, settings().public_url + url_for("dashboard.oidc_callback", provider=provider))
+    except Unauthenticated as error:
+        # Said on the sign-in page: a silent return to it looks like nothing happened.
+        return render_template("login.html", providers=_providers(), error=error.message), 503
 
 
 @blueprint.get("/login/<provider>/callback")
@@ -66,16 +71,22 @@ def oidc_start(provider: str):
 def oidc_callback(provider: str):
     configured, client = oidc.provider(settings(), provider)
     try:
-        claims = oidc.verified_claims(configured, client)
+        signed = oidc.verified_claims(configured, client)
     except Unauthenticated as error:
         return render_template("login.html", providers=_providers(), error=error.message), 401
-    outcome = sign_in.sso_sign_in(db_session(), configured, claims)
+    directory = sso_directory.read(settings(), configured, signed.access_token, signed.claims)
+    outcome = sign_in.sso_sign_in(db_session(), configured, signed.claims, directory)
     if outcome.admin is None:
         # A redirect (not an error status) so that removing stale grants is committed.
         session.clear()
         session["login_error"] = outcome.message
         return redirect(url_for("dashboard.login_refused"))
     start_session(outcome.admin)
+    if configured.name == "feide" and signed.access_token and directory.error is None:
+        # Kept sealed for this session only: the ICT contact's own view of the Groups API (classes import).
+        session[feide_import.SESSION_KEY] = feide_import.seal_token(db_session(), signed.access_token, signed.expires_in)
+    if outcome.warning:
+        flash(outcome.warning, "error")
     return redirect(url_for("dashboard.index"))
 
 

@@ -16,8 +16,10 @@ from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
 from app.services import declarations
 from app.services.access import Permission, approvals
+from app.services.asm import tokens as asm_tokens
 from app.services.fleet import devices, groups, schools
 from app.services.fleet.device_removal import REMOVE_DEVICE
+from app.services import rosters
 from app.services.mdm import enrollment
 from app.services.pki import certificate_authority, push_certificates
 
@@ -26,9 +28,12 @@ from app.services.pki import certificate_authority, push_certificates
 @requires(Permission.VIEW)
 def index():
     session, principal = db_session(), current_principal()
+    # A teacher's grants name classes, not schools: their front page lists their classes.
+    classes = groups.list_groups(session, principal) if principal.group_ids(Permission.VIEW) else []
     return render_template("index.html", schools=schools.list_schools(session, principal),
                            counts=devices.counts_by_school(session, principal),
-                           certificates=_certificates(session, principal))
+                           certificates=_certificates(session, principal), classes=classes,
+                           class_counts=groups.device_counts(session, principal) if classes else {})
 
 
 def _certificates(session, principal) -> dict | None:
@@ -41,6 +46,7 @@ def _certificates(session, principal) -> dict | None:
             found[name] = read(session, principal)
         except NotReady:
             found[name] = None
+    found["asm"] = asm_tokens.list_tokens(session, principal)
     return found
 
 
@@ -89,7 +95,7 @@ def device(device_id: int):
     return render_template(
         "device.html",
         device=found,
-        groups=groups.list_groups(session, principal, school_code=found.school.code),
+        groups=groups.list_groups(session, principal, school_id=found.school_id),
         commands=devices.recent_commands(session, principal, device_id, limit=20),
         profiles=shown.installed_profiles,
         health=device_health.read(found.inventory),
@@ -144,9 +150,11 @@ def remove_device(device_id: int):
 @requires(Permission.VIEW)
 def group_list():
     session, principal = db_session(), current_principal()
+    found = groups.list_groups(session, principal)
     return render_template(
         "groups.html",
-        groups=groups.list_groups(session, principal),
+        groups=found,
+        classes=rosters.group_ids_with_class(session, [group.id for group in found]),
         counts=groups.device_counts(session, principal),
         schools=schools.list_schools(session, principal),
         choices=labels.COMMANDS,

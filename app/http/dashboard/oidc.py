@@ -3,11 +3,13 @@
 Authlib discovers the endpoints from ``<issuer>/.well-known/openid-configuration``,
 keeps state and nonce in the (signed) session, and checks the ID token's
 signature, issuer, audience, expiry and nonce. Flokk then derives grants from
-the configured claim (``app.services.access.sign_in.sso_sign_in``).
+the configured claim and from the provider's directory, read with the
+sign-in's access token (``app.services.access.sso_directory``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from authlib.common.errors import AuthlibBaseError
@@ -17,7 +19,14 @@ from flask import Flask, current_app
 from app.config import OidcProvider, Settings
 from app.errors import NotFound, Unauthenticated
 
-SCOPES = "openid email profile"
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The ID token's verified claims (completed from userinfo) and the access token that came with them."""
+
+    claims: dict[str, Any]
+    access_token: str | None = field(default=None, repr=False)
+    expires_in: int | None = None
 
 
 def install(app: Flask, settings: Settings) -> None:
@@ -28,7 +37,7 @@ def install(app: Flask, settings: Settings) -> None:
             client_id=provider.client_id,
             client_secret=provider.client_secret,
             server_metadata_url=f"{provider.issuer}/.well-known/openid-configuration",
-            client_kwargs={"scope": SCOPES, "timeout": 10},
+            client_kwargs={"scope": provider.scopes, "timeout": 10},
         )
     app.extensions["flokk.oidc"] = oauth
 
@@ -47,8 +56,9 @@ def redirect_to_provider(client: Any, redirect_uri: str) -> Any:
         raise Unauthenticated(f"the sign-in service cannot be reached ({type(error).__name__})") from None
 
 
-def verified_claims(configured: OidcProvider, client: Any) -> dict[str, Any]:
-    """The ID token's verified claims, completed from the userinfo endpoint when the grant claim is missing."""
+def verified_claims(configured: OidcProvider, client: Any) -> SignedIn:
+    """The ID token's verified claims, completed from the userinfo endpoint when the grant claim is missing
+    (Feide's ID token carries only the subject: name, email and Feide id come from userinfo)."""
     try:
         token = client.authorize_access_token()
         claims = dict(token.get("userinfo") or {})
@@ -58,7 +68,10 @@ def verified_claims(configured: OidcProvider, client: Any) -> dict[str, Any]:
             extra = dict(client.userinfo(token=token))
             if extra.get("sub") == claims["sub"]:
                 claims = {**extra, **claims}
-        return claims
+        access_token = token.get("access_token")
+        expires_in = token.get("expires_in")
+        return SignedIn(claims, access_token if isinstance(access_token, str) else None,
+                        expires_in if isinstance(expires_in, int) else None)
     except AuthlibBaseError as error:
         raise Unauthenticated(f"sign-in failed: {error.description or error.error}") from None
     except (OSError, ValueError) as error:

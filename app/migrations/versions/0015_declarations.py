@@ -1,7 +1,7 @@
 """declarations: declarative device management state and declaration reports
 
 Revision ID: 0015_declarations
-Revises: 0011_sessions
+Revises: 0018_rosters
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0015_declarations'
-down_revision = '0011_sessions'
+down_revision = '0018_rosters'
 branch_labels = None
 depends_on = None
 

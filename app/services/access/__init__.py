@@ -1,10 +1,13 @@
 """The tenancy choke point: what a principal may see and do, applied to every query.
 
 Rights are data: a principal holds grants of (role, school or all schools); a
-role is a set of permissions. Every read of school-owned rows goes through
-``restrict``/``scoped``; every single-object action through ``get_for`` or
-``require``, inside the same transaction as the write. Objects outside the
-principal's scope are reported as not found, so their existence does not leak.
+role is a set of permissions. A grant may also be scoped to one group of a
+school (a teacher's class): it then covers that group and its devices (and
+their commands) only, never the school's other rows. Every read of
+school-owned rows goes through ``restrict``/``scoped``; every single-object
+action through ``get_for`` or ``require``, inside the same transaction as the
+write. Objects outside the principal's scope are reported as not found, so
+their existence does not leak.
 
 The package also holds who the principals are: ``accounts`` (admins and
 grants), ``passwords``, ``sign_in`` (sessions, single sign-on), ``sso_rules``,
@@ -14,12 +17,12 @@ grants), ``passwords``, ``sign_in`` (sessions, single sign-on), ``sso_rules``,
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, false, select
+from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotFound
@@ -32,6 +35,12 @@ class Role(StrEnum):
     CENTRAL_HELPDESK = "central_helpdesk"
     SCHOOL_ICT = "school_ict"
     AUDITOR = "auditor"
+    #: A class's teacher: always scoped to one group (from the class roster); see ROLE_COMMANDS.
+    TEACHER = "teacher"
+
+
+#: Roles whose grants always name a group (a class) and never a whole school.
+GROUP_ROLES = frozenset({Role.TEACHER})
 
 
 class Permission(StrEnum):
@@ -52,6 +61,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         {Permission.VIEW, Permission.MANAGE, Permission.COMMAND, Permission.REQUEST_DESTRUCTIVE}
     ),
     Role.AUDITOR: frozenset({Permission.VIEW, Permission.AUDIT}),
+    # Read the class's devices and their commands; lock a screen; ask for a passcode to be
+    # cleared (a destructive command: it waits for a central admin's approval). No settings.
+    Role.TEACHER: frozenset({Permission.VIEW, Permission.COMMAND, Permission.REQUEST_DESTRUCTIVE}),
 }
 
 #: MDM commands that read the iPad, or act on it without a lasting change (a lost or
@@ -71,14 +83,17 @@ EVERYDAY_COMMANDS: frozenset[str] = frozenset(
 #: profile is the same (``command_rights``), as is any command outside Flokk's catalogue.
 WIPING_COMMANDS: frozenset[str] = frozenset({"EraseDevice", "ClearPasscode", "DeleteUser", "ClearRestrictionsPassword"})
 
-#: The MDM commands each role may send or ask for; None: every command Apple's schema knows.
-#: A command not named here reaches only central admins. Profiles, apps, settings and OS
-#: updates change what central IT decides through the policy, so they stay central.
+#: The MDM commands (RequestType, or ``RemoveDevice``: "remove from Flokk") each role may
+#: send or ask for; None: every command Apple's schema knows. A command not named here
+#: reaches only central admins. Profiles, apps, settings and OS updates change what central
+#: IT decides through the policy, so they stay central. A teacher locks a screen and asks
+#: for a passcode to be cleared (approved by central IT), nothing else.
 ROLE_COMMANDS: Mapping[Role, frozenset[str] | None] = {
     Role.CENTRAL_ADMIN: None,
     Role.CENTRAL_HELPDESK: EVERYDAY_COMMANDS,
-    Role.SCHOOL_ICT: EVERYDAY_COMMANDS | {"EraseDevice", "ClearPasscode", "DeleteUser"},
+    Role.SCHOOL_ICT: EVERYDAY_COMMANDS | {"EraseDevice", "ClearPasscode", "DeleteUser", "RemoveDevice"},
     Role.AUDITOR: frozenset(),
+    Role.TEACHER: frozenset({"DeviceLock", "ClearPasscode"}),
 }
 
 
@@ -96,6 +111,19 @@ def roles_that_send(request_type: str) -> list[str]:
 class Grant:
     role: Role
     school_id: int | None  # None: every school
+    group_id: int | None = None  # set: only this group (a class) of the school
+
+    def allows(self, permission: Permission, command: str | None = None) -> bool:
+        """Whether the role holds ``permission`` (and, for a command, may send it)."""
+        if permission not in ROLE_PERMISSIONS[self.role]:
+            return False
+        return command is None or role_may_send(self.role, command)
+
+    def covers(self, school_id: int | None, group_id: int | None) -> bool:
+        """Whether the grant reaches an object of ``school_id`` in ``group_id`` (None: not in a group)."""
+        if self.group_id is not None:
+            return group_id is not None and group_id == self.group_id and school_id == self.school_id
+        return self.school_id is None or (school_id is not None and school_id == self.school_id)
 
 
 @dataclass(frozen=True)
@@ -108,28 +136,35 @@ class Principal:
     grants: tuple[Grant, ...]
 
     def school_ids(self, permission: Permission, *, command: str | None = None) -> frozenset[int] | None:
-        """The schools where this principal holds ``permission``; None means every school.
+        """The schools where this principal holds ``permission`` school-wide; None means every school.
 
         ``command``: only through grants whose role may send this MDM command (``ROLE_COMMANDS``).
+        Grants scoped to a group are not counted: see ``group_ids``.
         """
         schools: set[int] = set()
         for grant in self.grants:
-            if permission in ROLE_PERMISSIONS[grant.role] and (command is None or role_may_send(grant.role, command)):
+            if grant.group_id is None and grant.allows(permission, command):
                 if grant.school_id is None:
                     return None
                 schools.add(grant.school_id)
         return frozenset(schools)
 
-    def can(self, permission: Permission, school_id: int | None = None) -> bool:
-        """``school_id`` None asks for the right over every school (central rights)."""
-        schools = self.school_ids(permission)
-        if schools is None:
-            return True
-        return school_id is not None and school_id in schools
+    def group_ids(self, permission: Permission) -> frozenset[int]:
+        """The groups (classes) where this principal holds ``permission`` through a group-scoped grant."""
+        return frozenset(grant.group_id for grant in self.grants if grant.group_id is not None and grant.allows(permission))
+
+    def can(
+        self, permission: Permission, school_id: int | None = None, group_id: int | None = None, *, command: str | None = None
+    ) -> bool:
+        """The right over an object of ``school_id`` that is in ``group_id`` (None: in no group).
+
+        ``school_id`` None asks for the right over every school (central rights);
+        ``command`` also asks whether a grant's role may send that command.
+        """
+        return any(grant.allows(permission, command) and grant.covers(school_id, group_id) for grant in self.grants)
 
     def can_anywhere(self, permission: Permission) -> bool:
-        schools = self.school_ids(permission)
-        return schools is None or bool(schools)
+        return any(grant.allows(permission) for grant in self.grants)
 
     @property
     def is_central(self) -> bool:
@@ -183,19 +218,51 @@ def school_column(model: Any) -> ColumnElement[Any]:
     return School.id if model is School else model.school_id
 
 
-def restrict(statement: Select[Any], principal: Principal, permission: Permission, column: Any) -> Select[Any]:
-    """Limit a query to the rows of the schools where ``principal`` holds ``permission``."""
+def group_filter(model: Any) -> Callable[[list[int]], ColumnElement[bool]] | None:
+    """How to keep the rows of some groups; None for rows a group-scoped grant never reaches.
+
+    A group is in itself; a device in its group; a command in its device's group
+    (a semi-join through the devices' group index, not a lookup per command).
+    """
+    from app.models.commands import Command
+    from app.models.devices import Device
+    from app.models.tenancy import Group
+
+    if model is Group:
+        return lambda ids: Group.id.in_(ids)
+    if model is Device:
+        return lambda ids: Device.group_id.in_(ids)
+    if model is Command:
+        return lambda ids: Command.device_id.in_(select(Device.id).where(Device.group_id.in_(ids)))
+    return None
+
+
+def restrict(
+    statement: Select[Any],
+    principal: Principal,
+    permission: Permission,
+    column: Any,
+    in_groups: Callable[[list[int]], ColumnElement[bool]] | None = None,
+) -> Select[Any]:
+    """Limit a query to the rows of the schools where ``principal`` holds ``permission``,
+    and (with ``in_groups``, see ``group_filter``) of the groups a group-scoped grant names."""
     schools = principal.school_ids(permission)
     if schools is None:
         return statement
-    if not schools:
+    groups = principal.group_ids(permission) if in_groups is not None else frozenset()
+    conditions = []
+    if schools:
+        conditions.append(column.in_(sorted(schools)))
+    if groups and in_groups is not None:
+        conditions.append(in_groups(sorted(groups)))
+    if not conditions:
         return statement.where(false())
-    return statement.where(column.in_(sorted(schools)))
+    return statement.where(or_(*conditions))
 
 
 def scoped(model: type[T], principal: Principal, permission: Permission = Permission.VIEW) -> Select[tuple[T]]:
     """``select(model)`` restricted to what the principal may see (or act on)."""
-    return restrict(select(model), principal, permission, school_column(model))
+    return restrict(select(model), principal, permission, school_column(model), group_filter(model))
 
 
 def get_for(
@@ -223,17 +290,33 @@ def get_for(
     if found is None:
         raise NotFound(f"no {name} {object_id}")
     if permission is not Permission.VIEW:
-        require(principal, permission, _school_of(found))
+        require(principal, permission, _school_of(found), group_of(found))
     return found
 
 
-def require(principal: Principal, permission: Permission, school_id: int | None) -> None:
-    """Raise unless ``principal`` holds ``permission`` for ``school_id`` (None: every school)."""
-    if principal.can(permission, school_id):
+def require(principal: Principal, permission: Permission, school_id: int | None, group_id: int | None = None) -> None:
+    """Raise unless ``principal`` holds ``permission`` for ``school_id`` (None: every school),
+    for an object in ``group_id`` (None: one that is in no group, or the school itself)."""
+    if principal.can(permission, school_id, group_id):
         return
-    if school_id is not None and not principal.can(Permission.VIEW, school_id):
+    if school_id is not None and not principal.can(Permission.VIEW, school_id, group_id):
         raise NotFound("not found")
     raise Forbidden(f"you do not have the right to {_verb(permission)}")
+
+
+def group_of(found: Any) -> int | None:
+    """The group an object belongs to, for the grants scoped to a group (see ``group_filter``)."""
+    from app.models.commands import Command
+    from app.models.devices import Device
+    from app.models.tenancy import Group
+
+    if isinstance(found, Group):
+        return found.id
+    if isinstance(found, Device):
+        return found.group_id
+    if isinstance(found, Command):
+        return found.device.group_id if found.device is not None else None
+    return None
 
 
 def require_central(principal: Principal, permission: Permission = Permission.ADMINISTER) -> None:
@@ -267,4 +350,4 @@ def _verb(permission: Permission) -> str:
 
 def grants_from(rows: Iterable[Any]) -> tuple[Grant, ...]:
     """Grants from RoleGrant rows."""
-    return tuple(Grant(Role(row.role), row.school_id) for row in rows)
+    return tuple(Grant(Role(row.role), row.school_id, row.group_id) for row in rows)

@@ -17,7 +17,7 @@ from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models.accounts import AdminUser, RoleGrant
 from app.models.base import utcnow
 from app.services import audit
-from app.services.access import Permission, Principal, Role, admin_sessions, passwords, require_central
+from app.services.access import GROUP_ROLES, Permission, Principal, Role, admin_sessions, passwords, require_central
 from app.services.fleet.schools import get_school_by_code
 
 MIN_PASSWORD_LENGTH = 12
@@ -32,14 +32,26 @@ class GrantSpec:
     school: str | None = None
 
 
-def resolve_grants(session: Session, principal: Principal, specs: Iterable[GrantSpec]) -> list[tuple[Role, int | None]]:
-    """Check roles and school codes; the school lookup goes through the choke point."""
+def resolve_grants(
+    session: Session, principal: Principal, specs: Iterable[GrantSpec], *, group_roles: bool = False
+) -> list[tuple[Role, int | None]]:
+    """Check roles and school codes; the school lookup goes through the choke point.
+
+    Roles scoped to a class (teacher) are refused unless ``group_roles``: they come from
+    class rosters through single sign-on rules, never as a grant over a whole school.
+    """
     resolved: list[tuple[Role, int | None]] = []
     for spec in specs:
         try:
             role = Role(spec.role)
         except ValueError:
             raise InvalidInput(f"unknown role {spec.role!r}; use one of {', '.join(r.value for r in Role)}") from None
+        if role in GROUP_ROLES and not group_roles:
+            raise InvalidInput(
+                f"the {role} role is given per class, from class rosters at single sign-on: add a single sign-on "
+                f"rule for it (flokk admin sso-rule add ... --role {role})",
+                details={"role": [f"{role} is given per class by single sign-on rules."]},
+            )
         school_id = get_school_by_code(session, principal, spec.school).id if spec.school else None
         if (role, school_id) not in resolved:
             resolved.append((role, school_id))

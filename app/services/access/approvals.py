@@ -67,10 +67,7 @@ def submit(
     params = dict(params or {})
     wanted = list(dict.fromkeys(device_ids))
     if request_type == REMOVE_DEVICE:
-        targets = [
-            (device.id, device.school_id)
-            for device in (get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE) for device_id in wanted)
-        ]
+        targets = [(device.id, device.school_id) for device in (_removable(session, principal, device_id) for device_id in wanted)]
         kind: str | None = DESTRUCTIVE
     else:
         commands.check_params(request_type, params)
@@ -103,6 +100,13 @@ def submit(
     audit.record(session, principal, "approval.request", school_id=request.school_id, target=request,
                  details={"request_type": request_type, "devices": request.device_count, "kind": kind, "reason": reason})
     return Submitted(approval=request)
+
+
+def _removable(session: Session, principal: Principal, device_id: int) -> Device:
+    device = get_for(session, Device, device_id, principal, Permission.REQUEST_DESTRUCTIVE)
+    if not principal.can(Permission.REQUEST_DESTRUCTIVE, device.school_id, device.group_id, command=REMOVE_DEVICE):
+        raise Forbidden("you may not ask for a device to be removed from Flokk")
+    return device
 
 
 def submit_to_group(

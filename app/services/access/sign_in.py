@@ -8,7 +8,7 @@ web workers keep no state of their own, so this holds across workers and hosts.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.config import OidcProvider, Settings
 from app.errors import RateLimited, Unauthenticated
-from app.models.accounts import AdminUser, RoleGrant, SsoGrantRule
+from app.models.accounts import AdminUser, RoleGrant
 from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.services import audit
-from app.services.access import passwords
+from app.services.access import passwords, sso_rules
 from app.services.access.accounts import touch_login
+from app.services.access.sso_directory import CLAIM, Directory, Membership
+from app.services.access.sso_rules import GrantKey
 
 FAILED = "auth.login_failed"
 SIGNED_IN = "auth.login"
@@ -84,28 +86,33 @@ def _failures(session: Session, since: dt.datetime, *conditions: Any) -> int:
 
 @dataclass(frozen=True)
 class SsoOutcome:
-    """``admin`` is None when the person has no access; the grant removal still commits."""
+    """``admin`` is None when the person has no access; the grant removal still commits.
+    ``warning``: signed in, but the provider's directory failed, so no derived grant was given."""
 
     admin: AdminUser | None
     message: str = ""
+    warning: str | None = None
 
 
-def sso_sign_in(session: Session, provider: OidcProvider, claims: Mapping[str, Any]) -> SsoOutcome:
-    """Sign in (and provision) from verified OpenID Connect claims; derive grants from the grant claim.
+def sso_sign_in(
+    session: Session, provider: OidcProvider, claims: Mapping[str, Any], directory: Directory | None = None
+) -> SsoOutcome:
+    """Sign in (and provision) from verified OpenID Connect claims and the provider's directory.
 
     The admin's ``sso:<provider>`` grants are replaced on every sign-in by the
-    rules matching the claim now, so access ends when the person leaves a school.
+    rules matching the person's memberships now (``sso_rules.grants_for``), so
+    access ends when the person leaves a school, a class or an affiliation.
+    When the directory could not be read, no derived grant is given and the
+    person is told why.
     """
     subject = str(claims.get("sub") or "")
     if not subject:
         raise Unauthenticated("the identity provider sent no subject")
+    if directory is None:
+        directory = Directory(tuple(Membership(value, CLAIM) for value in claim_values(claims.get(provider.grant_claim))))
     email = str(claims.get("email") or f"{subject}@{provider.name}").strip().lower()[:254]
-    values = claim_values(claims.get(provider.grant_claim))
-    rules = list(
-        session.scalars(
-            select(SsoGrantRule).where(SsoGrantRule.provider == provider.name, SsoGrantRule.claim_value.in_(values or [""]))
-        )
-    )
+    wanted = sso_rules.grants_for(session, provider.name, directory)
+    no_role = directory.error or "your account has no role in Flokk"
     actor = f"sso:{provider.name}:{email}"
     admin = session.scalar(
         select(AdminUser).where(AdminUser.sso_provider == provider.name, AdminUser.sso_subject == subject)
@@ -118,22 +125,25 @@ def sso_sign_in(session: Session, provider: OidcProvider, claims: Mapping[str, A
             existing.sso_provider, existing.sso_subject = provider.name, subject
             admin = existing
             audit.record(session, actor, "admin.link_sso", target=admin, details={"provider": provider.name})
-        elif rules:
+        elif wanted:
             admin = AdminUser(email=email, display_name=str(claims.get("name") or "")[:200] or None,
                               sso_provider=provider.name, sso_subject=subject)
             session.add(admin)
             session.flush()
             audit.record(session, actor, "admin.create", target=admin, details={"email": email, "provider": provider.name})
         else:
-            return _refuse(session, actor, email, "your account has no role in Flokk")
+            return _refuse(session, actor, email, no_role)
     if not admin.is_active:
         return _refuse(session, actor, email, "your Flokk account is deactivated")
-    _sync_sso_grants(session, admin, provider.name, rules, actor)
+    _sync_sso_grants(session, admin, provider.name, wanted, actor)
     if not admin.grants:
-        return _refuse(session, actor, email, "your account has no role in Flokk")
+        return _refuse(session, actor, email, no_role)
     touch_login(admin)
-    audit.record(session, admin.label, SIGNED_IN, target=(EMAIL_TARGET, email), details={"method": f"sso:{provider.name}"})
-    return SsoOutcome(admin)
+    details: dict[str, Any] = {"method": f"sso:{provider.name}"}
+    if directory.error:
+        details["directory_error"] = directory.error
+    audit.record(session, admin.label, SIGNED_IN, target=(EMAIL_TARGET, email), details=details)
+    return SsoOutcome(admin, warning=directory.error)
 
 
 def claim_values(value: Any) -> list[str]:
@@ -144,19 +154,20 @@ def claim_values(value: Any) -> list[str]:
     return [str(value)]
 
 
-def _sync_sso_grants(session: Session, admin: AdminUser, provider: str, rules: Iterable[SsoGrantRule], actor: str) -> None:
+def _sync_sso_grants(session: Session, admin: AdminUser, provider: str, wanted: set[GrantKey], actor: str) -> None:
     source = f"sso:{provider}"
-    wanted = {(rule.role, rule.school_id) for rule in rules}
-    current = {(grant.role, grant.school_id): grant for grant in admin.grants if grant.source == source}
+    current = {(grant.role, grant.school_id, grant.group_id): grant for grant in admin.grants if grant.source == source}
     for key, grant in current.items():
         if key not in wanted:
             admin.grants.remove(grant)
             audit.record(session, actor, "grant.remove", school_id=grant.school_id, target=admin,
-                         details={"email": admin.email, "role": grant.role, "school_id": grant.school_id, "source": source})
-    for role, school_id in sorted(wanted - set(current), key=lambda item: (item[0], item[1] or 0)):
-        admin.grants.append(RoleGrant(role=role, school_id=school_id, created_by=actor, source=source))
+                         details={"email": admin.email, "role": grant.role, "school_id": grant.school_id,
+                                  "group_id": grant.group_id, "source": source})
+    for role, school_id, group_id in sorted(wanted - set(current), key=lambda item: (item[0], item[1] or 0, item[2] or 0)):
+        admin.grants.append(RoleGrant(role=role, school_id=school_id, group_id=group_id, created_by=actor, source=source))
         audit.record(session, actor, "grant.add", school_id=school_id, target=admin,
-                     details={"email": admin.email, "role": role, "school_id": school_id, "source": source})
+                     details={"email": admin.email, "role": role, "school_id": school_id, "group_id": group_id,
+                              "source": source})
     session.flush()
 
 

@@ -13,10 +13,15 @@ from app.services.access import Permission, Principal, get_for, require, scoped
 from app.services.fleet.schools import get_school_by_code
 
 
-def list_groups(session: Session, principal: Principal, *, school_code: str | None = None) -> list[Group]:
+def list_groups(
+    session: Session, principal: Principal, *, school_code: str | None = None, school_id: int | None = None
+) -> list[Group]:
+    """The groups the principal sees, of one school (by code, or by the id of a row already loaded through the access check)."""
     statement = scoped(Group, principal).order_by(Group.school_id, Group.name)
     if school_code:
         statement = statement.where(Group.school_id == get_school_by_code(session, principal, school_code).id)
+    if school_id is not None:
+        statement = statement.where(Group.school_id == school_id)
     return list(session.scalars(statement))
 
 

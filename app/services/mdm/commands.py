@@ -22,8 +22,8 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
-from app.services import audit
-from app.services.access import WIPING_COMMANDS, Permission, Principal, restrict
+from app.services import audit, progress
+from app.services.access import WIPING_COMMANDS, Permission, Principal, group_filter, restrict
 from app.services.mdm import push
 from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
@@ -126,9 +126,11 @@ def enqueue(
                 "expires_at": expires_at,
             }
         )
-    for start in range(0, len(rows), _BATCH):
-        # A Core insert: the ORM's bulk path costs twice the time for nothing here.
-        session.execute(Command.__table__.insert(), rows[start : start + _BATCH])
+    with progress.task(f"queueing {request_type}", total=len(rows)) as advance:
+        for start in range(0, len(rows), _BATCH):
+            # A Core insert: the ORM's bulk path costs twice the time for nothing here.
+            session.execute(Command.__table__.insert(), rows[start : start + _BATCH])
+            advance(len(rows[start : start + _BATCH]))
     # Wake the devices once this unit of work commits, with a fresh push back-off.
     push.reset_backoff(session, list(uuids))
     push.wake_after_commit(session, uuids)
@@ -170,31 +172,34 @@ def load_targets(
     command: str | None = None,
 ) -> list[tuple[int, int]]:
     """(device id, school id) of each device, all or nothing: NotFound outside the principal's
-    scope, Forbidden without ``permission`` at a device's school (or, given ``command``, without
-    a role there that may send it: ``access.ROLE_COMMANDS``), InvalidInput for a device that
-    cannot take MDM commands. Used by ``enqueue`` and by ``approvals.submit``."""
+    scope, Forbidden without ``permission`` at a device's school (or class), or, given
+    ``command``, without a role there that may send it (``access.ROLE_COMMANDS``);
+    InvalidInput for a device that cannot take MDM commands. Used by ``enqueue`` and by
+    ``approvals.submit``."""
     wanted = list(dict.fromkeys(device_ids))
     if not wanted:
         raise InvalidInput("no devices given")
-    found: dict[int, tuple[int, str, str]] = {}
+    found: dict[int, tuple[int, int | None, str, str]] = {}
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start : start + _BATCH]
         statement = restrict(
-            select(Device.id, Device.school_id, Device.platform, Device.enrollment_state).where(Device.id.in_(bindparam("ids", chunk, literal_execute=True))),
+            select(Device.id, Device.school_id, Device.group_id, Device.platform, Device.enrollment_state).where(
+                Device.id.in_(bindparam("ids", chunk, literal_execute=True))
+            ),
             principal,
             Permission.VIEW,
             Device.school_id,
+            group_filter(Device),
         )
-        for device_id, school_id, platform, state in session.execute(statement):
-            found[device_id] = (school_id, platform, state)
+        for device_id, school_id, group_id, platform, state in session.execute(statement):
+            found[device_id] = (school_id, group_id, platform, state)
     missing = [device_id for device_id in wanted if device_id not in found]
     if missing:
         raise NotFound(f"no device {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
-    allowed = principal.school_ids(permission, command=command)
     for device_id in wanted:
-        school_id, platform, state = found[device_id]
-        if allowed is not None and school_id not in allowed:
-            if command is not None and principal.can(permission, school_id):
+        school_id, group_id, platform, state = found[device_id]
+        if not principal.can(permission, school_id, group_id, command=command):
+            if command is not None and principal.can(permission, school_id, group_id):
                 raise Forbidden(f"your role may not send {command} (device {device_id}): it is for central IT")
             raise Forbidden(f"you may not send this command to device {device_id}")
         if platform not in _APPLE_PLATFORMS:

@@ -65,6 +65,7 @@ class EnrollmentProfile:
     filename: str
     school_id: int
     content_type: str = enrollment_profile.CONTENT_TYPE
+    challenge_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class ChallengeGrant:
     school_id: int
     school_code: str
     organisation: str
-    enrollment_token_id: int
+    enrollment_token_id: int | None  # None: Automated Device Enrollment
     challenge_id: int
 
 
@@ -235,8 +236,7 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
         )
         raise Gone(f"this enrollment link is {state}")
     try:
-        topic = push_certificates.active_topic(session)
-        authority = certificate_authority.load_ca(session)
+        profile = profile_for(session, token.school, enrollment_token_id=token.id)
     except NotReady as error:
         audit.record(
             session,
@@ -249,12 +249,30 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
             durable=True,
         )
         raise
-    school = token.school
+    audit.record(
+        session,
+        "device:enrollment",
+        "enrollment.profile",
+        school_id=token.school_id,
+        target=token,
+        details={"challenge_id": profile.challenge_id},
+    )
+    return profile
+
+
+def profile_for(
+    session: Session, school: School, *, enrollment_token_id: int | None = None, asm_device_id: int | None = None
+) -> EnrollmentProfile:
+    """The school's signed enrollment profile with a fresh one-time challenge, tied to the enrollment
+    link or the Apple School Manager device it was made for. NotReady without a push certificate or CA."""
+    topic = push_certificates.active_topic(session)
+    authority = certificate_authority.load_ca(session)
     settings = context(session).settings
     challenge = secrets.token_urlsafe(24)
     row = EnrollmentChallenge(
         school_id=school.id,
-        enrollment_token_id=token.id,
+        enrollment_token_id=enrollment_token_id,
+        asm_device_id=asm_device_id,
         challenge_hash=hash_secret(challenge),
         expires_at=utcnow() + CHALLENGE_LIFETIME,
     )
@@ -275,15 +293,8 @@ def build_profile(session: Session, secret: str) -> EnrollmentProfile:
         scep_subject=_subject_pairs(organisation, school.code),
     )
     data = enrollment_profile.signed(profile_settings, authority.certificate, authority.private_key)
-    audit.record(
-        session,
-        "device:enrollment",
-        "enrollment.profile",
-        school_id=school.id,
-        target=token,
-        details={"challenge_id": row.id},
-    )
-    return EnrollmentProfile(data=data, filename=f"flokk-{school.code}.mobileconfig", school_id=school.id)
+    return EnrollmentProfile(data=data, filename=f"flokk-{school.code}.mobileconfig", school_id=school.id,
+                             challenge_id=row.id)
 
 
 def device_subject(organisation: str, school_code: str) -> x509.Name:
@@ -308,20 +319,22 @@ def consume_challenge(session: Session, challenge: str, *, now: dt.datetime | No
         raise ChallengeRefused("the challenge password was used already; download the profile again", row.school_id)
     if row.expires_at <= moment:
         raise ChallengeRefused("the challenge password has expired; download the profile again", row.school_id)
-    token = session.get(EnrollmentToken, row.enrollment_token_id, with_for_update=True)
-    assert token is not None  # the foreign key cascades
-    state = token_state(token, moment)
-    if state != TokenState.ACTIVE:
-        raise ChallengeRefused(f"the enrollment token is {state}", row.school_id)
+    token = None
+    if row.enrollment_token_id is not None:  # None: an Automated Device Enrollment challenge (no link)
+        token = session.get(EnrollmentToken, row.enrollment_token_id, with_for_update=True)
+        assert token is not None  # the foreign key cascades
+        state = token_state(token, moment)
+        if state != TokenState.ACTIVE:
+            raise ChallengeRefused(f"the enrollment token is {state}", row.school_id)
+        token.use_count += 1
     row.used_at = moment
-    token.use_count += 1
     school = session.get(School, row.school_id)
     assert school is not None
     return ChallengeGrant(
         school_id=school.id,
         school_code=school.code,
         organisation=school.organisation.name,
-        enrollment_token_id=token.id,
+        enrollment_token_id=token.id if token is not None else None,
         challenge_id=row.id,
     )
 

@@ -25,12 +25,13 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.db import context
 from app.errors import NotReady
 from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, DeviceUser, EnrollmentState
-from app.services import audit
+from app.services import audit, progress
 from app.services.bulk import id_in
 from app.services.pki import push_certificates
 from mdm_protocol import apns
@@ -41,6 +42,8 @@ BACKOFF_BASE = dt.timedelta(minutes=2)
 BACKOFF_CAP = dt.timedelta(hours=6)
 MAX_ATTEMPTS = 12
 _CHUNK = 5000
+#: Pushes sent over one APNs connection; a bulk push shows its progress per chunk.
+PUSH_CHUNK = 10_000
 
 
 
@@ -145,7 +148,12 @@ def wake(session: Session, device_ids: Iterable[int], *, sender=apns.send) -> Pu
               for device_id, token, magic, attempts, school_id in targets]
     pushes.extend(apns.Push(bytes.fromhex(token), magic, ref=(USER_CHANNEL, user_id, school_id))
                   for user_id, token, magic, school_id in users)
-    results = sender(settings, pushes)
+    results: list[apns.PushResult] = []
+    with progress.task("pushing", total=len(pushes)) as advance:
+        for start in range(0, len(pushes), PUSH_CHUNK):  # one connection each: progress shows, nothing else changes
+            results.extend(sender(settings, pushes[start : start + PUSH_CHUNK]))
+            advance(len(pushes[start : start + PUSH_CHUNK]))
+    metrics.count_pushes(Counter(result.outcome for result in results))
     _record(session, [r for r in results if r.push.ref[0] != USER_CHANNEL], report)
     _record_users(session, [r for r in results if r.push.ref[0] == USER_CHANNEL], report)
     log.info("pushed %d device(s) and %d user channel(s): %s", len(targets), len(users), report.summary())

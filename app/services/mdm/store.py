@@ -34,6 +34,7 @@ from app.models.devices import Device, DeviceUser, EnrollmentState, InstalledPro
 from app.models.pki import IssuedCertificate
 from app.services import audit
 from app.services.access import Principal, system_principal
+from app.services.asm import enrolment as ade
 from app.services.mdm import commands as command_queue
 from app.services.pki import certificates
 from app.services.pki.certificates import CertificateIdentity
@@ -152,6 +153,7 @@ class SqlMdmStore:
         if self._pending_binding is not None and self._pending_binding[1] == udid:
             self._bind(self._pending_binding[0], device)
             self._pending_binding = None
+        ade.on_authenticate(self.session, device, message)
         audit.record(
             self.session, _device_actor(udid), "device.authenticate", school_id=device.school_id, target=device,
             details=details,
@@ -176,6 +178,7 @@ class SqlMdmStore:
         device.push_attempts, device.next_push_at, device.last_seen_at = 0, None, now
         if message.unlock_token:
             device.unlock_token = self._seal(message.unlock_token, UNLOCK_TOKEN_LABEL)
+        ade.on_token_update(self.session, device, message, first=first)
         if first:
             device.enrollment_state, device.enrolled_at = EnrollmentState.ENROLLED, now
             audit.record(self.session, _device_actor(device.udid), "device.enrol", school_id=device.school_id,
@@ -235,8 +238,11 @@ class SqlMdmStore:
             device.push_attempts, device.next_push_at = 0, None
 
     def enrolled(self, enrollment: Enrollment) -> None:
-        """A new iPad: its school's and group's policy is queued right after its first inventory."""
-        policy_reconcile.reconcile_device(self.session, self._required_device(enrollment.device_id).id)
+        """A new iPad: its school's and group's policy is queued right after its first inventory
+        (then, for Automated Device Enrollment, what lets it leave Setup Assistant)."""
+        device = self._required_device(enrollment.device_id)
+        policy_reconcile.reconcile_device(self.session, device.id)
+        ade.on_enrolled(self.session, device)
 
     # --- CommandQueue ----------------------------------------------------------------------
 
@@ -271,13 +277,15 @@ class SqlMdmStore:
             values.update(
                 b_status=CommandStatus.ACKNOWLEDGED if report.status is Status.ACKNOWLEDGED else CommandStatus.ERROR,
                 b_completed_at=utcnow(),
-                b_result=plistlib.dumps(dict(report.raw), fmt=plistlib.FMT_BINARY),
+                b_result=plistlib.dumps(_without_secrets(report.raw), fmt=plistlib.FMT_BINARY),
                 b_error_chain=[item.as_json() for item in report.error_chain] if report.is_error else None,
             )
         row = self.session.execute(statement, values).first()
         if row is not None:
             if report.status is not Status.NOT_NOW:
                 _audit_result(self.session, device, report, row)
+                if user is None:
+                    ade.on_answer(self.session, device, row.request_type, report)
             return Recorded(RecordOutcome.APPLIED, row.request_type)
         known = self.session.scalar(
             select(Command.request_type).where(
@@ -506,6 +514,11 @@ def _merged_section(postgres: bool, section: str, value: Any) -> Any:
         current = func.coalesce(column, cast(literal("{}"), JSONB))
         return current.op("||", return_type=JSONB)(func.jsonb_build_object(section, cast(literal(document), JSONB)))
     return func.json_set(func.coalesce(column, "{}"), f"$.{section}", func.json(literal(document)))
+
+
+def _without_secrets(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A device's answer as kept with the command: secrets (the bypass code) are escrowed sealed instead."""
+    return {key: value for key, value in raw.items() if key not in mdm_commands.RESPONSE_SECRETS}
 
 
 def _fit(text: str | None, length: int) -> str | None:

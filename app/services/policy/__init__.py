@@ -15,15 +15,15 @@ devices lack, ``signing`` signs compiled profiles with Flokk's CA.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from app.models.devices import Device
-from app.models.policy import LayerLevel, PolicyVersion
+from app.models.policy import LayerLevel, PolicyLayer, PolicyVersion
 from app.models.tenancy import School
 from app.services import audit
 from app.services.access import Permission, Principal, require, require_central, restrict
@@ -140,10 +140,13 @@ def change(
     organisation: str | None = None,
     note: str | None = None,
     dry_run: bool = False,
+    if_version: Collection[int] | None = None,
 ) -> ChangeResult:
     """Apply changes to a layer (all or nothing), save a version and reconcile affected devices.
 
     ``dry_run`` is the change preview: the same checks and plan, nothing saved or queued.
+    ``if_version``: the versions the caller has seen (HTTP ``If-Match``); another current
+    version is refused with PreconditionFailed, so nobody overwrites a change unseen.
     """
     if not changes:
         raise InvalidInput("no change given")
@@ -152,6 +155,7 @@ def change(
     target = policy_layers.parse_target(session, principal, layer, organisation=organisation)
     _authorize(principal, target, write=True)
     row = policy_layers.find_row(session, target) if dry_run else policy_layers.ensure_row(session, target)
+    _check_version(target, row, if_version)
     before = policy_layers.load(session, row, target)
     after = _checked(session, principal, target, before, changes)
     if dry_run:
@@ -171,6 +175,14 @@ def change(
     )
     report = reconcile_scope(session, principal, scope_of(target))
     return ChangeResult(target.label, version, list(version.changes), report, after)
+
+
+def _check_version(target: LayerTarget, row: PolicyLayer | None, if_version: Collection[int] | None) -> None:
+    """The row is locked (``ensure_row``) before this check, so no save can slip in after it."""
+    current = row.version if row is not None else 0
+    if if_version is not None and current not in if_version:
+        raise PreconditionFailed(f"{target.label} is at version {current} now, not the one you read; "
+                                 "read it again and redo your change")
 
 
 def _checked(session: Session, principal: Principal, target: LayerTarget, before: Layer, changes: Sequence[Change]) -> Layer:
@@ -264,8 +276,12 @@ def school_codes(session: Session, principal: Principal, school_ids: Iterable[in
 
 
 def effective(session: Session, principal: Principal, device_reference: str) -> EffectiveView:
-    """A device's effective policy with provenance, its compiled artifacts and what is still to do."""
+    """A device's effective policy with provenance, its compiled artifacts and what is still to do.
+
+    Settings are the school's: a grant scoped to a class (a teacher's) does not reach them.
+    """
     device = policy_layers.find_device(session, principal, device_reference)
+    require(principal, Permission.VIEW, device.school_id)
     (situation,) = situations(session, situations_query().where(Device.id == device.id))
     cache = cache_for(session, situation.organisation_id)
     policy, compiled = cache.policy(situation)
@@ -313,9 +329,11 @@ def history(
 
 
 def restore(
-    session: Session, principal: Principal, layer: str, number: int, *, organisation: str | None = None
+    session: Session, principal: Principal, layer: str, number: int, *, organisation: str | None = None,
+    if_version: Collection[int] | None = None,
 ) -> ChangeResult:
-    """Make an old version current again, as a new version, through the usual checks and locks."""
+    """Make an old version current again, as a new version, through the usual checks and locks
+    (``if_version`` as for :func:`change`)."""
     target = policy_layers.parse_target(session, principal, layer, organisation=organisation)
     _authorize(principal, target, write=True)
     row = policy_layers.find_row(session, target)
@@ -325,6 +343,7 @@ def restore(
     if row is None or (old is None and number != 0):
         raise NotFound(f"{target.label} has no version {number}")
     row = policy_layers.ensure_row(session, target)
+    _check_version(target, row, if_version)
     before = policy_layers.load(session, row)
     wanted = policy_layers.snapshot(session, row, old) if old is not None else Layer(before.id, {})
     changes = changes_to(before, wanted)

@@ -32,7 +32,7 @@ from app.models.base import utcnow
 from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, InstalledProfile, Platform
 from app.models.policy import DeliveryAction, PolicyDelivery
-from app.services import audit
+from app.services import audit, progress
 from app.services.access import Permission, Principal, restrict, system_principal
 from app.services.declarations import sync as declaration_sync
 from app.services.declarations.sync import SyncReport
@@ -183,21 +183,23 @@ def _reconcile(
     removes: dict[str, list[DeviceSituation]] = defaultdict(list)
     cancel: list[str] = []
     caches: list[tuple[PolicyCache, list[DeviceSituation]]] = []
-    for organisation_id, members in sorted(by_organisation.items()):
-        cache = cache_for(session, organisation_id, replaced)
-        caches.append((cache, members))
-        plans: dict[tuple, Plan] = {}
-        for device in members:
-            plan = _memoized_plan(plans, cache, device, states[device.id])
-            _count(report, cache, device, plan)
-            cancel.extend(plan.cancel)
-            for profile in plan.install:
-                assert isinstance(profile, AppleProfile)
-                installs[(profile.identifier, profile.uuid)].append(device)
-                bodies[(profile.identifier, profile.uuid)] = profile
-            for identifier in plan.remove:
-                removes[identifier].append(device)
-        report.compilations += cache.compilations
+    with progress.task("planning devices' profiles", total=len(apple)) as advance:
+        for organisation_id, members in sorted(by_organisation.items()):
+            cache = cache_for(session, organisation_id, replaced)
+            caches.append((cache, members))
+            plans: dict[tuple, Plan] = {}
+            for device in members:
+                plan = _memoized_plan(plans, cache, device, states[device.id])
+                _count(report, cache, device, plan)
+                cancel.extend(plan.cancel)
+                for profile in plan.install:
+                    assert isinstance(profile, AppleProfile)
+                    installs[(profile.identifier, profile.uuid)].append(device)
+                    bodies[(profile.identifier, profile.uuid)] = profile
+                for identifier in plan.remove:
+                    removes[identifier].append(device)
+            report.compilations += cache.compilations
+            advance(len(members))
     report.timings["plan"] = time.perf_counter() - clock - report.timings["load"]
     if dry_run:
         report.declarations = declaration_sync.sync(session, principal, caches, dry_run=True)
