@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from flask_babel import Babel
 
-    from app.http import api, apps_notifications, boundary, converters, dashboard, enroll, health, mdm, metrics, scep
+    from app.http import api, apps_notifications, boundary, converters, dashboard, declarative, enroll, health, mdm, metrics, scep
     from app.http.dashboard import auth, oidc
     from app.http.rules import public_endpoint
 
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     flask_app.register_blueprint(enroll.blueprint)
     flask_app.register_blueprint(mdm.blueprint)
     flask_app.register_blueprint(apps_notifications.blueprint)
+    flask_app.register_blueprint(declarative.blueprint)
     flask_app.register_blueprint(metrics.blueprint)
     api.register(flask_app)
     dashboard.register(flask_app)

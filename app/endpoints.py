@@ -14,3 +14,6 @@ MDM_CHECKIN = "/mdm/checkin"
 APPS_NOTIFICATIONS = "/apps/notifications"
 #: The ``url`` of the Automated Device Enrollment profile: an iPad in Setup Assistant posts its signed MachineInfo here.
 ASM_ENROLL = "/asm/enroll"
+#: Profiles a device managed declaratively installs from legacy-profile declarations:
+#: ``/mdm/declared-profiles/<device id>/<token>/<identifier>/<version>``.
+DECLARED_PROFILES = "/mdm/declared-profiles"

@@ -3,7 +3,8 @@
 Implements the device side of Apple's *Check-in protocol* (Device Management
 documentation, "Check-in"; keys per ``mdm/checkin/*.yaml`` of
 apple/device-management): Authenticate, TokenUpdate, CheckOut,
-SetBootstrapToken, GetBootstrapToken and UserAuthenticate become typed,
+SetBootstrapToken, GetBootstrapToken, UserAuthenticate and
+DeclarativeManagement become typed,
 immutable values. Required keys and the types of known keys are checked
 against Apple's schema; unknown keys are kept in ``raw`` (Apple adds keys
 every year). Any problem raises :class:`CheckinError` naming the key.
@@ -175,9 +176,20 @@ class UserAuthenticate(CheckinMessage):
     digest_response: str | None = None
 
 
+@dataclass(frozen=True)
+class DeclarativeManagement(CheckinMessage):
+    """A declarative management request: its ``Endpoint`` and, for ``status``, its ``Data`` (JSON)."""
+
+    MESSAGE_TYPE: ClassVar[str] = "DeclarativeManagement"
+
+    endpoint: str = ""
+    data: bytes | None = None
+
+
 MESSAGE_TYPES: dict[str, type[CheckinMessage]] = {
     cls.MESSAGE_TYPE: cls
-    for cls in (Authenticate, TokenUpdate, CheckOut, SetBootstrapToken, GetBootstrapToken, UserAuthenticate)
+    for cls in (Authenticate, TokenUpdate, CheckOut, SetBootstrapToken, GetBootstrapToken, UserAuthenticate,
+                DeclarativeManagement)
 }
 
 #: Keys the schema marks required that are legitimately absent in some real
@@ -267,6 +279,9 @@ def _specific_fields(cls: type[CheckinMessage], message: Mapping[str, Any]) -> d
         return {"awaiting_configuration": bool(get("AwaitingConfiguration", False))}
     if cls is UserAuthenticate:
         return {"digest_response": get("DigestResponse")}
+    if cls is DeclarativeManagement:
+        data = get("Data")
+        return {"endpoint": get("Endpoint"), "data": bytes(data) if data is not None else None}
     return {}
 
 

@@ -151,6 +151,12 @@ class EnrollmentStore(Protocol):
         """The device channel just enrolled and has its first commands: what else should follow."""
 
 
+class DeclarativeHandler(Protocol):
+    """Answers DeclarativeManagement requests (``mdm_protocol.declarative.service``)."""
+
+    def handle(self, message: checkin.DeclarativeManagement) -> Reply: ...
+
+
 class CommandQueue(Protocol):
     """The per-enrollment command queue."""
 
@@ -185,6 +191,7 @@ class MdmService:
         signatures: SignatureLedger | None = None,
         max_body_bytes: int = plist.DEFAULT_MAX_BYTES,
         initial_commands: Callable[[], Sequence[commands.Command]] = commands.initial_inventory,
+        declarative: DeclarativeHandler | None = None,
     ) -> None:
         self.enrollments = enrollments
         self.queue = queue
@@ -192,6 +199,7 @@ class MdmService:
         self.signatures = signatures
         self.max_body_bytes = max_body_bytes
         self.initial_commands = initial_commands
+        self.declarative = declarative
 
     # CheckInURL -------------------------------------------------------------------------
 
@@ -234,6 +242,11 @@ class MdmService:
         # A zero-length DigestChallenge: Flokk asks no password of the user;
         # the device goes on to a user-channel TokenUpdate.
         return _plist_reply({"DigestChallenge": ""})
+
+    def _on_DeclarativeManagement(self, message: checkin.DeclarativeManagement, identity: Any) -> Reply:  # noqa: N802
+        if self.declarative is None:
+            raise MdmError(400, "MessageType 'DeclarativeManagement' is not supported")
+        return self.declarative.handle(message)
 
     # ServerURL -----------------------------------------------------------------------------
 

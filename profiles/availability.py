@@ -3,7 +3,9 @@
 For Apple platforms the answer comes from the ``supportedOS`` of Apple's
 schema: the platform, supervision, Shared iPad and the device channel (Flokk
 installs device profiles; payloads Apple allows only on the user channel are
-left out). For Chromebooks it comes from the Chrome translation table.
+left out). Payloads that exist only as declarations need a device managed
+declaratively whose iPadOS takes that declaration. For Chromebooks the answer
+comes from the Chrome translation table.
 """
 
 from __future__ import annotations
@@ -24,7 +26,19 @@ def payload_reason(kind: PayloadKind, facts: DeviceFacts) -> str | None:
         if not chrome_mapping.maps_payload(kind.payload_type):
             return f"{kind.alias}: not applicable to Chromebooks (no Chrome policy equivalent)"
         return None
-    return _apple_reason(kind.spec.supported_os, facts, what=kind.alias)
+    return _apple_reason(kind.spec.supported_os, facts, what=kind.alias) or _declaration_reason(kind, facts)
+
+
+def _declaration_reason(kind: PayloadKind, facts: DeviceFacts) -> str | None:
+    if not kind.declaration:
+        return None
+    types = facts.declaration_types
+    if types is None:
+        return f"{kind.alias} is a declaration; this device is not managed declaratively"
+    if kind.payload_type not in types:
+        introduced = kind.spec.os_info(facts.platform).get("introduced", "n/a")
+        return f"{kind.alias} needs {facts.platform} {introduced} or later (the device runs {facts.os_version or 'an unknown version'})"
+    return None
 
 
 def key_reason(kind: PayloadKind, key: str, facts: DeviceFacts) -> str | None:
@@ -42,7 +56,7 @@ def key_reason(kind: PayloadKind, key: str, facts: DeviceFacts) -> str | None:
 def available_anywhere(kind: PayloadKind, key: str | None, platforms: frozenset[str]) -> bool:
     """Whether a payload (or key) exists on at least one of the platforms, ignoring supervision."""
     for platform in platforms:
-        facts = DeviceFacts(platform=platform, supervised=True)
+        facts = DeviceFacts(platform=platform, supervised=True, declarative=kind.declaration, os_version="999")
         reason = payload_reason(kind, facts) if key is None else key_reason(kind, key, facts)
         if reason is None:
             return True
@@ -55,6 +69,9 @@ def _apple_reason(supported: Mapping[str, Mapping[str, Any]], facts: DeviceFacts
         return f"{what} is not available on {facts.platform}"
     if info.get("supervised") and not facts.supervised:
         return f"{what} needs a supervised device"
+    enrollments = info.get("allowed-enrollments")  # declarations say it this way
+    if enrollments is not None and "device" not in enrollments and not facts.supervised:
+        return f"{what} needs a supervised device"
     if facts.platform == "macos" and info.get("devicechannel") is False:
         return f"{what} applies only to a user channel on macos; Flokk installs device profiles"
     if facts.shared_ipad:
@@ -63,4 +80,6 @@ def _apple_reason(supported: Mapping[str, Mapping[str, Any]], facts: DeviceFacts
             return f"{what} is not allowed on a Shared iPad"
         if shared.get("devicechannel") is False:
             return f"{what} applies only to a user channel on a Shared iPad; Flokk installs device profiles"
+        if shared.get("allowed-scopes") is not None and "system" not in shared["allowed-scopes"]:
+            return f"{what} is not allowed on a Shared iPad's device channel"
     return None

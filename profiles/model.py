@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mdm_protocol.declarative import support
+
 #: The key of an entry that addresses a whole payload instance (remove or lock it).
 WHOLE_PAYLOAD = "*"
 
@@ -197,10 +199,23 @@ class DeviceFacts:
     school: str = ""
     group: str = ""
     device: str = ""
+    #: Managed declaratively (it answered Flokk's DeclarativeManagement): settings go as declarations.
+    declarative: bool = False
+    #: The OS version, which decides the declarations a declaratively managed device takes.
+    os_version: str = ""
 
     def __post_init__(self) -> None:
         if self.platform not in PLATFORMS:
             raise ValueError(f"unknown platform {self.platform!r}; one of {', '.join(PLATFORMS)}")
+
+    @property
+    def declaration_types(self) -> frozenset[str] | None:
+        """The declaration types this device takes; None when it is not managed declaratively."""
+        if not self.declarative:
+            return None
+        return support.declaration_types(
+            self.platform, self.os_version, supervised=self.supervised, shared_ipad=self.shared_ipad
+        )
 
     def applies(self, layer_id: LayerId) -> bool:
         """Whether a layer is part of this device's stack."""

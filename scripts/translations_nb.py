@@ -786,6 +786,75 @@ NB = {
         "Lagre siste brukere (personopplysninger)",
     "Test and connect":
         "Test og koble til",
+    # OS updates and declarative management
+    "not started": "ikke startet",
+    "waiting to start": "venter på å starte",
+    "downloading": "laster ned",
+    "ready to install": "klar til å installeres",
+    "installing": "installerer",
+    "not managed declaratively": "ikke styrt deklarativt",
+    "iPadOS too old for an update by declaration": "for gammel iPadOS for oppdatering med deklarasjon",
+    "iPadOS version not reported yet": "iPadOS-versjonen er ikke rapportert ennå",
+    "declarations: the device reports by itself": "deklarasjoner: enheten rapporterer selv",
+    "declarative management turned on; waiting for the device to answer":
+        "deklarativ styring er slått på; venter på svar fra enheten",
+    "profiles and commands": "profiler og kommandoer",
+    "profiles and commands (its iPadOS is too old for declarations)":
+        "profiler og kommandoer (iPadOS-versjonen er for gammel for deklarasjoner)",
+    "applied": "tatt i bruk",
+    "not applied": "ikke tatt i bruk",
+    "not active": "ikke aktiv",
+    "not evaluated yet": "ikke vurdert ennå",
+    "not reported yet": "ikke rapportert ennå",
+    "an older version reported": "en eldre versjon er rapportert",
+    "Saved as version %(number)s; %(count)s device(s) are told to fetch the new target.":
+        "Lagret som versjon %(number)s; %(count)s enhet(er) får beskjed om å hente det nye målet.",
+    "Declarations": "Deklarasjoner",
+    "Settings arrive as": "Innstillingene kommer som",
+    "Last status report": "Siste statusrapport",
+    "Battery health": "Batteritilstand",
+    "Passcode meets the policy": "Koden oppfyller reglene",
+    "OS update": "Operativsystemoppdatering",
+    "to %(version)s by %(deadline)s": "til %(version)s innen %(deadline)s",
+    "Declaration": "Deklarasjon",
+    "Type": "Type",
+    "Left out:": "Utelatt:",
+    "%(done)s of %(total)s done": "%(done)s av %(total)s ferdige",
+    "%(done)s done": "%(done)s ferdige",
+    "%(pending)s pending": "%(pending)s underveis",
+    "%(failed)s failed": "%(failed)s mislyktes",
+    "%(count)s cannot get the update by declaration": "%(count)s kan ikke få oppdateringen med deklarasjon",
+    "No iPads with a target.": "Ingen iPader med et mål.",
+    "%(count)s device(s) managed declaratively would be told to fetch the new target.":
+        "%(count)s deklarativt styrte enhet(er) ville fått beskjed om å hente det nye målet.",
+    "Deadline": "Frist",
+    "Below the target": "Under målet",
+    "Cannot get it by declaration": "Kan ikke få den med deklarasjon",
+    "Build": "Bygg",
+    "Deadline (local time)": "Frist (lokal tid)",
+    "set in %(layer)s by %(who)s": "satt i %(layer)s av %(who)s",
+    "OS updates": "Operativsystemoppdateringer",
+    "Central IT names the iPadOS version every iPad must have and the local date and time by which it is installed. iPads managed declaratively (iPadOS 17 or later) download it and install it themselves, and are forced to at the deadline. A school may set a later deadline unless it is locked. Apple's list of current versions is not reachable from Flokk: type the version and build.":
+        "Sentral IT angir hvilken iPadOS-versjon alle iPader skal ha, og lokal dato og tid den må være installert innen. "
+        "Deklarativt styrte iPader (iPadOS 17 eller nyere) laster den ned og installerer den selv, og tvinges til det ved fristen. "
+        "En skole kan sette en senere frist hvis den ikke er låst. Apples liste over gjeldende versjoner er ikke tilgjengelig "
+        "fra Flokk: skriv inn versjon og bygg.",
+    "The baseline target": "Målet i grunnoppsettet",
+    "Set the target for every school": "Sett målet for alle skoler",
+    "Progress": "Framdrift",
+    "OS update of %(school)s": "Operativsystemoppdatering for %(school)s",
+    "Every school": "Alle skoler",
+    "A later deadline for this school": "En senere frist for denne skolen",
+    "The version comes from central IT. Give the school more time, for example during exams; the iPads are forced to update at the new deadline.":
+        "Versjonen kommer fra sentral IT. Gi skolen mer tid, for eksempel i eksamenstiden; iPadene tvinges til å oppdatere ved den nye fristen.",
+    "Central IT locked the deadline (%(layer)s, %(who)s): the school cannot change it.":
+        "Sentral IT har låst fristen (%(layer)s, %(who)s): skolen kan ikke endre den.",
+    "iPads not on the target yet": "iPader som ikke har nådd målet ennå",
+    "iPadOS": "iPadOS",
+    "Reported": "Rapportert",
+    "Every iPad is on the target.": "Alle iPadene har nådd målet.",
+    "The target": "Målet",
+    "Target version": "Målversjon",
 }
 
 

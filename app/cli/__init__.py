@@ -117,6 +117,9 @@ def _register() -> None:
     for group_or_command in (*groups, *policy.COMMANDS, *apps.COMMANDS, devices.device, commands.command, rosters.roster,
                              webhooks.webhook, run.run, *google.COMMANDS):
         main.add_command(group_or_command)
+    from app.cli import updates
+
+    main.add_command(updates.updates_group)
 
 
 _register()

@@ -410,7 +410,9 @@ def payloads(payload: str | None) -> None:
     for spec in found.spec.keys:
         allowed = ", ".join(str(item) for item in spec.allowed) if spec.allowed else ""
         bounds = f"{spec.minimum}..{spec.maximum}" if spec.minimum is not None or spec.maximum is not None else ""
-        supervised = "supervised" if spec.os_info("ipados").get("supervised") else ""
+        info = spec.os_info("ipados")  # profiles say "supervised"; declarations list their allowed enrollments
+        only_supervised = info.get("supervised") or "device" not in info.get("allowed-enrollments", ["device"])
+        supervised = "supervised" if only_supervised else ""
         rows.append({"key": spec.name, "type": spec.type, "allowed": _short(allowed or bounds, 40), "ipad": supervised,
                      "title": _short(spec.title, 40)})
     print_table(rows, ["key", "type", "allowed", "ipad", "title"], as_json=False)

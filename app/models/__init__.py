@@ -16,6 +16,7 @@ from app.models.asm import AsmDefinedProfile, AsmDevice, AsmKey, AsmRule, AsmSch
 from app.models.audit import AuditEvent, AuditPurgePermit
 from app.models.base import Base
 from app.models.commands import Command, CommandStatus
+from app.models.declarations import DeclarationReport, DeclarativeDevice
 from app.models.devices import (
     Device,
     DeviceTransfer,
@@ -60,6 +61,8 @@ __all__ = [
     "CertificateAuthorityRecord",
     "Command",
     "CommandStatus",
+    "DeclarationReport",
+    "DeclarativeDevice",
     "Device",
     "DeviceTransfer",
     "DeviceApp",

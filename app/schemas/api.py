@@ -170,6 +170,12 @@ class SkippedOut(Schema):
     devices = fields.Integer(required=True)
 
 
+class DeclarationsToldOut(Schema):
+    school = fields.String(required=True)
+    told = fields.Integer(required=True)
+    enabled = fields.Integer(required=True)
+
+
 class ReconcileReportOut(Schema):
     dry_run = fields.Boolean(required=True)
     devices = fields.Integer(required=True)
@@ -183,6 +189,8 @@ class ReconcileReportOut(Schema):
     blocked = fields.List(fields.Nested(BlockedOut), required=True)
     left_out = fields.List(fields.Nested(LeftOutCountOut), required=True)
     skipped = fields.List(fields.Nested(SkippedOut), required=True)
+    #: Devices managed declaratively told their declarations changed, and devices turned to it, per school.
+    declarations = fields.List(fields.Nested(DeclarationsToldOut), required=True)
 
 
 class PolicyChangeOut(Schema):

@@ -113,6 +113,10 @@ def report_out(report: ReconcileReport, codes: dict[int, str]) -> dict[str, Any]
         "blocked": [{"school": school(s), "profile": p, "reason": r, "devices": n} for (s, p, r), n in sorted(report.blocked.items())],
         "left_out": [{"school": school(s), "note": note, "devices": n} for (s, note), n in sorted(report.left_out.items())],
         "skipped": [{"reason": reason, "devices": n} for reason, n in sorted(report.skipped.items())],
+        "declarations": [
+            {"school": school(s), "told": report.declarations.told[s], "enabled": report.declarations.enabled[s]}
+            for s in sorted(set(report.declarations.told) | set(report.declarations.enabled), key=school)
+        ],
     }
 
 

@@ -2,7 +2,8 @@
 
 Implements the reading side of Apple's "Device Management Client YAML Schema
 Format" (docs/schema.md in that repository): every check-in message, command
-and profile payload with its keys, types, required keys, allowed values,
+and profile payload, and every declaration, status item and declarative
+protocol object, with its keys, types, required keys, allowed values,
 ranges and per-platform availability. Flokk takes key names and types from
 here, never from memory, and checks what it builds and what it accepts against
 it.
@@ -169,7 +170,7 @@ def _spec_from_file(kind: str, path: Path) -> Spec:
     doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     payload = doc.get("payload") or {}
     supported = payload.get("supportedOS") or {}
-    name = payload.get("requesttype") or payload.get("payloadtype") or path.stem
+    name = next((payload[key] for key in _NAME_KEYS if payload.get(key)), path.stem)
     return Spec(
         kind=kind,
         name=str(name),
@@ -181,13 +182,26 @@ def _spec_from_file(kind: str, path: Path) -> Spec:
     )
 
 
+#: The header key that names a schema file's subject, per kind of file.
+_NAME_KEYS = ("requesttype", "payloadtype", "declarationtype", "statusitemtype")
+_FOLDERS = {
+    "checkin": "checkin",
+    "command": "commands",
+    "profile": "profiles",
+    "other": "other",
+    "declaration": "declarative/declarations",
+    "status": "declarative/status",
+    "protocol": "declarative/protocol",
+}
+
+
 @lru_cache(maxsize=None)
 def _index(kind: str) -> dict[str, Path]:
-    """Map each message/command/payload name to its file, reading only the header."""
-    folder = {"checkin": "checkin", "command": "commands", "profile": "profiles", "other": "other"}[kind]
+    """Map each message/command/payload/declaration name to its file, reading only the header."""
+    folder = _FOLDERS[kind]
     index: dict[str, Path] = {}
-    marker = re.compile(r"^\s+(requesttype|payloadtype):\s*(\S+)\s*$", re.MULTILINE)
-    for path in sorted((SCHEMA_ROOT / folder).glob("*.yaml")):
+    marker = re.compile(rf"^\s+({'|'.join(_NAME_KEYS)}):\s*(\S+)\s*$", re.MULTILINE)
+    for path in sorted((SCHEMA_ROOT / folder).rglob("*.yaml")):
         head = path.read_text(encoding="utf-8")[:4000]
         match = marker.search(head)
         name = match.group(2).strip("'\"") if match else path.stem
@@ -221,6 +235,21 @@ def profile_payload(payload_type: str) -> Spec:
     return _load("profile", payload_type)
 
 
+def declaration(declaration_type: str) -> Spec:
+    """The schema of a declaration by its Type (``com.apple.configuration.passcode.settings``)."""
+    return _load("declaration", declaration_type)
+
+
+def status_item(name: str) -> Spec:
+    """The schema of a declarative status item (``device.operating-system.version``)."""
+    return _load("status", name)
+
+
+def protocol_object(name: str) -> Spec:
+    """The schema of a declarative protocol object (``TokensResponse``, ``StatusReport``, ...)."""
+    return _load("protocol", name)
+
+
 def other(payload_type: str) -> Spec:
     """One of the schema's other definitions (``SkipKeys``, ``MachineInfo``) by its payload type."""
     return _load("other", payload_type)
@@ -237,7 +266,7 @@ def _load_file(path: Path) -> Spec:
 
 
 def names(kind: str) -> list[str]:
-    """Every name known for a kind: ``checkin``, ``command``, ``profile`` or ``other``."""
+    """Every name known for a kind: ``checkin``, ``command``, ``profile``, ``other``, ``declaration``, ``status``, ``protocol``."""
     return sorted(_index(kind))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from profiles.resolve import EffectivePolicy, LeftOut
 
@@ -30,6 +30,10 @@ class CompileOptions:
 
     identifier_prefix: str
     organisation: str
+    #: Profiles installed by MDM commands are ``<prefix>.policy.…``; those a device managed
+    #: declaratively installs from legacy-profile declarations are ``<prefix>.declared.…``, so
+    #: the same setting is never installed both ways under one identifier.
+    channel: str = "policy"
 
     def __post_init__(self) -> None:
         if not _REVERSE_DNS.fullmatch(self.identifier_prefix):
@@ -37,7 +41,7 @@ class CompileOptions:
 
     @property
     def namespace(self) -> str:
-        return f"{self.identifier_prefix}.policy."
+        return f"{self.identifier_prefix}.{self.channel}."
 
 
 class Artifact(Protocol):
@@ -53,9 +57,12 @@ class Artifact(Protocol):
 @dataclass(frozen=True)
 class CompiledPolicy:
     platform: str
+    #: What MDM commands (or Google) deliver; empty for a device managed declaratively.
     artifacts: tuple[Artifact, ...]
     #: What the compiler could not express for this platform, with reasons.
     left_out: tuple[LeftOut, ...] = ()
+    #: For a device managed declaratively: its declarations (``profiles.compile.declarations``).
+    declarative: Any = None
 
     def by_identifier(self) -> dict[str, Artifact]:
         return {artifact.identifier: artifact for artifact in self.artifacts}
@@ -67,6 +74,22 @@ class PolicyCompiler(Protocol):
     platforms: frozenset[str]
 
     def compile(self, policy: EffectivePolicy) -> CompiledPolicy: ...
+
+
+def compile_policy(policy: EffectivePolicy, options: CompileOptions) -> CompiledPolicy:
+    """The one place that decides how a device gets its settings.
+
+    A device managed declaratively gets every setting as a declaration (a
+    declaration of its own kind where Apple has one the device takes, else the
+    profile through a legacy-profile declaration) and nothing by MDM command; any
+    other device gets profiles (or Chrome policies) as before. So no setting is
+    ever sent both ways.
+    """
+    if policy.facts.declarative:
+        from profiles.compile.declarations import DeclarativeCompiler
+
+        return CompiledPolicy(policy.facts.platform, (), (), DeclarativeCompiler(options).compile(policy))
+    return compiler_for(policy.facts.platform, options).compile(policy)
 
 
 def compiler_for(platform: str, options: CompileOptions) -> PolicyCompiler:

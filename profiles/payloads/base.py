@@ -99,11 +99,28 @@ def _no_payload_problems(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _any_instance(instance: str) -> str | None:
     return None
+#: Turns a merged payload into a declaration's payload, or None when a key has no equivalent.
+Translation = Callable[[Mapping[str, Any]], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class DeclarationForm:
+    """How a profile payload is sent to a device managed declaratively: as a declaration of ``type``."""
+
+    type: str
+    translate: Translation
 
 
 @dataclass(frozen=True)
 class PayloadKind:
-    """One payload type Flokk's policy supports (one small module each)."""
+    """One payload type Flokk's policy supports (one small module each).
+
+    ``declaration``: the payload exists only as a declaration; ``payload_type``
+    is the declaration's Type and its keys come from ``declarative/declarations``
+    of Apple's schema. ``declaration_form``: a profile payload that devices
+    managed declaratively get as that declaration instead (without one, they
+    get the profile through a legacy-profile declaration).
+    """
 
     payload_type: str
     alias: str
@@ -127,6 +144,10 @@ class PayloadKind:
     schema: apple_schema.Spec | None = field(default=None, compare=False)
     #: The same, read from a YAML file in Apple's format (Flokk's own Chromebook-only kinds).
     schema_file: Path | None = None
+    #: The payload is a declaration (Declarative Device Management); its keys come from Apple's declaration schema.
+    declaration: bool = False
+    #: How a device managed declaratively gets this profile payload as a declaration, if it can.
+    declaration_form: DeclarationForm | None = None
 
     @cached_property
     def spec(self) -> apple_schema.Spec:
@@ -134,6 +155,8 @@ class PayloadKind:
             return self.schema
         if self.schema_file is not None:
             return apple_schema.profile_payload_file(self.schema_file)
+        if self.declaration:
+            return apple_schema.declaration(self.payload_type)
         return apple_schema.profile_payload(self.payload_type)
 
     def key_spec(self, key: str) -> apple_schema.KeySpec | None:

@@ -486,6 +486,11 @@ SAMPLES = {
     ("dashboard.change_group_policy", "POST"): lambda w, s: Sample(
         form={"payload": "passcode", "key": "minLength", "value": "8", "intent": "save", "note": "7A needs longer"}
     ),
+    ("api.set_update_target", "POST"): lambda w, s: Sample(json={"deadline": "2030-10-16T16:00", "dry_run": True}),
+    ("dashboard.change_baseline_update", "POST"): lambda w, s: Sample(
+        form={"version": "26.1", "deadline": "2030-10-16 16:00", "intent": "save"}
+    ),
+    ("dashboard.change_school_update", "POST"): lambda w, s: Sample(form={"deadline": "2030-10-23 16:00", "intent": "save"}),
     ("dashboard.restore_school_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_group_policy", "POST"): lambda w, s: Sample(form={}),
     ("dashboard.restore_baseline_policy", "POST"): lambda w, s: Sample(form={}),

@@ -74,6 +74,12 @@ class FlaskTransport:
         response.close()  # runs call_on_close callbacks (the push after commit), as a server does
         return answer
 
+    def get(self, path: str) -> Answer:
+        response = self.client.get(path)
+        answer = Answer(response.status_code, response.get_data())
+        response.close()
+        return answer
+
 
 class HttpsTransport:
     """Against a running Flokk (``flokk serve``), trusting its TLS certificate."""
@@ -84,6 +90,12 @@ class HttpsTransport:
 
     def put(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         request = urllib.request.Request(self.base_url + path, data=body, headers=headers, method="PUT")
+        return self._open(request)
+
+    def get(self, path: str) -> Answer:
+        return self._open(urllib.request.Request(self.base_url + path, method="GET"))
+
+    def _open(self, request: urllib.request.Request) -> Answer:
         try:
             with urllib.request.urlopen(request, context=self.context, timeout=30) as response:
                 return Answer(response.status, response.read())
@@ -98,8 +110,10 @@ class SimulatedIpad:
     udid: str = field(default_factory=lambda: os.urandom(20).hex())
     serial: str = field(default_factory=lambda: "F" + os.urandom(5).hex().upper()[:11])
     product: str = "iPad13,18"
-    os_version: str = "17.5"
-    build: str = "21F79"
+    #: iPadOS 14: this iPad does not speak declarative management (Flokk turns it on from iPadOS 15);
+    #: ``tests.support.ddm_ipad.DeclarativeIpad`` is one that does.
+    os_version: str = "14.8"
+    build: str = "18H17"
     topic: str = PUSH_TOPIC
     push_token: bytes = field(default_factory=lambda: os.urandom(32))
     push_magic: str = field(default_factory=lambda: str(uuid.uuid4()).upper())

@@ -69,7 +69,7 @@ def query(schema: Schema) -> dict[str, Any]:
 
 
 def register(app: Any) -> None:
-    from app.http.api import accounts, apps, asm, audit, commands, docs, enrollment, google, inventory, policy, rosters, webhooks  # noqa: F401  (routes)
+    from app.http.api import accounts, apps, asm, audit, commands, docs, enrollment, google, inventory, policy, rosters, updates, webhooks  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)
 

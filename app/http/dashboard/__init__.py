@@ -186,6 +186,6 @@ def notice(message: str) -> None:
 
 
 def register(app: Any) -> None:
-    from app.http.dashboard import accounts, apps, asm, auth, classes, google, inventory, operations, policy, starter_pack, webhooks  # noqa: F401  (routes)
+    from app.http.dashboard import accounts, apps, asm, auth, classes, google, inventory, operations, os_updates, policy, starter_pack, webhooks  # noqa: F401  (routes)
 
     app.register_blueprint(blueprint)

@@ -14,6 +14,7 @@ from app.schemas import load
 from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
 from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
+from app.services import declarations
 from app.services.access import Permission, approvals
 from app.services.apps import connection as app_connection
 from app.services.apps import overview as app_overview
@@ -111,6 +112,7 @@ def device(device_id: int):
         chromebook=chromebook,
         deprovision_reasons=labels.DEPROVISION_REASONS,
         schools=schools.list_schools(session, principal) if chromebook is not None else [],
+        declarative=declarations.describe(session, found),
     )
 
 

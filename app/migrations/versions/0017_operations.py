@@ -1,7 +1,7 @@
 """operations: idempotency keys, webhooks and their deliveries
 
 Revision ID: 0017_operations
-Revises: 0014_google
+Revises: 0015_declarations
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import app.models.base
 from sqlalchemy.dialects import postgresql
 
 revision = '0017_operations'
-down_revision = '0014_google'
+down_revision = '0015_declarations'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
-"""The MDM scheduler jobs: expire old commands, push again, refresh inventory daily, purge
-finished commands after the retention period, forget signatures older than the replay window.
+"""The MDM scheduler jobs: expire old commands, push again, refresh inventory daily (less for
+devices that report by themselves), purge finished commands after the retention period, forget
+signatures older than the replay window.
 
 Each job is one bounded unit of work and safe while gunicorn workers serve
 devices: expiry and inventory changes are single conditional statements that
@@ -24,10 +25,12 @@ from app.scheduler import Job
 from app.services import audit
 from app.services.access import system_principal
 from app.services.bulk import id_in
+from app.services.declarations import status as declaration_status
 from app.services.mdm import commands as command_queue
 from app.services.mdm import push
 from app.services.mdm.store import REPLAY_WINDOW
 from mdm_protocol import commands as mdm_commands
+from mdm_protocol.declarative import command as declarative_command
 
 log = logging.getLogger("flokk.scheduler")
 
@@ -86,11 +89,16 @@ def refresh_inventory(session: Session, *, now: dt.datetime | None = None, limit
     )
     if not device_ids:
         return 0
-    command_queue.enqueue_commands(
-        session, system_principal("inventory"), device_ids, mdm_commands.initial_inventory()
-    )
+    # Devices that report by themselves (declarative status) are asked only what they do not report.
+    reporting = declaration_status.reporting(session, device_ids, since=now - 2 * INVENTORY_INTERVAL)
+    batches: dict[tuple[str, str] | None, list[int]] = {}
+    for device_id in device_ids:
+        batches.setdefault(reporting.get(device_id), []).append(device_id)
+    for facts, ids in batches.items():
+        items = declarative_command.inventory_commands(*facts) if facts else mdm_commands.initial_inventory()
+        command_queue.enqueue_commands(session, system_principal("inventory"), ids, items)
     push.reset_backoff(session, device_ids)
-    log.info("queued the daily inventory for %d device(s)", len(device_ids))
+    log.info("queued the daily inventory for %d device(s) (%d reporting by themselves)", len(device_ids), len(reporting))
     return len(device_ids)
 
 

@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 from app.errors import FlokkError, Forbidden, Unauthenticated
 from app.services import audit
 from app.services.mdm.identity import RequestIdentity
+from app.services.declarations.store import SqlDeclarationStore
 from app.services.mdm.store import SqlMdmStore
 from app.services.pki.certificates import CertificateIdentity, UntrustedCertificate
 from mdm_protocol import checkin, plist
+from mdm_protocol.declarative.service import DeclarativeService
 from mdm_protocol.service import MdmError, MdmService, Reply
 
 log = logging.getLogger("flokk.mdm")
@@ -37,7 +39,8 @@ class MessageTooLarge(FlokkError):
 def serve(session: Session, endpoint: str, body: bytes, sender: RequestIdentity, *, max_body_bytes: int) -> Reply:
     """Handle one CheckInURL (``endpoint="checkin"``) or ServerURL (``"command"``) request."""
     store = SqlMdmStore(session)
-    service = MdmService(store, store, store, signatures=store, max_body_bytes=max_body_bytes)
+    declarative = DeclarativeService(SqlDeclarationStore(session))
+    service = MdmService(store, store, store, signatures=store, max_body_bytes=max_body_bytes, declarative=declarative)
     handler = service.checkin if endpoint == "checkin" else service.command
     identity = sender.certificate
     try:

@@ -62,6 +62,8 @@ class ChangeResult:
     version: PolicyVersion | None
     changes: list[str]
     report: ReconcileReport
+    #: The layer as the change leaves it (as it would, for a preview).
+    after: Layer | None = None
 
 
 @dataclass
@@ -159,11 +161,11 @@ def change(
     after = _checked(session, principal, target, before, changes)
     if dry_run:
         report = reconcile_scope(session, principal, scope_of(target), replaced=[after], dry_run=True)
-        return ChangeResult(target.label, None, [item.describe(mask) for item in diff(before, after)], report)
+        return ChangeResult(target.label, None, [item.describe(mask) for item in diff(before, after)], report, after)
     assert row is not None
     version = policy_layers.save(session, row, before, after, actor=principal.label, note=note)
     if version is None:
-        return ChangeResult(target.label, None, [], ReconcileReport(dry_run=False))
+        return ChangeResult(target.label, None, [], ReconcileReport(dry_run=False), after)
     audit.record(
         session,
         principal,
@@ -173,7 +175,7 @@ def change(
         details={"version": version.number, "changes": version.changes},
     )
     report = reconcile_scope(session, principal, scope_of(target))
-    return ChangeResult(target.label, version, list(version.changes), report)
+    return ChangeResult(target.label, version, list(version.changes), report, after)
 
 
 def _check_version(target: LayerTarget, row: PolicyLayer | None, if_version: Collection[int] | None) -> None:

@@ -13,6 +13,10 @@ moves school or group, and after each ProfileList or ManagedApplicationList
 the same plan, counted per school and profile, nothing written. Apps
 (``app:`` settings) are planned from the same effective policies by their own
 stage (``app.services.apps.stage``), after the profiles.
+
+Devices managed declaratively get no profile commands (``compile_policy``
+decides); ``app.services.declarations.sync`` tells those whose declarations
+changed, over the same caches, before the profile commands are queued.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from app.models.policy import DeliveryAction, PolicyDelivery
 from app.services import audit, progress
 from app.services.access import Permission, Principal, restrict, system_principal
 from app.services.apps import stage as app_stage
+from app.services.declarations import sync as declaration_sync
+from app.services.declarations.sync import SyncReport
 from app.services.mdm import commands
 from app.services.policy.situations import DeviceSituation, PolicyCache, cache_for, situations, situations_query
 from app.services.policy.signing import sign_profile
@@ -85,8 +91,10 @@ class ReconcileReport:
     skipped: Counter[str] = field(default_factory=Counter)
     compilations: int = 0
     queued: int = 0
-    #: Seconds spent per phase (load, plan, queue), for operators and the benchmark.
+    #: Seconds spent per phase (load, plan, queue, declarations), for operators and the benchmark.
     timings: dict[str, float] = field(default_factory=dict)
+    #: Devices told their declarations changed, and turned to declarative management, per school.
+    declarations: SyncReport = field(default_factory=SyncReport)
 
     @property
     def install_count(self) -> int:
@@ -100,6 +108,7 @@ class ReconcileReport:
         found = {school for school, _ in self.installs} | {school for school, _ in self.removes}
         found |= {school for school, _, _ in self.blocked} | {school for school, _ in self.left_out}
         found |= {school for school, _ in self.licences}
+        found |= set(self.declarations.told) | set(self.declarations.enabled)
         return sorted(found | set(self.unmanaged))
 
 
@@ -180,9 +189,11 @@ def _reconcile(
     removes: dict[str, list[DeviceSituation]] = defaultdict(list)
     cancel: list[str] = []
     caches: dict[int, PolicyCache] = {}
+    declared: list[tuple[PolicyCache, list[DeviceSituation]]] = []
     with progress.task("planning devices' profiles", total=len(apple)) as advance:
         for organisation_id, members in sorted(by_organisation.items()):
             cache = caches[organisation_id] = cache_for(session, organisation_id, replaced)
+            declared.append((cache, members))
             plans: dict[tuple, Plan] = {}
             for device in members:
                 plan = _memoized_plan(plans, cache, device, states[device.id])
@@ -198,9 +209,15 @@ def _reconcile(
             advance(len(members))
     report.timings["plan"] = time.perf_counter() - clock - report.timings["load"]
     if dry_run:
+        report.declarations = declaration_sync.sync(session, principal, declared, dry_run=True)
         app_stage.reconcile(session, principal, caches, apple, report, dry_run=True)
         return report
     report.cancelled = commands.cancel_queued(session, cancel)
+    started = time.perf_counter()
+    # First: a device turned to declarations now syncs before it would fetch the profiles queued below
+    # (which it cancels when it first answers declaratively).
+    report.declarations = declaration_sync.sync(session, principal, declared)
+    report.timings["declarations"] = time.perf_counter() - started
     for key, targets in sorted(installs.items()):
         profile = bodies[key]
         queued = commands.enqueue(
@@ -213,7 +230,7 @@ def _reconcile(
         _record(session, queued, targets, DeliveryAction.REMOVE, identifier, None)
         report.queued += len(queued)
     _prune(session, [uuid for state in states.values() for uuid in state.prunable])
-    report.timings["queue"] = time.perf_counter() - clock - report.timings["load"] - report.timings["plan"]
+    report.timings["queue"] = time.perf_counter() - clock - sum(report.timings.values())
     started = time.perf_counter()
     app_stage.reconcile(session, principal, caches, apple, report, dry_run=False)
     report.timings["apps"] = time.perf_counter() - started

@@ -1,9 +1,10 @@
 """Effective policy of devices: their facts, their layers, their compiled profiles.
 
 Devices in the same situation (organisation, school, group, platform,
-supervision, Shared iPad, no device layer of their own) have the same
-effective policy, so ``PolicyCache`` resolves and compiles once per situation:
-50,000 devices in a few hundred classes cost a few hundred compilations.
+supervision, Shared iPad, no device layer of their own; for devices managed
+declaratively also the OS version) have the same effective policy, so
+``PolicyCache`` resolves and compiles once per situation: 50,000 devices in a
+few hundred classes cost a few hundred compilations.
 """
 
 from __future__ import annotations
@@ -11,18 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import context
+from app.models.declarations import DeclarativeDevice
 from app.models.devices import Device
 from app.models.policy import PolicyLayer, PolicyNamespace
 from app.models.tenancy import Organisation, School
 from app.services.mdm.enrollment import reverse_host
 from app.services.policy import layers as policy_layers
 from profiles import DeviceFacts, EffectivePolicy, Layer, Level, resolve
-from profiles.compile import CompiledPolicy, CompileOptions, compiler_for
+from profiles.compile import CompiledPolicy, CompileOptions, compile_policy
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class DeviceSituation:
     supervised: bool
     shared_ipad: bool
     enrollment_state: str
+    os_version: str | None = None
+    #: It has answered declaratively since it (last) enrolled: its settings go as declarations.
+    declarative: bool = False
 
 
 def _shared_ipad_column():
@@ -46,16 +51,23 @@ def _shared_ipad_column():
 
 
 def situations_query() -> Select:
-    return select(
-        Device.id,
-        School.organisation_id,
-        Device.school_id,
-        Device.group_id,
-        Device.platform,
-        Device.supervised,
-        _shared_ipad_column(),
-        Device.enrollment_state,
-    ).join(School, School.id == Device.school_id)
+    confirmed = and_(DeclarativeDevice.confirmed_at.is_not(None), DeclarativeDevice.confirmed_at >= Device.enrolled_at)
+    return (
+        select(
+            Device.id,
+            School.organisation_id,
+            Device.school_id,
+            Device.group_id,
+            Device.platform,
+            Device.supervised,
+            _shared_ipad_column(),
+            Device.enrollment_state,
+            Device.os_version,
+            func.coalesce(confirmed, False),
+        )
+        .join(School, School.id == Device.school_id)
+        .outerjoin(DeclarativeDevice, DeclarativeDevice.device_id == Device.id)
+    )
 
 
 def situations(session: Session, statement: Select) -> list[DeviceSituation]:
@@ -112,7 +124,7 @@ class PolicyCache:
         }
 
     def facts(self, device: DeviceSituation) -> DeviceFacts:
-        _, _, _, school, group, own = self.key(device)
+        _, _, _, school, group, own, os_version = self.key(device)
         return DeviceFacts(
             platform=device.platform,
             supervised=device.supervised,
@@ -120,6 +132,8 @@ class PolicyCache:
             school=school or "",
             group=group or "",
             device=own or "",
+            declarative=os_version is not None,
+            os_version=os_version or "",
         )
 
     def key(self, device: DeviceSituation) -> tuple:
@@ -132,6 +146,8 @@ class PolicyCache:
             school if school in self._scopes[Level.SCHOOL] else None,
             group if group in self._scopes[Level.GROUP] else None,
             own if own in self._scopes[Level.DEVICE] else None,
+            # Declarations depend on the OS version; profiles do not.
+            (device.os_version or "") if device.declarative else None,
         )
 
     def policy(self, device: DeviceSituation) -> tuple[EffectivePolicy, CompiledPolicy]:
@@ -140,7 +156,7 @@ class PolicyCache:
         if found is None:
             facts = self.facts(device)
             effective = resolve(self.layers, facts)
-            found = (effective, compiler_for(facts.platform, self.options).compile(effective))
+            found = (effective, compile_policy(effective, self.options))
             self._cache[key] = found
         return found
 

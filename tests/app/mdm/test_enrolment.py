@@ -89,8 +89,8 @@ def test_shared_ipad_user_channel(db, enrolled, transport):
 
 
 def test_unsupported_message_type_is_a_clear_400(db, enrolled, transport):
-    answer = enrolled.checkin(transport, {"MessageType": "DeclarativeManagement", "UDID": enrolled.udid, "Endpoint": "tokens"})
-    assert answer.status == 400 and b"DeclarativeManagement" in answer.body and b"not supported" in answer.body
+    answer = enrolled.checkin(transport, {"MessageType": "GetToken", "UDID": enrolled.udid, "TokenServiceType": "com.apple.maid"})
+    assert answer.status == 400 and b"GetToken" in answer.body and b"not supported" in answer.body
 
 
 def test_every_captured_check_in_replays_over_http(db, world, new_ipad, transport):
