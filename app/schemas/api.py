@@ -31,6 +31,7 @@ def _list(key: str, item: type[Schema], name: str, **extra: fields.Field) -> typ
 class MeGrantOut(Schema):
     role = fields.String(required=True)
     school_id = fields.Integer(required=True, allow_none=True)
+    group_id = fields.Integer(metadata={"description": "The class a teacher grant is scoped to; absent for school-wide grants."})
 
 
 class MeOut(Schema):

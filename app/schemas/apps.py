@@ -172,7 +172,7 @@ class AppsTokenImportedOut(Schema):
     took_over = fields.String(required=True, allow_none=True)
 
 
-class SyncRequestedOut(Schema):
+class AppsSyncRequestedOut(Schema):
     status = fields.String(required=True)
     requested_at = fields.String(required=True)
 

@@ -17,7 +17,7 @@ MAX_TOKEN_CHARS = 256 * 1024
 # ---------------------------------------------------------------- input
 
 
-class TokenImport(InputSchema):
+class ServerTokenImport(InputSchema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TOKEN_CHARS))
 
 
@@ -68,7 +68,7 @@ class SchoolProfileChange(InputSchema):
 # ---------------------------------------------------------------- output
 
 
-class TokenOut(Schema):
+class ServerTokenOut(Schema):
     id = fields.Function(lambda item: item.token.id)
     org_name = fields.Function(lambda item: item.token.org_name)
     server_name = fields.Function(lambda item: item.token.server_name)
@@ -129,6 +129,44 @@ class SettingsOut(Schema):
     region = fields.String(allow_none=True)
     support_email = fields.String(allow_none=True)
     anchor_flokk_ca = fields.Boolean()
+
+
+class ServerTokenListOut(Schema):
+    tokens = fields.List(fields.Nested(ServerTokenOut), required=True)
+
+
+class AsmSyncRequestedOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["sync_requested"]})
+
+
+class AsmDevicePageOut(Schema):
+    total = fields.Integer(required=True)
+    devices = fields.List(fields.Nested(AsmDeviceOut), required=True)
+
+
+class AssignedOut(Schema):
+    assigned = fields.Integer(required=True, metadata={"description": "How many devices now belong to the school."})
+
+
+class RuleListOut(Schema):
+    rules = fields.List(fields.Nested(RuleOut), required=True)
+
+
+class RuleCreatedOut(RuleOut):
+    assigned = fields.Integer(required=True, metadata={"description": "Unassigned devices the new rule placed."})
+
+
+class SchoolProfileOut(Schema):
+    school = fields.String(required=True)
+    support_phone = fields.String(required=True, allow_none=True)
+    department = fields.String(required=True)
+
+
+class BypassCodeOut(Schema):
+    device_id = fields.Integer(required=True)
+    serial_number = fields.String(required=True, allow_none=True)
+    code = fields.String(required=True)
+    escrowed_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
 
 
 def _iso(moment):

@@ -108,7 +108,7 @@ class GoogleStatusOut(Schema):
     units = fields.List(fields.Nested(OrgUnitOut))
 
 
-class SyncRequestedOut(Schema):
+class ChromeSyncRequestedOut(Schema):
     status = fields.String(required=True, metadata={"enum": ["requested"]})
     connection = fields.Nested(ConnectionOut, required=True)
 

@@ -61,3 +61,14 @@ class ClassroomOut(Schema):
     pupils = fields.Function(lambda view: PersonOut(many=True).dump(view.item.pupils))
     serial_numbers = fields.Function(lambda view: list(view.item.serial_numbers))
     payload = fields.Function(lambda view: view.payload)
+
+
+class RosterOut(Schema):
+    link = fields.Nested(SchoolRosterOut, required=True, allow_none=True)
+    classes = fields.List(fields.Nested(RosterClassOut), required=True)
+
+
+class ClassroomInstalledOut(Schema):
+    leader_device_id = fields.Integer(required=True)
+    member_device_ids = fields.List(fields.Integer(), required=True)
+    identifier = fields.String(required=True)

@@ -20,7 +20,7 @@ from app.schemas.apps import (
     AppsTokenImportedOut,
     AppsTokenOut,
     DeviceAppsOut,
-    SyncRequestedOut,
+    AppsSyncRequestedOut,
     TokenImport,
     catalogue_out,
     device_apps_out,
@@ -64,12 +64,12 @@ def import_apps_token():
 
 @blueprint.post("/apps/sync")
 @requires(Permission.ADMINISTER, central=True)
-@operation(response=SyncRequestedOut, status=202, errors=(409,))
+@operation(response=AppsSyncRequestedOut, status=202, errors=(409,))
 def sync_apps():
     """202: the scheduler syncs within a minute (a sync reads every app and licence from Apple)."""
     token = catalogue.request_sync(db_session(), current_principal())
     answer = {"status": "sync_requested", "requested_at": token.sync_requested_at.isoformat()}
-    return jsonify(SyncRequestedOut().dump(answer)), 202
+    return jsonify(AppsSyncRequestedOut().dump(answer)), 202
 
 
 @blueprint.post("/apps/layers/<layer:layer>")

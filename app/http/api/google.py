@@ -20,7 +20,7 @@ from app.schemas.google import (
     PolicyApply,
     PolicyApplyOut,
     SyncRequest,
-    SyncRequestedOut,
+    ChromeSyncRequestedOut,
     UnitMap,
 )
 from app.services.access import Permission, get_for
@@ -72,7 +72,7 @@ def map_group_unit(group_id: int):
 
 @blueprint.post("/google/sync")
 @requires(Permission.COMMAND, central=True)
-@operation(body=SyncRequest, response=SyncRequestedOut, status=202)
+@operation(body=SyncRequest, response=ChromeSyncRequestedOut, status=202)
 def request_google_sync():
     """202: the scheduler syncs within minutes (a large fleet takes longer than a request may)."""
     found = connection.request_sync(db_session(), current_principal(), full=body(SyncRequest())["full"])

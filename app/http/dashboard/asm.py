@@ -20,7 +20,7 @@ from app.schemas.asm import (
     RuleCreate,
     SchoolProfileChange,
     SettingsChange,
-    TokenImport,
+    ServerTokenImport,
 )
 from app.services.access import Permission
 from app.services.asm import assignment, devices, enrolment, keys, profiles, tokens
@@ -81,7 +81,7 @@ def asm_import_token():
     upload = request.files.get("token")
     data = upload.read(MAX_TOKEN_CHARS + 1) if upload is not None and upload.filename else b""
     if not data and request.form.get("token_text", "").strip():
-        data = load(TokenImport(), {"token": request.form["token_text"].strip()})["token"].encode("utf-8", "replace")
+        data = load(ServerTokenImport(), {"token": request.form["token_text"].strip()})["token"].encode("utf-8", "replace")
     if not data:
         raise InvalidInput(_("Choose the server token file (.p7m) downloaded from Apple School Manager."))
     imported = tokens.import_token(db_session(), current_principal(), data[: MAX_TOKEN_CHARS + 1])
