@@ -5,13 +5,21 @@ PostgreSQL is used when it answers at FLOKK_TEST_POSTGRES_URL (default
 FLOKK_TEST_REQUIRE_POSTGRES=1 (CI) its absence is an error, not a skip. Each
 test run migrates its own fresh schema once; each test starts from empty
 tables.
+
+Tests marked ``sweep`` (the generated bad-input and property sweeps over every
+endpoint, thousands of requests each) run each case on one database when both
+answer: a stable half on SQLite, the other half on PostgreSQL, so every
+endpoint is swept on each run at half the cost. Without PostgreSQL every case
+runs on SQLite; ``FLOKK_TEST_FULL_SWEEP=1`` runs every case on both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import uuid
+import zlib
 from collections.abc import Iterator
 
 import psycopg
@@ -29,6 +37,8 @@ from app.services.access import cli_principal
 POSTGRES_URL = os.environ.get("FLOKK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("FLOKK_TEST_REQUIRE_POSTGRES") == "1"
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+FULL_SWEEP = os.environ.get("FLOKK_TEST_FULL_SWEEP") == "1"
+_BACKENDS = ("sqlite", "postgresql")
 
 
 def _postgres_answers() -> bool:
@@ -39,9 +49,35 @@ def _postgres_answers() -> bool:
         return False
 
 
+@functools.cache
+def _postgres_answers_once() -> bool:
+    return _postgres_answers()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sweep: a generated sweep case; run on one database of the two (see conftest)")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Sweep cases: each on the database its name hashes to, when both databases answer."""
+    if FULL_SWEEP or not _postgres_answers_once():
+        return
+    kept, dropped = [], []
+    for item in items:
+        backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
+        if backend is None or item.get_closest_marker("sweep") is None:
+            kept.append(item)
+            continue
+        case = item.nodeid.replace(f"[{backend}-", "[").replace(f"-{backend}]", "]").replace(f"[{backend}]", "")
+        (kept if _BACKENDS[zlib.crc32(case.encode()) % 2] == backend else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def postgres_available() -> bool:
-    answers = _postgres_answers()
+    answers = _postgres_answers_once()
     if not answers and REQUIRE_POSTGRES:
         pytest.fail(f"PostgreSQL does not answer at {POSTGRES_URL} and FLOKK_TEST_REQUIRE_POSTGRES=1")
     return answers

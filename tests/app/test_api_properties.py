@@ -26,6 +26,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.app.test_endpoint_matrix import ROLES, _url_map_app, build_world
 from tests.support import people
 
+#: Thousands of generated requests: each case on one of the two databases (tests/conftest.py).
+pytestmark = pytest.mark.sweep
+
 EXAMPLES = int(os.environ.get("FLOKK_PROPERTY_EXAMPLES", "4"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance, response_headers_conformance]
 

@@ -40,6 +40,9 @@ from tests.app.test_endpoint_matrix import (
 )
 from tests.support import people
 
+#: Thousands of generated requests: each case on one of the two databases (tests/conftest.py).
+pytestmark = pytest.mark.sweep
+
 ROLE = "central_admin"
 LONG = "x" * 10_000
 WRONG_VALUES: tuple[Any, ...] = (
