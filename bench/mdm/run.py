@@ -473,7 +473,7 @@ def load(stack: Stack, identities: list[Identity], *, mode: str, seconds: float,
             for pid in pids[1:]:
                 profilers.append(subprocess.Popen(
                     [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--rate", "200",
-                     "--duration", str(int(seconds)), "--format", "raw", "--nonblocking",
+                     "--duration", str(int(seconds)), "--format", "raw", "--nonblocking", "--gil",
                      "--output", str(folder / f"{mode}-{pid}.txt")],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         cpu_before, wall_before = cpu_seconds(pids), time.monotonic()
