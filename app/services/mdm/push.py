@@ -284,14 +284,14 @@ def due_for_push(session: Session, *, now: dt.datetime | None = None, limit: int
 def reset_backoff(session: Session, device_ids: Sequence[int]) -> None:
     """New commands were queued: the next push is due now, with a fresh back-off."""
     for start in range(0, len(device_ids), _CHUNK):
+        devices = Device.__table__  # Core: every API enqueue runs this
         session.execute(
-            update(Device)
+            update(devices)
             .where(
-                id_in(session, Device.id, device_ids[start : start + _CHUNK]),
-                or_(Device.push_attempts != 0, Device.next_push_at.is_not(None)),  # write only what changes
+                id_in(session, devices.c.id, device_ids[start : start + _CHUNK]),
+                or_(devices.c.push_attempts != 0, devices.c.next_push_at.is_not(None)),  # write only what changes
             )
             .values(push_attempts=0, next_push_at=None)
-            .execution_options(synchronize_session=False)
         )
 
 
