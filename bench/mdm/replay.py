@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 FIXTURES = ROOT / "tests" / "fixtures" / "mdm-fixtures"
+_REQUEST_ID = re.compile(rb"(request[:_]|request_id\":\")[0-9a-f]{32}")
 _UUID = re.compile(rb"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
@@ -73,6 +74,7 @@ def main() -> None:
 
     def show(name: str, step: str, answer) -> None:
         body = _UUID.sub(lambda m: b"UUID-%d" % numbers.setdefault(m.group(0).upper(), len(numbers)), answer.body)
+        body = _REQUEST_ID.sub(rb"\1<request id>", body)  # random per request
         print(json.dumps({"capture": name, "step": step, "status": answer.status,
                           "body": base64.b64encode(body).decode() if body and not body.startswith(b"<?xml")
                           else body.decode()}))
