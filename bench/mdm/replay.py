@@ -48,8 +48,30 @@ def captures() -> list[tuple[str, dict]]:
 
 
 def main() -> None:
+    """``--postgres URL``: replay on a throw-away schema of that PostgreSQL database instead of SQLite."""
     folder = Path(tempfile.mkdtemp(prefix="flokk-replay-"))
-    env = {**os.environ, "FLOKK_DATA_DIR": str(folder), "FLOKK_DATABASE_URL": f"sqlite:///{folder}/flokk.sqlite3",
+    database = f"sqlite:///{folder}/flokk.sqlite3"
+    schema = None
+    if len(sys.argv) == 3 and sys.argv[1] == "--postgres":
+        import psycopg
+
+        schema = f"flokk_replay_{os.getpid()}"
+        with psycopg.connect(sys.argv[2], autocommit=True) as connection:
+            connection.execute(f"CREATE SCHEMA {schema}")
+        base = sys.argv[2].replace("postgresql://", "postgresql+psycopg://", 1)
+        database = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    try:
+        replay(folder, database)
+    finally:
+        if schema is not None:
+            import psycopg
+
+            with psycopg.connect(sys.argv[2], autocommit=True) as connection:
+                connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def replay(folder: Path, database: str) -> None:
+    env = {**os.environ, "FLOKK_DATA_DIR": str(folder), "FLOKK_DATABASE_URL": database,
            "FLOKK_SECRET_KEY": "replay-" + "x" * 40, "FLOKK_PUBLIC_URL": "https://flokk.example",
            "FLOKK_LOG_LEVEL": "ERROR"}
     for args in (["init", "--organisation", "Replay"], ["school", "add", "Replay skole", "--code", "replay"]):

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from app.db import context
+from app.db import DriverStatement, context
 from app.errors import NotFound
 from app.models.base import UTCDateTime, utcnow
 from app.models.commands import OPEN_STATUSES, Command, CommandStatus
@@ -333,8 +333,8 @@ class SqlMdmStore:
         user = None
         if enrollment.is_user_channel:
             user = self._user(self._required_device(enrollment.device_id), enrollment)
-        row = self.session.execute(
-            _take_next(self.postgres, include_not_now, enrollment.is_user_channel),
+        row = _take_next(self.postgres, include_not_now, enrollment.is_user_channel).execute(
+            self.session,
             {"b_device_id": self._device_id(enrollment.device_id), "b_user_id": user.id if user else -1, "b_now": now,
              "b_redeliver_before": now - REDELIVER_AFTER},
         ).first()
@@ -505,7 +505,7 @@ def _channel_of(user_channel: bool) -> Any:
 
 
 @lru_cache(maxsize=None)
-def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any:
+def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> DriverStatement:
     """UPDATE … RETURNING that takes the oldest deliverable command and marks it sent."""
     c = _COMMANDS
     now = bindparam("b_now", type_=UTCDateTime())
@@ -529,7 +529,7 @@ def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any
     )
     if postgres:
         candidate = candidate.with_for_update(skip_locked=True)
-    return (
+    return DriverStatement(
         update(Command.__table__)
         .where(c.id == candidate.scalar_subquery())
         .values(status=CommandStatus.SENT, sent_at=now, delivery_count=c.delivery_count + 1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 from functools import lru_cache
 
 from cryptography import x509
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db import DriverStatement
 from app.errors import Conflict, FlokkError, InvalidInput, NotFound
 from app.models.base import utcnow
 from app.models.pki import CertificateAuthorityRecord, IssuedCertificate
@@ -79,7 +79,7 @@ def identify(session: Session, certificate: x509.Certificate, *, now: dt.datetim
     # Every MDM request: one Core statement (compiled once) reads the certificate's state, its
     # token's group and the bound device's hot columns. Nothing of it is cached between requests,
     # so a revocation or a re-binding (re-enrolment) in any worker counts from the next request on.
-    row = session.execute(_identify_statement(), {"b_fingerprint": fingerprint(certificate)}).first()
+    row = _identify_statement().execute(session, {"b_fingerprint": fingerprint(certificate)}).first()
     if row is None:
         raise UntrustedCertificate("the certificate was not issued by Flokk")
     moment = now or utcnow()
@@ -95,12 +95,12 @@ def identify(session: Session, certificate: x509.Certificate, *, now: dt.datetim
                              row.push_attempts or 0, row.next_push_at, bool(row.has_bypass_code))
     return CertificateIdentity(
         certificate_id=row.id, serial=row.serial, fingerprint=row.fingerprint, school_id=row.school_id,
-        group_id=row.group_id, device_id=row.device_id, not_after=row.not_after, device=device,
+        group_id=row.group_id, device_id=row.device_id, not_after=row.not_after.astimezone(dt.UTC), device=device,
     )
 
 
 @lru_cache(maxsize=None)
-def _identify_statement() -> Any:
+def _identify_statement() -> DriverStatement:
     from sqlalchemy import bindparam
 
     from app.models.devices import Device
@@ -109,7 +109,7 @@ def _identify_statement() -> Any:
     certificates_ = IssuedCertificate.__table__
     tokens = EnrollmentToken.__table__
     devices = Device.__table__
-    return (
+    return DriverStatement(
         select(
             certificates_.c.id, certificates_.c.serial, certificates_.c.fingerprint, certificates_.c.school_id,
             certificates_.c.device_id, certificates_.c.not_before, certificates_.c.not_after,
