@@ -77,6 +77,7 @@ def _finish(response: Response) -> Response:
     started = g.pop("flokk_started", None)
     if started is not None:
         metrics.count_request(request.blueprint, response.status_code, time.perf_counter() - started)
+    if started is not None and log.isEnabledFor(logging.INFO):  # the access line costs nothing when not logged
         log.info(
             "%s %s %s",
             request.method,
