@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
@@ -19,6 +20,9 @@ class Flokk:
 
     settings: Settings
     db: Database
+    #: Pushes after commit from a thread of its own (``push.BackgroundPusher``), set by ``flokk serve``
+    #: in each worker; None: the request's own thread pushes once its response is sent.
+    pusher: Any = None
 
 
 def create_app(settings: Settings | None = None) -> Flask:

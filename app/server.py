@@ -51,8 +51,13 @@ class FlokkServer(BaseApplication):
 
     def load(self):
         from app import create_app
+        from app.services.mdm import push
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        # Each worker pushes from a thread of its own (started at its first push, after the fork).
+        flokk = app.extensions["flokk"]
+        flokk.pusher = push.BackgroundPusher(flokk.db)
+        return app
 
 
 def serve(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import json
 import os
 import random
@@ -453,12 +454,21 @@ def backoff_delay(attempt: int, base: float, cap: float) -> float:
 
 
 def client_ssl_context(settings: ApnsSettings) -> ssl.SSLContext:
-    """TLS context presenting the push certificate and trusting Apple (or ``ca_file``)."""
-    context = ssl.create_default_context(cafile=settings.ca_file)
+    """TLS context presenting the push certificate and trusting Apple (or ``ca_file``).
+
+    Built once per push identity and CA file, then shared (an SSLContext serves any number of
+    connections): loading the key and the trust store is most of a single push's cost.
+    """
+    return _ssl_context(settings.cert_pem, settings.key_pem, settings.key_password, settings.ca_file)
+
+
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cert_pem: bytes, key_pem: bytes, key_password: bytes | None, ca_file: str | None) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(["h2"])
-    with _secret_files(settings.cert_pem, settings.key_pem) as (cert_path, key_path):
-        context.load_cert_chain(cert_path, key_path, password=settings.key_password)
+    with _secret_files(cert_pem, key_pem) as (cert_path, key_path):
+        context.load_cert_chain(cert_path, key_path, password=key_password)
     return context
 
 

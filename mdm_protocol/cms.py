@@ -20,6 +20,7 @@ the caller's job.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import os
@@ -663,9 +664,16 @@ def _to_asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate
 
 def _to_x509(certificate: asn1_x509.Certificate) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(certificate.dump())
+        return _parsed_certificate(certificate.dump())
     except ValueError as exc:
         raise InvalidSignature(f"an included certificate is malformed: {_short(exc)}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_certificate(der: bytes) -> x509.Certificate:
+    """A certificate's parsed form, by its exact bytes: a device sends the same one with every
+    message. Only parsing is saved; every signature is still verified with it."""
+    return x509.load_der_x509_certificate(der)
 
 
 def _native(value: Any) -> str:

@@ -51,9 +51,13 @@ def _finish(response: Response) -> Response:
         if response.status_code < 400:
             try:
                 database.commit(session)
-                if wakes:  # devices with new commands: pushed once the response is on its way
-                    db = current_app.extensions["flokk"].db
-                    response.call_on_close(partial(push.wake_committed, db, wakes, limit=push.REQUEST_PUSH_LIMIT))
+                if wakes:  # devices with new commands: pushed once committed, never on the request's path
+                    flokk = current_app.extensions["flokk"]
+                    if flokk.pusher is not None:
+                        flokk.pusher.submit(wakes)
+                    else:  # after the response is on its way, from this thread
+                        response.call_on_close(partial(push.wake_committed, flokk.db, wakes,
+                                                       limit=push.REQUEST_PUSH_LIMIT))
             except IntegrityError:
                 database.rollback(session)
                 log.info("conflicting concurrent change", exc_info=True)
@@ -73,6 +77,7 @@ def _finish(response: Response) -> Response:
     started = g.pop("flokk_started", None)
     if started is not None:
         metrics.count_request(request.blueprint, response.status_code, time.perf_counter() - started)
+    if started is not None and log.isEnabledFor(logging.INFO):  # the access line costs nothing when not logged
         log.info(
             "%s %s %s",
             request.method,

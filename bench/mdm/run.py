@@ -86,6 +86,8 @@ class Stack:
             "FLOKK_SECRET_KEY": secrets.token_urlsafe(40),
             "FLOKK_PUBLIC_URL": self.base_url,
             "FLOKK_LOG_LEVEL": "WARNING",
+            # the API phase's 1,000-device batch is queued at once (no second admin's approval)
+            "FLOKK_APPROVAL_BULK_THRESHOLD": "100000",
         }
         self.processes: list[subprocess.Popen] = []
 
@@ -114,6 +116,7 @@ class Stack:
         self.flokk("apns", "import", str(apns_dir / "push.pem"), str(apns_dir / "push.key"))
         self.flokk("school", "add", "Bench skole", "--code", "bench")
         self.flokk("school", "add", "Bulk skole", "--code", "bulk")
+        self.flokk("school", "add", "Batch skole", "--code", "batch")
         created = self.flokk("enroll", "token", "create", "--school", "bench", "--expires", "1d")
         self.enrollment_url = re.search(r"https://\S+/enroll/\S+", created).group(0)
         self.server = subprocess.Popen(
@@ -296,11 +299,14 @@ class Client:
         self.connection: HTTPSConnection | None = None
 
     def put(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        return self.request("PUT", path, body, headers)
+
+    def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         for attempt in range(3):
             if self.connection is None:
                 self.connection = HTTPSConnection(self.host, self.port, context=self.context, timeout=60)
             try:
-                self.connection.request("PUT", path, body=body, headers=headers)
+                self.connection.request(method, path, body=body, headers=headers)
                 response = self.connection.getresponse()
                 data = response.read()
                 if response.getheader("Connection", "").lower() == "close":
@@ -321,6 +327,7 @@ def _load_worker(job: dict) -> dict:
 
     context = ssl.create_default_context(cafile=job["trust"][0])
     context.load_verify_locations(cafile=job["trust"][1])
+    device_ids = {identity["udid"]: identity.get("device_id") for identity in job["identities"]}
     ipads = [
         (identity["udid"], TemplateSigner(x509.load_pem_x509_certificate(identity["cert"].encode()),
                                           serialization.load_pem_private_key(identity["key"].encode(), None),
@@ -328,16 +335,19 @@ def _load_worker(job: dict) -> dict:
         for identity in job["identities"]
     ]
     latencies: list[float] = []
-    counts = {"requests": 0, "commands": 0, "errors": 0}
+    counts = {"requests": 0, "commands": 0, "errors": 0, "api": 0}
     lock = threading.Lock()
     start_at, stop_at = job["start_at"], job["start_at"] + job["seconds"]
 
     def drive(share):
         client = Client(job["base_url"], context)
-        mine, done = [], {"requests": 0, "commands": 0, "errors": 0}
+        mine, done = [], {"requests": 0, "commands": 0, "errors": 0, "api": 0}
         while time.time() < start_at:
             time.sleep(0.01)
         index = empty_in_a_row = 0
+        if job["mode"].startswith("api"):
+            _drive_api(job, client, share, device_ids, stop_at, mine, done)
+            share = []
         while time.time() < stop_at and share:
             if job["mode"] == "roundtrip" and empty_in_a_row >= len(share):
                 break  # every queue of this share is drained
@@ -373,6 +383,59 @@ def _load_worker(job: dict) -> dict:
     return {"latencies": latencies, "cpu": time.process_time(), **counts}
 
 
+#: What the API phases' iPads answer DeviceInformation with (merged into the inventory, as a real answer is).
+_QUERY_RESPONSES = {
+    "DeviceName": "Bench iPad", "OSVersion": "18.2", "BuildVersion": "22C152", "ModelName": "iPad",
+    "Model": "MXXX2KN/A", "ProductName": "iPad13,18", "SerialNumber": "BENCH0000001", "DeviceCapacity": 64.0,
+    "AvailableDeviceCapacity": 31.5, "BatteryLevel": 0.81, "IsSupervised": True, "IsMultiUser": False,
+    "IsActivationLockEnabled": False, "IsDeviceLocatorServiceEnabled": False, "IsMDMLostModeEnabled": False,
+    "WiFiMAC": "f0:00:00:00:00:01", "BluetoothMAC": "f0:00:00:00:00:02", "TimeZone": "Europe/Oslo",
+}
+_API_COMMAND = json.dumps({"request_type": "DeviceInformation",
+                           "params": {"Queries": ["DeviceName", "OSVersion", "SerialNumber", "BatteryLevel"]}})
+
+
+def _drive_api(job: dict, client: Client, share: list, device_ids: dict, stop_at: float, latencies: list,
+               done: dict) -> None:
+    """API phases: ``api_enqueue`` POSTs one command per device in turn (the REST API alone);
+    ``api_roundtrip`` POSTs one, then plays the iPad (Idle, the command, Acknowledged with its
+    QueryResponses, the empty answer) before the next device's turn."""
+    api_headers = {"Authorization": f"Bearer {job['token']}", "Content-Type": "application/json"}
+    index = 0
+    while time.time() < stop_at and share:
+        udid, signer = share[index % len(share)]
+        index += 1
+        payload = json.loads(_API_COMMAND)
+        payload["device_ids"] = [device_ids[udid]]
+        began = time.perf_counter()
+        status, answer = client.request("POST", "/api/v1/commands", json.dumps(payload).encode(), api_headers)
+        latencies.append(time.perf_counter() - began)
+        done["requests"] += 1
+        done["api"] = done.get("api", 0) + 1
+        if status != 201:
+            done["errors"] += 1
+            continue
+        if job["mode"] == "api_enqueue":
+            continue
+        body = plistlib.dumps({"Status": "Idle", "UDID": udid})
+        while True:
+            began = time.perf_counter()
+            status, answer = client.put("/mdm/connect", body, signer.headers(body, "command"))
+            latencies.append(time.perf_counter() - began)
+            done["requests"] += 1
+            if status != 200:
+                done["errors"] += 1
+                break
+            if not answer:
+                break
+            command = plistlib.loads(answer)
+            done["commands"] += 1
+            reply = {"Status": "Acknowledged", "UDID": udid, "CommandUUID": command["CommandUUID"]}
+            if command["Command"]["RequestType"] == "DeviceInformation":
+                reply["QueryResponses"] = _QUERY_RESPONSES
+            body = plistlib.dumps(reply)
+
+
 # --- phases -----------------------------------------------------------------------------------
 
 _PHASES = itertools.count()
@@ -384,29 +447,54 @@ def enrol(stack: Stack, count: int, processes: int) -> list[Identity]:
         return pool.map(_enrol_one, jobs, chunksize=4)
 
 
-def load(stack: Stack, identities: list[Identity], *, mode: str, seconds: float, clients: int, connections: int) -> dict:
-    serialised = [{"udid": i.udid, "cert": i.cert_pem.decode(), "key": i.key_pem.decode()} for i in identities]
+def load(stack: Stack, identities: list[Identity], *, mode: str, seconds: float, clients: int, connections: int,
+         api: dict | None = None) -> dict:
+    """``api``: for the API phases, the token and each UDID's device id."""
+    api = api or {}
+    serialised = [{"udid": i.udid, "cert": i.cert_pem.decode(), "key": i.key_pem.decode(),
+                   "device_id": api.get("device_ids", {}).get(i.udid)} for i in identities]
     start_at = time.time() + 3  # let every client process load its keys first
     clock_start = start_at + next(_PHASES) * 86400  # the iPads' simulated signing clocks (see TemplateSigner)
     jobs = [
         {"base_url": stack.base_url, "trust": stack.trust_files, "identities": serialised[i::clients], "mode": mode,
-         "seconds": seconds, "start_at": start_at, "connections": connections, "clock_start": clock_start}
+         "seconds": seconds, "start_at": start_at, "connections": connections, "clock_start": clock_start,
+         "token": api.get("token")}
         for i in range(clients)
     ]
     pids = stack.server_pids()
+    profilers = []
     with multiprocessing.Pool(clients) as pool:
         pending = pool.map_async(_load_worker, jobs)
         while time.time() < start_at:
             time.sleep(0.01)
+        if stack.args.profile:  # py-spy samples each worker for the phase (collapsed stacks, one file per worker)
+            folder = Path(stack.args.profile)
+            folder.mkdir(parents=True, exist_ok=True)
+            for pid in pids[1:]:
+                profilers.append(subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--rate", "200",
+                     "--duration", str(int(seconds)), "--format", "raw", "--nonblocking", "--gil",
+                     "--output", str(folder / f"{mode}-{pid}.txt")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         cpu_before, wall_before = cpu_seconds(pids), time.monotonic()
         results = pending.get()
         cpu_after, wall_after = cpu_seconds(pids), time.monotonic()
         rss = rss_mb(pids)
+    for profiler in profilers:
+        profiler.wait()
     latencies = sorted(value for result in results for value in result["latencies"])
     requests = sum(result["requests"] for result in results)
     commands = sum(result["commands"] for result in results)
     wall = wall_after - wall_before
+    api_requests = sum(result.get("api", 0) for result in results)
+    api_figures = {}
+    if api_requests:
+        server_ms = (cpu_after - cpu_before) * 1000
+        api_figures = {"api_requests": api_requests, "api_requests_per_s": round(api_requests / wall, 1),
+                       "server_cpu_ms_per_api_request" if mode == "api_enqueue" else
+                       "server_cpu_ms_per_round_trip": round(server_ms / api_requests, 2)}
     return {
+        **api_figures,
         "mode": mode,
         "seconds": round(wall, 1),
         "requests": requests,
@@ -455,6 +543,79 @@ def queue_for_everyone(stack: Stack, per_device: int) -> None:
             commands.enqueue(session, cli_principal(), device_ids, "DeviceInformation",
                              {"Queries": list(mdm_commands.DEFAULT_DEVICE_QUERIES)})
     database.dispose()
+
+
+def api_setup(stack: Stack) -> dict:
+    """An API token (central admin) and the bench iPads' device ids, for the API phases."""
+    from sqlalchemy import select
+
+    from app.models import Device
+
+    created = stack.flokk("token", "create", "bench-api", "--role", "central_admin", "--expires", "1d")
+    token = re.search(r"Token:\s+(\S+)", created).group(1)
+    database = _database(stack)
+    with database.unit_of_work() as session:
+        device_ids = {udid: device_id for udid, device_id in session.execute(select(Device.udid, Device.id))}
+    database.dispose()
+    return {"token": token, "device_ids": device_ids}
+
+
+def cancel_queued(stack: Stack) -> int:
+    """Cancel what the enqueue-only phase left queued, so the next phase starts with empty queues."""
+    from sqlalchemy import update
+
+    from app.models.commands import Command, CommandStatus
+
+    database = _database(stack)
+    with database.unit_of_work() as session:
+        cancelled = session.execute(update(Command).where(Command.status == CommandStatus.QUEUED)
+                                    .values(status=CommandStatus.CANCELLED)).rowcount
+    database.dispose()
+    return cancelled
+
+
+def api_batch(stack: Stack, api: dict, count: int, rounds: int) -> dict:
+    """``POST /api/v1/commands`` with ``count`` device ids, ``rounds`` times: server CPU per device,
+    including the push of every device that follows the response (waited for at the fake APNs)."""
+    from sqlalchemy import insert, select
+
+    from app.models import Device
+    from app.models.tenancy import School
+
+    database = _database(stack)
+    with database.unit_of_work() as session:
+        school_id = session.scalar(select(School.id).where(School.code == "batch"))
+        session.execute(insert(Device), [
+            {"school_id": school_id, "platform": "ipados", "udid": f"BATCH{n:035d}", "serial_number": f"C{n:09d}",
+             "enrollment_state": "enrolled", "push_token": os.urandom(32).hex(), "push_magic": f"MAGIC-{n}",
+             "push_topic": "bench", "push_attempts": 0, "inventory": {}}
+            for n in range(count)
+        ])
+        device_ids = list(session.scalars(select(Device.id).where(Device.school_id == school_id).order_by(Device.id)))
+    database.dispose()
+    client = Client(stack.base_url, stack.trust())
+    headers = {"Authorization": f"Bearer {api['token']}", "Content-Type": "application/json"}
+    payload = json.loads(_API_COMMAND)
+    payload["device_ids"] = device_ids
+    body = json.dumps(payload).encode()
+    pids = stack.server_pids()
+    timings, cpus = [], []
+    for _ in range(rounds):
+        already = int(stack.apns_count_file.read_text() or 0) if stack.apns_count_file.exists() else 0
+        cpu0, wall0 = cpu_seconds(pids), time.monotonic()
+        status, answer = client.request("POST", "/api/v1/commands", body, headers)
+        timings.append(time.monotonic() - wall0)
+        assert status == 201, (status, answer[:300])
+        _wait_for(lambda: int(stack.apns_count_file.read_text() or 0) - already >= count, "the batch's pushes", 60)
+        time.sleep(0.2)  # let the worker finish recording the push outcomes
+        cpus.append(cpu_seconds(pids) - cpu0)
+    return {
+        "devices": count,
+        "rounds": rounds,
+        "response_s": [round(value, 3) for value in timings],
+        "server_cpu_s_incl_push": [round(value, 3) for value in cpus],
+        "server_cpu_ms_per_device_incl_push": round(statistics.median(cpus) / count * 1000, 3),
+    }
 
 
 def bulk_push(stack: Stack, count: int) -> dict:
@@ -524,7 +685,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--commands", type=int, default=20, help="commands queued per iPad for (b)")
     parser.add_argument("--push-devices", type=int, default=50_000)
-    parser.add_argument("--skip", default="", help="comma-separated phases to skip: idle,roundtrip,push")
+    parser.add_argument("--profile", default="", help="a folder: py-spy samples the workers in each load phase")
+    parser.add_argument("--batch-devices", type=int, default=1000, help="devices in one API request for (f)")
+    parser.add_argument("--skip", default="", help="comma-separated phases to skip: idle,roundtrip,api,push")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     stack = Stack(args)
@@ -547,6 +710,17 @@ def main() -> None:
             results["b_roundtrip"] = load(stack, identities, mode="roundtrip", seconds=args.seconds,
                                           clients=args.clients, connections=args.connections)
             print(json.dumps(results["b_roundtrip"]), flush=True)
+        if "api" not in skip:
+            api = api_setup(stack)
+            results["d_api_enqueue"] = load(stack, identities, mode="api_enqueue", seconds=args.seconds,
+                                            clients=args.clients, connections=args.connections, api=api)
+            print(json.dumps(results["d_api_enqueue"]), flush=True)
+            cancel_queued(stack)
+            results["e_api_roundtrip"] = load(stack, identities, mode="api_roundtrip", seconds=args.seconds,
+                                              clients=args.clients, connections=args.connections, api=api)
+            print(json.dumps(results["e_api_roundtrip"]), flush=True)
+            results["f_api_batch"] = api_batch(stack, api, args.batch_devices, rounds=5)
+            print(json.dumps(results["f_api_batch"]), flush=True)
         if "push" not in skip:
             results["c_push"] = bulk_push(stack, args.push_devices)
             print(json.dumps(results["c_push"]), flush=True)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
+import time
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.errors import InvalidInput, NotFound, Unauthenticated
@@ -68,19 +72,64 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiTo
 
 
 def authenticate(session: Session, raw: str) -> Principal:
-    """The principal of a bearer token, or Unauthenticated; records its use (throttled)."""
-    token = None
+    """The principal of a bearer token, or Unauthenticated; records its use (throttled).
+
+    Every request reads the token's row (one indexed Core statement: revoked, expired, last use),
+    so a revocation in any worker counts from the next request on. What a token may do (its grants,
+    fixed when it is created) is kept per process for ``PRINCIPAL_TTL`` seconds.
+    """
+    row = hashed = None
     if raw.startswith(PREFIX) and len(raw) < 200:
-        token = session.scalar(
-            select(ApiToken).options(selectinload(ApiToken.grants)).where(ApiToken.token_hash == token_hash(raw))
-        )
+        hashed = token_hash(raw)
+        row = session.execute(_token_state(), {"b_hash": hashed}).first()
     now = utcnow()
-    if token is None or token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthenticated("invalid, expired or revoked API token")
-    if token.last_used_at is None or now - token.last_used_at >= USE_AUDIT_INTERVAL:
+    if row.last_used_at is None or now - row.last_used_at >= USE_AUDIT_INTERVAL:
+        token = session.get(ApiToken, row.id)
+        if token is None:  # removed in between
+            raise Unauthenticated("invalid, expired or revoked API token")
         audit.record(session, token.label, "api_token.use", target=token, details={"name": token.name})
         token.last_used_at = now
-    return principal_for_token(token)
+    return _principal(session, hashed, row.id)
+
+
+#: How long a worker keeps a token's principal (its grants, which never change after creation).
+PRINCIPAL_TTL = 60.0
+#: token hash -> (when cached, token id, principal); keyed by the hash, which no other token ever has.
+_principals: dict[str, tuple[float, int, Principal]] = {}
+_principals_lock = threading.Lock()
+_MAX_PRINCIPALS = 10_000
+
+
+def _principal(session: Session, hashed: str, token_id: int) -> Principal:
+    moment = time.monotonic()
+    cached = _principals.get(hashed)
+    if cached is not None and cached[1] == token_id and moment - cached[0] < PRINCIPAL_TTL:
+        return cached[2]
+    token = session.scalar(select(ApiToken).options(selectinload(ApiToken.grants)).where(ApiToken.id == token_id))
+    if token is None:
+        raise Unauthenticated("invalid, expired or revoked API token")
+    principal = principal_for_token(token)
+    with _principals_lock:
+        if len(_principals) >= _MAX_PRINCIPALS:
+            _principals.clear()
+        _principals[hashed] = (moment, token_id, principal)
+    return principal
+
+
+def forget_cached_principals() -> None:
+    """Drop every cached principal (tests; a token's grants never change otherwise)."""
+    with _principals_lock:
+        _principals.clear()
+
+
+@lru_cache(maxsize=None)
+def _token_state() -> Any:
+    tokens = ApiToken.__table__
+    return select(tokens.c.id, tokens.c.revoked_at, tokens.c.expires_at, tokens.c.last_used_at).where(
+        tokens.c.token_hash == bindparam("b_hash")
+    )
 
 
 def token_status(token: ApiToken) -> str:

@@ -86,6 +86,9 @@ def submit(
         permission = Permission.REQUEST_DESTRUCTIVE if kind == DESTRUCTIVE else Permission.COMMAND
         targets = queue.load_targets(session, principal, wanted, permission, command=request_type)
         if kind is None:
+            if queue is commands:  # the targets were just checked, with this command: not again
+                return Submitted(queued=commands.enqueue(session, principal, wanted, request_type, params,
+                                                         check=False, targets=targets))
             return Submitted(queued=queue.enqueue(session, principal, wanted, request_type, params, check=False))
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:

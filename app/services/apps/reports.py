@@ -23,6 +23,8 @@ from app.models.devices import Device
 #: Inventory sections (``mdm_protocol.reports.INVENTORY_QUERIES``) this module keeps.
 MANAGED_SECTION = "managed_applications"
 INSTALLED_SECTION = "applications"
+#: The inventory sections ``store`` keeps (any other section is none of its business).
+SECTIONS = frozenset({MANAGED_SECTION, INSTALLED_SECTION})
 
 
 def store(session: Session, device: Device, section: str, value: Any) -> bool:

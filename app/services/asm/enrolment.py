@@ -148,6 +148,19 @@ def on_enrolled(session: Session, device: Device) -> None:
         _queue_once(session, device, CONFIGURED)
 
 
+def answer_needs_device(request_type: str | None, report: CommandReport, *, has_bypass_code: bool) -> bool:
+    """Whether :func:`on_answer` has anything to do with this answer (the MDM hot path loads the
+    device only then)."""
+    if report.status is not Status.ACKNOWLEDGED:
+        return False
+    if request_type in (BYPASS_REQUEST, CONFIGURED):
+        return True
+    if request_type == "DeviceInformation":
+        answers = report.raw.get("QueryResponses")
+        return isinstance(answers, dict) and answers.get("IsSupervised") is True and not has_bypass_code
+    return False
+
+
 def on_answer(session: Session, device: Device, request_type: str | None, report: CommandReport) -> None:
     """An answer the store has recorded: escrow the bypass code, note DeviceConfigured, ask a newly
     supervised device for its code."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, InvalidInput, NotFound
@@ -24,7 +24,7 @@ from app.models.commands import Command, CommandStatus
 from app.models.devices import Device, EnrollmentState, Platform
 from app.services import audit, progress
 from app.services.access import WIPING_COMMANDS, Permission, Principal, group_filter, restrict
-from app.services.bulk import text_in
+from app.services.bulk import id_in, text_in
 from app.services.mdm import push
 from mdm_protocol import apple_schema
 from mdm_protocol import commands as mdm_commands
@@ -89,18 +89,23 @@ def enqueue(
     lifetime: dt.timedelta = DEFAULT_LIFETIME,
     check: bool = True,
     device_user_id: int | None = None,
+    targets: Sequence[tuple[int, int]] | None = None,
 ) -> Queued:
     """Queue one command for each device; all or nothing.
 
     ``check=False`` is for callers that built ``params`` from a typed builder
     already checked against the schema. ``device_user_id`` queues on a user
-    channel (Shared iPad) of the single device given.
+    channel (Shared iPad) of the single device given. ``targets``: what
+    ``load_targets`` already answered for these devices with ``Permission.COMMAND``
+    and this command (``approvals.submit``), not asked again; a destructive
+    command's targets are always checked here for the destructive right.
     """
     params = dict(params or {})
     if check:
         check_params(request_type, params)
     permission = Permission.DESTRUCTIVE if request_type in DESTRUCTIVE_REQUEST_TYPES else Permission.COMMAND
-    targets = load_targets(session, principal, device_ids, permission)
+    if targets is None or permission is not Permission.COMMAND:
+        targets = load_targets(session, principal, device_ids, permission)
     if device_user_id is not None and len(targets) != 1:
         raise InvalidInput("a user channel belongs to one device")
     now = utcnow()
@@ -183,13 +188,13 @@ def load_targets(
     found: dict[int, tuple[int, int | None, str, str]] = {}
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start : start + _BATCH]
+        devices = Device.__table__  # Core columns: no ORM compile step for a plain row read
         statement = restrict(
-            select(Device.id, Device.school_id, Device.group_id, Device.platform, Device.enrollment_state).where(
-                Device.id.in_(bindparam("ids", chunk, literal_execute=True))
-            ),
+            select(devices.c.id, devices.c.school_id, devices.c.group_id, devices.c.platform,
+                   devices.c.enrollment_state).where(id_in(session, devices.c.id, chunk)),
             principal,
             Permission.VIEW,
-            Device.school_id,
+            devices.c.school_id,
             group_filter(Device),
         )
         for device_id, school_id, group_id, platform, state in session.execute(statement):

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +105,50 @@ def wake_committed(db: Any, device_ids: Sequence[int], *, limit: int | None = No
     except Exception:  # a push problem must never fail what was already committed
         log.exception("pushing %d device(s) failed; the push job will retry", len(device_ids))
     return None
+
+
+class BackgroundPusher:
+    """Pushes after commit from one thread per worker process, off every request's path.
+
+    A request hands over the devices its committed unit of work queued commands for and goes
+    on; what several requests hand over within ``linger`` seconds is pushed together, over one
+    APNs connection (a class-wide command sent device by device, a morning's enrolments). Like
+    ``wake_committed`` after a response: never raises, and more than ``limit`` devices at once
+    are left to the push job. The thread starts on first use (``flokk serve`` makes one pusher
+    per worker, after the fork); it is a daemon: a push lost at shutdown is the push job's.
+    """
+
+    def __init__(self, db: Any, *, linger: float = 0.02, limit: int = REQUEST_PUSH_LIMIT) -> None:
+        self.db = db
+        self.linger = linger
+        self.limit = limit
+        self._queue: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, device_ids: Sequence[int]) -> None:
+        if not device_ids or len(device_ids) > self.limit:
+            return  # nothing, or a bulk command: the push job takes it (its next push is due at once)
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="flokk-push", daemon=True)
+                    self._thread.start()
+        self._queue.put(list(device_ids))
+
+    def _run(self) -> None:
+        while True:
+            batch = set(self._queue.get())
+            deadline = time.monotonic() + self.linger
+            while len(batch) < self.limit:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.update(self._queue.get(timeout=remaining))
+                except queue.Empty:
+                    break
+            wake_committed(self.db, sorted(batch))
 
 
 def next_delay(attempts: int) -> dt.timedelta:
@@ -237,14 +284,14 @@ def due_for_push(session: Session, *, now: dt.datetime | None = None, limit: int
 def reset_backoff(session: Session, device_ids: Sequence[int]) -> None:
     """New commands were queued: the next push is due now, with a fresh back-off."""
     for start in range(0, len(device_ids), _CHUNK):
+        devices = Device.__table__  # Core: every API enqueue runs this
         session.execute(
-            update(Device)
+            update(devices)
             .where(
-                id_in(session, Device.id, device_ids[start : start + _CHUNK]),
-                or_(Device.push_attempts != 0, Device.next_push_at.is_not(None)),  # write only what changes
+                id_in(session, devices.c.id, device_ids[start : start + _CHUNK]),
+                or_(devices.c.push_attempts != 0, devices.c.next_push_at.is_not(None)),  # write only what changes
             )
             .values(push_attempts=0, next_push_at=None)
-            .execution_options(synchronize_session=False)
         )
 
 

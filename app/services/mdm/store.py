@@ -35,7 +35,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from app.db import context
+from app.db import DriverStatement, context
 from app.errors import NotFound
 from app.models.base import UTCDateTime, utcnow
 from app.models.commands import OPEN_STATUSES, Command, CommandStatus
@@ -48,7 +48,7 @@ from app.services.asm import enrolment as ade
 from app.services.fleet import transfers
 from app.services.mdm import commands as command_queue
 from app.services.pki import certificates
-from app.services.pki.certificates import CertificateIdentity
+from app.services.pki.certificates import BoundDevice, CertificateIdentity
 from app.services.policy import reconciler as policy_reconcile
 from mdm_protocol import checkin
 from mdm_protocol import commands as mdm_commands
@@ -80,6 +80,9 @@ class SqlMdmStore:
         self.principal = principal or system_principal("mdm")
         self.postgres = session.get_bind().dialect.name == "postgresql"
         self._devices: dict[str, Device] = {}
+        #: Devices as the certificate lookup read them (``CertificateIdentity.device``), by UDID: the
+        #: hot path (Idle, reports) works from these columns and loads a Device object only when needed.
+        self._bound: dict[str, BoundDevice] = {}
         self._users: dict[tuple[int, str], DeviceUser] = {}
         self._pending_binding: tuple[CertificateIdentity, str] | None = None
 
@@ -88,6 +91,12 @@ class SqlMdmStore:
     def bound_device(self, identity: CertificateIdentity) -> str | None:
         if identity.device_id is None:
             return None
+        bound = identity.device
+        if bound is not None and bound.id == identity.device_id:
+            if bound.udid is None:
+                return None
+            self._bound[bound.udid] = bound
+            return bound.udid
         device = self.session.get(Device, identity.device_id)
         if device is None or device.udid is None:
             return None
@@ -274,8 +283,13 @@ class SqlMdmStore:
         return {"unlock_token": context(self.session).secrets.open(device.unlock_token, label=UNLOCK_TOKEN_LABEL)}
 
     def seen(self, enrollment: Enrollment) -> None:
-        device = self._required_device(enrollment.device_id)
         now = utcnow()
+        bound = self._bound.get(enrollment.device_id)
+        if bound is not None and not enrollment.is_user_channel and enrollment.device_id not in self._devices:
+            if _stale(bound.last_seen_at, now) or bound.push_attempts or bound.next_push_at is not None:
+                self.session.execute(_mark_seen(), {"b_device_id": bound.id, "b_now": now})
+            return
+        device = self._required_device(enrollment.device_id)
         if enrollment.is_user_channel:
             user = self._user(device, enrollment)
             if user is not None and _stale(user.last_seen_at, now):
@@ -315,21 +329,25 @@ class SqlMdmStore:
         )
 
     def next_command(self, enrollment: Enrollment, *, include_not_now: bool) -> PendingCommand | None:
-        device = self._required_device(enrollment.device_id)
         now = utcnow()
-        user = self._user(device, enrollment) if enrollment.is_user_channel else None
-        row = self.session.execute(
-            _take_next(self.postgres, include_not_now, enrollment.is_user_channel),
-            {"b_device_id": device.id, "b_user_id": user.id if user else -1, "b_now": now,
+        user = None
+        if enrollment.is_user_channel:
+            user = self._user(self._required_device(enrollment.device_id), enrollment)
+        row = _take_next(self.postgres, include_not_now, enrollment.is_user_channel).execute(
+            self.session,
+            {"b_device_id": self._device_id(enrollment.device_id), "b_user_id": user.id if user else -1, "b_now": now,
              "b_redeliver_before": now - REDELIVER_AFTER},
         ).first()
         return PendingCommand(row.uuid, row.request_type, row.body) if row else None
 
     def record(self, enrollment: Enrollment, report: CommandReport) -> Recorded:
-        device = self._required_device(enrollment.device_id)
-        user = self._user(device, enrollment) if enrollment.is_user_channel else None
+        udid = enrollment.device_id
+        device_id = self._device_id(udid)
+        user = None
+        if enrollment.is_user_channel:
+            user = self._user(self._required_device(udid), enrollment)
         values: dict[str, Any] = {
-            "b_uuid": report.command_uuid, "b_device_id": device.id, "b_user_id": user.id if user else -1,
+            "b_uuid": report.command_uuid, "b_device_id": device_id, "b_user_id": user.id if user else -1,
         }
         if report.status is Status.NOT_NOW:
             statement = _record_not_now(enrollment.is_user_channel)
@@ -344,10 +362,12 @@ class SqlMdmStore:
         row = self.session.execute(statement, values).first()
         if row is not None:
             if report.status is not Status.NOT_NOW:
-                _audit_result(self.session, device, report, row)
-                if user is None:
-                    ade.on_answer(self.session, device, row.request_type, report)
+                _audit_result(self.session, udid, report, row)
+                if user is None and ade.answer_needs_device(row.request_type, report,
+                                                            has_bypass_code=self._has_bypass_code(udid)):
+                    ade.on_answer(self.session, self._required_device(udid), row.request_type, report)
             return Recorded(RecordOutcome.APPLIED, row.request_type)
+        device = self._required_device(udid)
         known = self.session.scalar(
             select(Command.request_type).where(
                 Command.uuid == report.command_uuid, Command.device_id == device.id, self._channel(device, enrollment)
@@ -356,7 +376,8 @@ class SqlMdmStore:
         return Recorded(RecordOutcome.REPEATED, known) if known else Recorded(RecordOutcome.UNKNOWN)
 
     def store_inventory(self, enrollment: Enrollment, update_: InventoryUpdate) -> None:
-        device = self._required_device(enrollment.device_id)
+        udid = enrollment.device_id
+        device_id = self._device_id(udid)
         values: dict[str, Any] = {"inventory": _merged_section(self.postgres, update_.section, update_.value)}
         fields = update_.device_fields
         for field_name, column, length in _PROMOTED_FIELDS:
@@ -366,10 +387,13 @@ class SqlMdmStore:
             values["supervised"] = bool(fields["is_supervised"])
         # One UPDATE merges the section in the database: two answers arriving at
         # once both land, without reading (or locking) the whole inventory first.
-        self.session.execute(
-            update(Device).where(Device.id == device.id).values(**values).execution_options(synchronize_session=False)
-        )
-        self.session.expire(device, list(values))
+        devices = Device.__table__  # Core: no ORM bulk-update machinery on the hot path
+        self.session.execute(update(devices).where(devices.c.id == device_id).values(**values))
+        if udid in self._devices:
+            self.session.expire(self._devices[udid], list(values))
+        if update_.profiles is None and update_.section not in app_reports.SECTIONS:
+            return  # the usual answer (DeviceInformation, SecurityInfo …): nothing else to do
+        device = self._required_device(udid)
         if update_.profiles is not None:
             self._replace_installed_profiles(device, update_)
         apps_reported = app_reports.store(self.session, device, update_.section, update_.value)
@@ -423,6 +447,16 @@ class SqlMdmStore:
         user = self._user(device, enrollment)
         return Command.device_user_id == (user.id if user else -1)
 
+    def _device_id(self, udid: str) -> int:
+        """The device's id, from the certificate lookup when it read the device (no query)."""
+        bound = self._bound.get(udid)
+        return bound.id if bound is not None else self._required_device(udid).id
+
+    def _has_bypass_code(self, udid: str) -> bool:
+        if udid in self._devices or udid not in self._bound:
+            return self._required_device(udid).activation_lock_bypass_code is not None
+        return self._bound[udid].has_bypass_code
+
     def _device(self, udid: str) -> Device | None:
         device = self._devices.get(udid)
         if device is None:
@@ -459,43 +493,58 @@ class SqlMdmStore:
 # --- the hot statements, built once per shape (SQLAlchemy then reuses their compiled form) ---
 
 
+#: Core, not the ORM: these statements name the table's columns, so SQLAlchemy compiles each once
+#: and executes it without the ORM's bulk-update machinery (no identity map to synchronise).
+_COMMANDS = Command.__table__.c
+
+
 def _channel_of(user_channel: bool) -> Any:
     if user_channel:
-        return Command.device_user_id == bindparam("b_user_id")
-    return Command.device_user_id.is_(None)
+        return _COMMANDS.device_user_id == bindparam("b_user_id")
+    return _COMMANDS.device_user_id.is_(None)
 
 
 @lru_cache(maxsize=None)
-def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> Any:
+def _take_next(postgres: bool, include_not_now: bool, user_channel: bool) -> DriverStatement:
     """UPDATE … RETURNING that takes the oldest deliverable command and marks it sent."""
+    c = _COMMANDS
     now = bindparam("b_now", type_=UTCDateTime())
-    deliverable = Command.status == CommandStatus.QUEUED
+    deliverable = c.status == CommandStatus.QUEUED
     if include_not_now:
         deliverable = or_(
             deliverable,
-            Command.status == CommandStatus.NOT_NOW,
-            (Command.status == CommandStatus.SENT)
-            & (Command.sent_at < bindparam("b_redeliver_before", type_=UTCDateTime())),
+            c.status == CommandStatus.NOT_NOW,
+            (c.status == CommandStatus.SENT) & (c.sent_at < bindparam("b_redeliver_before", type_=UTCDateTime())),
         )
     candidate = (
-        select(Command.id)
+        select(c.id)
         .where(
-            Command.device_id == bindparam("b_device_id"),
+            c.device_id == bindparam("b_device_id"),
             _channel_of(user_channel),
             deliverable,
-            or_(Command.expires_at.is_(None), Command.expires_at > now),
+            or_(c.expires_at.is_(None), c.expires_at > now),
         )
-        .order_by(Command.id)
+        .order_by(c.id)
         .limit(1)
     )
     if postgres:
         candidate = candidate.with_for_update(skip_locked=True)
+    return DriverStatement(
+        update(Command.__table__)
+        .where(c.id == candidate.scalar_subquery())
+        .values(status=CommandStatus.SENT, sent_at=now, delivery_count=c.delivery_count + 1)
+        .returning(c.uuid, c.request_type, c.body)
+    )
+
+
+@lru_cache(maxsize=None)
+def _mark_seen() -> Any:
+    """The device connected: last seen now, push back-off reset (``seen``, from the bound device's columns)."""
+    devices = Device.__table__
     return (
-        update(Command)
-        .where(Command.id == candidate.scalar_subquery())
-        .values(status=CommandStatus.SENT, sent_at=now, delivery_count=Command.delivery_count + 1)
-        .returning(Command.uuid, Command.request_type, Command.body)
-        .execution_options(synchronize_session=False)
+        update(devices)
+        .where(devices.c.id == bindparam("b_device_id"))
+        .values(last_seen_at=bindparam("b_now", type_=UTCDateTime()), push_attempts=0, next_push_at=None)
     )
 
 
@@ -524,45 +573,46 @@ def _remember_signature() -> Any:
 def _answerable(user_channel: bool) -> Any:
     """Still waiting for an answer; a late answer to a command that expired after
     it was sent is still the truth about the device."""
+    c = _COMMANDS
     return (
-        Command.uuid == bindparam("b_uuid"),
-        Command.device_id == bindparam("b_device_id"),
+        c.uuid == bindparam("b_uuid"),
+        c.device_id == bindparam("b_device_id"),
         _channel_of(user_channel),
         or_(
-            Command.status.in_((CommandStatus.SENT, CommandStatus.NOT_NOW)),
-            (Command.status == CommandStatus.EXPIRED) & Command.sent_at.is_not(None),
+            c.status.in_((CommandStatus.SENT, CommandStatus.NOT_NOW)),
+            (c.status == CommandStatus.EXPIRED) & c.sent_at.is_not(None),
         ),
     )
 
 
 @lru_cache(maxsize=None)
 def _record_not_now(user_channel: bool) -> Any:
+    c = _COMMANDS
     return (
-        update(Command)
+        update(Command.__table__)
         .where(*_answerable(user_channel))
-        .values(status=CommandStatus.NOT_NOW, not_now_count=Command.not_now_count + 1)
-        .returning(Command.request_type)
-        .execution_options(synchronize_session=False)
+        .values(status=CommandStatus.NOT_NOW, not_now_count=c.not_now_count + 1)
+        .returning(c.request_type)
     )
 
 
 @lru_cache(maxsize=None)
 def _record_answer(user_channel: bool) -> Any:
+    c = _COMMANDS
     return (
-        update(Command)
+        update(Command.__table__)
         .where(*_answerable(user_channel))
         .values(
             status=bindparam("b_status"),
             completed_at=bindparam("b_completed_at", type_=UTCDateTime()),
             result=bindparam("b_result", type_=LargeBinary()),
-            error_chain=bindparam("b_error_chain", type_=Command.__table__.c.error_chain.type),
+            error_chain=bindparam("b_error_chain", type_=c.error_chain.type),
         )
-        .returning(Command.request_type, Command.created_by, Command.school_id)
-        .execution_options(synchronize_session=False)
+        .returning(c.request_type, c.created_by, c.school_id)
     )
 
 
-def _audit_result(session: Session, device: Device, report: CommandReport, row: Any) -> None:
+def _audit_result(session: Session, udid: str, report: CommandReport, row: Any) -> None:
     """A person's command (or an approved one) gets its outcome in the audit log.
 
     Flokk's own routine commands (inventory, policy) are left to the command
@@ -572,7 +622,7 @@ def _audit_result(session: Session, device: Device, report: CommandReport, row: 
         return
     audit.record(
         session,
-        _device_actor(device.udid),
+        _device_actor(udid),
         "command.result",
         outcome=audit.SUCCESS if report.status is Status.ACKNOWLEDGED else audit.FAILURE,
         school_id=row.school_id,

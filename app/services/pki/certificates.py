@@ -10,14 +10,16 @@ speak for that device.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
+from app.db import DriverStatement
 from app.errors import Conflict, FlokkError, InvalidInput, NotFound
 from app.models.base import utcnow
 from app.models.pki import CertificateAuthorityRecord, IssuedCertificate
@@ -35,6 +37,21 @@ class UntrustedCertificate(FlokkError):
 
 
 @dataclass(frozen=True)
+class BoundDevice:
+    """The bound device's columns the MDM hot path needs, read in the same query as the certificate
+    (so an Idle check-in loads no Device object)."""
+
+    id: int
+    udid: str | None
+    school_id: int
+    enrollment_state: str
+    last_seen_at: dt.datetime | None
+    push_attempts: int
+    next_push_at: dt.datetime | None
+    has_bypass_code: bool
+
+
+@dataclass(frozen=True)
 class CertificateIdentity:
     """Who a trusted certificate speaks for: its school, the token's group, and its device once bound."""
 
@@ -45,6 +62,8 @@ class CertificateIdentity:
     group_id: int | None
     device_id: int | None
     not_after: dt.datetime
+    #: The bound device as it was when the certificate was identified (None: unbound, or not read).
+    device: BoundDevice | None = field(default=None, compare=False)
 
 
 def serial_hex(certificate: x509.Certificate) -> str:
@@ -57,22 +76,54 @@ def identify(session: Session, certificate: x509.Certificate, *, now: dt.datetim
     The lookup is by SHA-256 fingerprint of the whole certificate, so only the
     exact certificate Flokk issued matches. Raises :class:`UntrustedCertificate`.
     """
-    record = session.scalar(
-        select(IssuedCertificate)
-        # One query on the hot path: the MDM endpoints need the token (group) and the bound device next.
-        .options(joinedload(IssuedCertificate.enrollment_token), joinedload(IssuedCertificate.device))
-        .where(IssuedCertificate.fingerprint == fingerprint(certificate))
-    )
-    if record is None:
+    # Every MDM request: one Core statement (compiled once) reads the certificate's state, its
+    # token's group and the bound device's hot columns. Nothing of it is cached between requests,
+    # so a revocation or a re-binding (re-enrolment) in any worker counts from the next request on.
+    row = _identify_statement().execute(session, {"b_fingerprint": fingerprint(certificate)}).first()
+    if row is None:
         raise UntrustedCertificate("the certificate was not issued by Flokk")
     moment = now or utcnow()
-    if record.revoked_at is not None and record.revoked_at <= moment:
+    if row.revoked_at is not None and row.revoked_at <= moment:
         raise UntrustedCertificate("the certificate has been revoked")
-    if record.not_after <= moment:
+    if row.not_after <= moment:
         raise UntrustedCertificate("the certificate has expired")
-    if record.not_before > moment:
+    if row.not_before > moment:
         raise UntrustedCertificate("the certificate is not valid yet")
-    return _identity(record)
+    device = None
+    if row.device_id is not None and row.bound_id is not None:
+        device = BoundDevice(row.bound_id, row.udid, row.device_school_id, row.enrollment_state, row.last_seen_at,
+                             row.push_attempts or 0, row.next_push_at, bool(row.has_bypass_code))
+    return CertificateIdentity(
+        certificate_id=row.id, serial=row.serial, fingerprint=row.fingerprint, school_id=row.school_id,
+        group_id=row.group_id, device_id=row.device_id, not_after=row.not_after.astimezone(dt.UTC), device=device,
+    )
+
+
+@lru_cache(maxsize=None)
+def _identify_statement() -> DriverStatement:
+    from sqlalchemy import bindparam
+
+    from app.models.devices import Device
+    from app.models.enrollment import EnrollmentToken
+
+    certificates_ = IssuedCertificate.__table__
+    tokens = EnrollmentToken.__table__
+    devices = Device.__table__
+    return DriverStatement(
+        select(
+            certificates_.c.id, certificates_.c.serial, certificates_.c.fingerprint, certificates_.c.school_id,
+            certificates_.c.device_id, certificates_.c.not_before, certificates_.c.not_after,
+            certificates_.c.revoked_at, tokens.c.group_id,
+            devices.c.id.label("bound_id"), devices.c.udid, devices.c.school_id.label("device_school_id"),
+            devices.c.enrollment_state, devices.c.last_seen_at, devices.c.push_attempts, devices.c.next_push_at,
+            devices.c.activation_lock_bypass_code.is_not(None).label("has_bypass_code"),
+        )
+        .select_from(
+            certificates_.outerjoin(tokens, tokens.c.id == certificates_.c.enrollment_token_id)
+            .outerjoin(devices, devices.c.id == certificates_.c.device_id)
+        )
+        .where(certificates_.c.fingerprint == bindparam("b_fingerprint"))
+    )
 
 
 def bind_device(session: Session, identity: CertificateIdentity, device_id: int) -> CertificateIdentity:
