@@ -855,6 +855,35 @@ NB = {
     "Every iPad is on the target.": "Alle iPadene har nådd målet.",
     "The target": "Målet",
     "Target version": "Målversjon",
+    # The device list (issue 16)
+    "OS version": "OS-versjon",
+    "Not seen since": "Ikke sett på",
+    "Any time": "Når som helst",
+    "%(days)s days or more": "%(days)s dager eller mer",
+    "Supervised": "Overvåket",
+    "Yes": "Ja",
+    "No": "Nei",
+    "Clear filters": "Fjern filtrene",
+    "Export as CSV": "Eksporter som CSV",
+    "Pages": "Sider",
+    "Showing %(first)s–%(last)s of %(total)s": "Viser %(first)s–%(last)s av %(total)s",
+    "Previous page": "Forrige side",
+    # Enrollment links with a QR code (issue 16)
+    "revoked": "trukket tilbake",
+    "used up": "brukt opp",
+    "QR code of the enrollment link": "QR-kode for innrulleringslenken",
+    "Point the iPad camera at the code, or open the address below in Safari on the iPad.":
+        "Hold kameraet på iPaden mot koden, eller åpne adressen under i Safari på iPaden.",
+    "Copied": "Kopiert",
+    "Copy the address": "Kopier adressen",
+    "Download the QR code (PNG)": "Last ned QR-koden (PNG)",
+    "Download the QR code (SVG)": "Last ned QR-koden (SVG)",
+    "none: devices land in the school without a class": "ingen: enhetene havner på skolen uten klasse",
+    "Used": "Brukt",
+    "%(count)s of %(limit)s times": "%(count)s av %(limit)s ganger",
+    "%(count)s times (no limit)": "%(count)s ganger (ingen grense)",
+    "%(count)s of %(limit)s": "%(count)s av %(limit)s",
+    "Show link and QR code": "Vis lenken og QR-koden",
 }
 
 

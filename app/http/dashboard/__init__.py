@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 
 from app.errors import FlokkError, InvalidInput, RateLimited, Unauthenticated
@@ -175,10 +175,21 @@ def _template_helpers() -> dict[str, Any]:
         "get_locale": get_locale,
         "command_label": lambda request_type: _(labels.label(request_type)),
         "status_label": lambda status: _(labels.STATUSES.get(status, status)),
+        "in_words": in_words,
+        "platform_label": lambda platform: labels.PLATFORMS.get(platform, platform),
         "enrollment_state_label": lambda state: _(labels.ENROLLMENT_STATES.get(state, state)),
+        # Once per page rather than once per row of a long table.
+        "enrollment_state_labels": lambda: {state: _(label) for state, label in labels.ENROLLMENT_STATES.items()},
         "approval_status_label": lambda status: _(labels.APPROVAL_STATUSES.get(status, status)),
         "group_kind_label": lambda kind: _(labels.GROUP_KINDS.get(kind, kind)),
     }
+
+
+def in_words(moment: Any) -> str:
+    """A time relative to now in the page's language: "in 29 days", "3 hours ago"."""
+    from app.models.base import utcnow
+
+    return format_timedelta(moment - utcnow(), add_direction=True, threshold=1.1)
 
 
 def notice(message: str) -> None:
