@@ -884,6 +884,15 @@ NB = {
     "%(count)s times (no limit)": "%(count)s ganger (ingen grense)",
     "%(count)s of %(limit)s": "%(count)s av %(limit)s",
     "Show link and QR code": "Vis lenken og QR-koden",
+    # The starter pack as a PDF (issue 16)
+    "removed at every school": "fjernet på alle skoler",
+    "locked as central IT set it": "låst slik sentral IT har satt den",
+    "set by central IT": "satt av sentral IT",
+    "Your contact at central IT: %(contact)s": "Din kontakt hos sentral IT: %(contact)s",
+    "Enrollment link: %(label)s": "Innrulleringslenke: %(label)s",
+    "Download as PDF": "Last ned som PDF",
+    "Setting": "Innstilling",
+    "Flokk name": "Navn i Flokk",
 }
 
 
