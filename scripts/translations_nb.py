@@ -893,6 +893,56 @@ NB = {
     "Download as PDF": "Last ned som PDF",
     "Setting": "Innstilling",
     "Flokk name": "Navn i Flokk",
+    # Confirmations and approvals with context (issue 16)
+    "Remove…": "Fjern …",
+    "Remove the right “%(role)s” from %(email)s? It takes effect at once.":
+        "Fjerne rettigheten «%(role)s» fra %(email)s? Det gjelder med en gang.",
+    "Yes, remove the right": "Ja, fjern rettigheten",
+    "Deactivate…": "Deaktiver …",
+    "Deactivate %(email)s? They are signed out everywhere at once and can no longer sign in until the account is activated again.":
+        "Deaktivere %(email)s? Vedkommende logges ut overalt med en gang og kan ikke logge inn igjen før kontoen aktiveres.",
+    "Yes, deactivate": "Ja, deaktiver",
+    "Activate…": "Aktiver …",
+    "Activate %(email)s again? They can sign in with the rights listed above.":
+        "Aktivere %(email)s igjen? Vedkommende kan logge inn med rettighetene over.",
+    "Yes, activate": "Ja, aktiver",
+    "New one-time password…": "Nytt engangspassord …",
+    "Give %(email)s a new one-time password? Their current password stops working at once.":
+        "Gi %(email)s et nytt engangspassord? Det nåværende passordet slutter å virke med en gang.",
+    "Yes, make a new password": "Ja, lag et nytt passord",
+    "Remove this sign-in rule? The rights it gave are taken away at the next sign-in.":
+        "Fjerne denne innloggingsregelen? Rettighetene den ga, tas bort ved neste innlogging.",
+    "Yes, remove the rule": "Ja, fjern regelen",
+    "Revoke…": "Trekk tilbake …",
+    "Revoke the API token %(name)s? Whatever uses it is refused from now on.":
+        "Trekke tilbake API-nøkkelen %(name)s? Alt som bruker den, avvises fra nå av.",
+    "Yes, revoke": "Ja, trekk tilbake",
+    "several schools": "flere skoler",
+    "Why": "Hvorfor",
+    "Decided by": "Avgjort av",
+    "and %(count)s more": "og %(count)s til",
+    "Approve…": "Godkjenn …",
+    "Send “%(command)s” to %(count)s device(s) now? This cannot be undone.":
+        "Sende «%(command)s» til %(count)s enhet(er) nå? Dette kan ikke angres.",
+    "Yes, approve": "Ja, godkjenn",
+    "Note (optional)": "Merknad (valgfritt)",
+    "Reject…": "Avvis …",
+    "Reject the request? Nothing is sent; %(who)s sees your note.":
+        "Avvise forespørselen? Ingenting sendes; %(who)s ser merknaden din.",
+    "Yes, reject": "Ja, avvis",
+    "Ask for “%(command)s” on %(device)s? A central admin approves it before it is sent. Say why.":
+        "Be om «%(command)s» på %(device)s? En sentral administrator godkjenner det før det sendes. Si hvorfor.",
+    "Yes, ask for it": "Ja, be om det",
+    "Ask to remove…": "Be om å fjerne …",
+    "Ask a central admin to remove %(device)s from Flokk? Say why.":
+        "Be en sentral administrator om å fjerne %(device)s fra Flokk? Si hvorfor.",
+    "Yes, ask to remove": "Ja, be om å fjerne",
+    "Revoke the enrollment link %(label)s? iPads can no longer enrol with it; those already enrolled stay.":
+        "Trekke tilbake innrulleringslenken %(label)s? iPader kan ikke lenger rulles inn med den; de som allerede er innrullert, blir værende.",
+    "Delete…": "Slett …",
+    "Delete the group %(group)s? Its %(count)s device(s) stay at the school without a group, and the group's own settings stop applying to them.":
+        "Slette gruppen %(group)s? De %(count)s enhetene blir værende på skolen uten gruppe, og gruppens egne innstillinger slutter å gjelde for dem.",
+    "Yes, delete the group": "Ja, slett gruppen",
 }
 
 

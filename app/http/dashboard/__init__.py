@@ -154,6 +154,13 @@ def can(
     return principal.can(permission, school_id, group_id, command=command)
 
 
+def _destructive_commands() -> frozenset[str]:
+    from app.services.access import CHROMEBOOK_WIPING_COMMANDS
+    from app.services.mdm.commands import DESTRUCTIVE_REQUEST_TYPES
+
+    return DESTRUCTIVE_REQUEST_TYPES | CHROMEBOOK_WIPING_COMMANDS
+
+
 def may_send(request_type: str, school_id: int, group_id: int | None) -> bool:
     """Whether to offer a command in a form: the right it needs (asking, for destructive ones) and the role's command set."""
     from app.services.access import CHROMEBOOK_WIPING_COMMANDS
@@ -176,6 +183,8 @@ def _template_helpers() -> dict[str, Any]:
         "command_label": lambda request_type: _(labels.label(request_type)),
         "status_label": lambda status: _(labels.STATUSES.get(status, status)),
         "in_words": in_words,
+        "role_label": lambda role: _(labels.ROLES.get(str(role), str(role))),
+        "destructive_commands": _destructive_commands,
         "platform_label": lambda platform: labels.PLATFORMS.get(platform, platform),
         "enrollment_state_label": lambda state: _(labels.ENROLLMENT_STATES.get(state, state)),
         # Once per page rather than once per row of a long table.

@@ -99,7 +99,9 @@ def device_list():
     if sort:
         query["sort"] = sort
     return render_template("devices.html", page=page, query=query, offset=offset, limit=limit, sort=sort or devices.DEFAULT_SORT,
-                           schools=visible_schools, classes=classes, os_versions=devices.os_versions(session, principal),
+                           schools=visible_schools, classes=classes,
+                           # A school's versions to choose from; over a whole fleet (a scan of every device) a field to type in.
+                           os_versions=devices.os_versions(session, principal, school_code=school_code) if school_code else None,
                            platforms=labels.PLATFORMS, not_seen_days=labels.NOT_SEEN_DAYS, states=labels.ENROLLMENT_STATES)
 
 

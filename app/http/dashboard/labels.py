@@ -74,6 +74,15 @@ def label(request_type: str) -> str:
 
 
 #: A device's enrollment state.
+#: Roles as people say them.
+ROLES = {
+    "central_admin": N_("central admin"),
+    "central_helpdesk": N_("central helpdesk"),
+    "school_ict": N_("school ICT contact"),
+    "auditor": N_("auditor"),
+    "teacher": N_("teacher of the class"),
+}
+
 #: Platforms by their product names (the same in every language).
 PLATFORMS = {"ipados": "iPad", "ios": "iPhone", "macos": "Mac", "chromeos": "Chromebook"}
 

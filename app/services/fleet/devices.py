@@ -159,10 +159,12 @@ def export_devices(session: Session, principal: Principal, where: DeviceFilter, 
     yield from session.scalars(statement)
 
 
-def os_versions(session: Session, principal: Principal) -> list[str]:
-    """The OS versions among the principal's devices (for a filter's choices), newest first."""
+def os_versions(session: Session, principal: Principal, *, school_code: str | None = None) -> list[str]:
+    """The OS versions among the principal's devices (of one school), for a filter's choices, newest first."""
     statement = (scoped(Device, principal).with_only_columns(Device.os_version).where(Device.os_version.is_not(None))
                  .group_by(Device.os_version))
+    if school_code is not None:
+        statement = statement.where(Device.school_id == get_school_by_code(session, principal, school_code).id)
     return sorted(session.scalars(statement), key=version_key, reverse=True)
 
 
