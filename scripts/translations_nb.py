@@ -943,6 +943,11 @@ NB = {
     "Delete the group %(group)s? Its %(count)s device(s) stay at the school without a group, and the group's own settings stop applying to them.":
         "Slette gruppen %(group)s? De %(count)s enhetene blir værende på skolen uten gruppe, og gruppens egne innstillinger slutter å gjelde for dem.",
     "Yes, delete the group": "Ja, slett gruppen",
+    # Layout (issue 16)
+    "Waiting for approval": "Venter på godkjenning",
+    "Skip to the content": "Gå til innholdet",
+    "Menu": "Meny",
+    "Main menu": "Hovedmeny",
 }
 
 

@@ -133,6 +133,7 @@ def _error(error: FlokkError) -> Any:
             return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
         flash(_("Please sign in again."), "error")
         return redirect(url_for("dashboard.login"))
+    g.flokk_error_page = True
     return render_template("error.html", error=error, retry=isinstance(error, RateLimited)), error.status
 
 
@@ -152,6 +153,20 @@ def can(
     if anywhere:
         return principal.can_anywhere(permission)
     return principal.can(permission, school_id, group_id, command=command)
+
+
+def approvals_waiting() -> int:
+    """The menu's badge: approval requests waiting (once per request; never on an error page, whose
+    unit of work may be the one that failed)."""
+    if g.get("flokk_error_page") or g.get("flokk_principal") is None:
+        return 0
+    if "flokk_waiting" not in g:
+        from app.services.access import approvals
+
+        session = db_session()
+        with session.no_autoflush:
+            g.flokk_waiting = approvals.count_waiting(session, g.flokk_principal)
+    return g.flokk_waiting
 
 
 def _destructive_commands() -> frozenset[str]:
@@ -183,6 +198,7 @@ def _template_helpers() -> dict[str, Any]:
         "command_label": lambda request_type: _(labels.label(request_type)),
         "status_label": lambda status: _(labels.STATUSES.get(status, status)),
         "in_words": in_words,
+        "approvals_waiting": approvals_waiting,
         "role_label": lambda role: _(labels.ROLES.get(str(role), str(role))),
         "destructive_commands": _destructive_commands,
         "platform_label": lambda platform: labels.PLATFORMS.get(platform, platform),

@@ -161,6 +161,15 @@ def list_requests(session: Session, principal: Principal, *, status: str | None 
     return list(session.scalars(statement))
 
 
+def count_waiting(session: Session, principal: Principal) -> int:
+    """Requests still waiting for a decision that the principal sees (the menu's badge)."""
+    from sqlalchemy import func
+
+    statement = (scoped(ApprovalRequest, principal).with_only_columns(func.count())
+                 .where(ApprovalRequest.status == ApprovalStatus.PENDING, ApprovalRequest.expires_at > utcnow()))
+    return session.scalar(statement) or 0
+
+
 #: Devices named per request on the approvals page; the rest are counted.
 DEVICES_SHOWN = 10
 
