@@ -948,6 +948,24 @@ NB = {
     "Skip to the content": "Gå til innholdet",
     "Menu": "Meny",
     "Main menu": "Hovedmeny",
+    # The overview (issue 16)
+    "Devices by OS version": "Enheter etter OS-versjon",
+    "Devices by the day they last checked in, the last 30 days": "Enheter etter dagen de sist tok kontakt, de siste 30 dagene",
+    "Overview": "Oversikt",
+    "The school's page": "Skolens side",
+    "devices": "enheter",
+    "waiting to enrol": "venter på innrullering",
+    "not seen for 7 days": "ikke sett på 7 dager",
+    "not seen for 30 days": "ikke sett på 30 dager",
+    "with commands waiting": "med kommandoer som venter",
+    "failed commands (30 days)": "mislykkede kommandoer (30 dager)",
+    "approvals waiting": "venter på godkjenning",
+    "No devices have reported a version yet.": "Ingen enheter har rapportert en versjon ennå.",
+    "Expiring soon": "Utløper snart",
+    "Enrollment link %(label)s at %(school)s expires %(when)s.": "Innrulleringslenken %(label)s på %(school)s utløper %(when)s.",
+    "API token %(name)s expires %(when)s.": "API-nøkkelen %(name)s utløper %(when)s.",
+    "Enrolled": "Innrullert",
+    "Not seen for 30 days": "Ikke sett på 30 dager",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from flask import Response, redirect, render_template, request, url_for
@@ -11,11 +12,11 @@ from flask_babel import gettext as _
 from app import qr
 from app.errors import NotReady
 from app.http import db_session, flokk, settings
-from app.http.dashboard import blueprint, device_health, form_data, labels, notice
+from app.http.dashboard import blueprint, charts, device_health, form_data, labels, notice
 from app.http.rules import current_principal, requires
 from app.models.base import parse_row_id, utcnow
 from app.schemas import load
-from app.schemas.admin import CommandSubmit, DeviceExportQuery, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
+from app.schemas.admin import SchoolQuery, CommandSubmit, DeviceExportQuery, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
 from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
 from app.services import declarations
@@ -23,7 +24,7 @@ from app.services.access import Permission, approvals
 from app.services.apps import connection as app_connection
 from app.services.apps import overview as app_overview
 from app.services.asm import tokens as asm_tokens
-from app.services.fleet import devices, groups, schools
+from app.services.fleet import devices, groups, overview, schools
 from app.services.google import devices as google_devices
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services import rosters
@@ -34,13 +35,43 @@ from app.services.pki import certificate_authority, push_certificates
 @blueprint.get("/")
 @requires(Permission.VIEW)
 def index():
+    """The overview: the fleet at a glance (per school for central IT, ``?school=`` for one), what needs doing."""
+    data = load(SchoolQuery(), {key: value for key, value in request.args.items() if value.strip()})
     session, principal = db_session(), current_principal()
     # A teacher's grants name classes, not schools: their front page lists their classes.
     classes = groups.list_groups(session, principal) if principal.group_ids(Permission.VIEW) else []
-    return render_template("index.html", schools=schools.list_schools(session, principal),
-                           counts=devices.counts_by_school(session, principal),
+    visible_schools = schools.list_schools(session, principal)
+    glance = overview.overview(session, principal, school_code=data["school"])
+    soon = utcnow() + dt.timedelta(days=7)
+    expiring_links = [token for token in enrollment.list_tokens(session, principal, school_code=data["school"])
+                      if enrollment.token_state(token) == enrollment.TokenState.ACTIVE
+                      and token.expires_at is not None and token.expires_at <= soon]
+    return render_template("index.html", schools=visible_schools, school_names={school.id: school for school in visible_schools},
+                           counts=devices.counts_by_school(session, principal), focus=data["school"],
+                           glance=glance, charts=_charts(glance), school_rows={row.school_id: row for row in glance.schools}, expiring_links=expiring_links,
+                           expiring_api_tokens=_expiring_api_tokens(session, principal),
                            certificates=_certificates(session, principal), classes=classes,
                            class_counts=groups.device_counts(session, principal) if classes else {})
+
+
+def _charts(glance: overview.Overview) -> dict:
+    versions = [(version or _("other"), count) for version, count in glance.os_versions]
+    return {
+        "versions": charts.horizontal_bars(versions, title=_("Devices by OS version")),
+        "last_seen": charts.columns([(day.strftime("%d.%m"), count) for day, count in glance.last_seen_days],
+                                    title=_("Devices by the day they last checked in, the last 30 days")),
+    }
+
+
+def _expiring_api_tokens(session, principal) -> list:
+    """Central IT's API tokens that stop working within 30 days."""
+    if not principal.can(Permission.ADMINISTER, None):
+        return []
+    from app.services.access import api_tokens
+
+    soon = utcnow() + dt.timedelta(days=30)
+    return [token for token in api_tokens.list_tokens(session, principal)
+            if api_tokens.token_status(token) == "active" and token.expires_at is not None and token.expires_at <= soon]
 
 
 def _certificates(session, principal) -> dict | None:

@@ -16,11 +16,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index('ix_devices_school_id_name_id', 'devices', ['school_id', 'name', 'id'], unique=False)
-    op.create_index('ix_devices_name', 'devices', ['name'], unique=False)
-    op.create_index('ix_devices_os_version', 'devices', ['os_version'], unique=False)
+    op.create_index('ix_devices_name_id', 'devices', ['name', 'id'], unique=False)
+    op.create_index('ix_devices_os_version_id', 'devices', ['os_version', 'id'], unique=False)
+    op.create_index('ix_devices_last_seen_at_id', 'devices', ['last_seen_at', 'id'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_devices_os_version', table_name='devices')
-    op.drop_index('ix_devices_name', table_name='devices')
+    op.drop_index('ix_devices_last_seen_at_id', table_name='devices')
+    op.drop_index('ix_devices_os_version_id', table_name='devices')
+    op.drop_index('ix_devices_name_id', table_name='devices')
     op.drop_index('ix_devices_school_id_name_id', table_name='devices')
