@@ -108,9 +108,9 @@ def _filtered(session: Session, principal: Principal, where: DeviceFilter) -> Se
 def _ordered(statement: Select[tuple[Device]], sort: str | None) -> Select[tuple[Device]]:
     """``sort`` applied the same way on SQLite and PostgreSQL.
 
-    An empty value sorts as the largest (after every name ascending, first descending): PostgreSQL's own
-    order, so its indexes (``Device.__table_args__``) serve the page. Except "last seen": never seen is
-    the longest ago.
+    An empty value sorts as the largest (last ascending, first descending; a device never seen is
+    first "newest first"): PostgreSQL's own order, so its indexes (``Device.__table_args__``) serve
+    the page forwards and backwards instead of a sort of the fleet.
     """
     key = sort or DEFAULT_SORT
     descending = key.startswith("-")
@@ -120,14 +120,7 @@ def _ordered(statement: Select[tuple[Device]], sort: str | None) -> Select[tuple
     if column is Group.name:
         statement = statement.outerjoin(Group, Group.id == Device.group_id)
     columns = [Device.school_id, Device.name, Device.id] if column is Device.school_id else [column, Device.id]
-    never_first = column is Device.last_seen_at
-    order = []
-    for part in columns:
-        if descending:
-            order.append(part.desc().nulls_last() if never_first else part.desc().nulls_first())
-        else:
-            order.append(part.asc().nulls_first() if never_first else part.asc().nulls_last())
-    return statement.order_by(*order)
+    return statement.order_by(*[part.desc().nulls_first() if descending else part.asc().nulls_last() for part in columns])
 
 
 def search_devices(
