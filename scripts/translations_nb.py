@@ -966,6 +966,16 @@ NB = {
     "API token %(name)s expires %(when)s.": "API-nøkkelen %(name)s utløper %(when)s.",
     "Enrolled": "Innrullert",
     "Not seen for 30 days": "Ikke sett på 30 dager",
+    # Settings as a form (issue 16)
+    "Change settings": "Endre innstillinger",
+    "supervised iPads only": "bare overvåkede iPader",
+    "from %(low)s to %(high)s": "fra %(low)s til %(high)s",
+    "On": "På",
+    "Not set": "Ikke satt",
+    "Apple's default": "Apples standard",
+    "Note for the history": "Merknad til historikken",
+    "Lists, dictionaries and other payloads: use the expert field below.":
+        "Lister, ordbøker og andre profiltyper: bruk ekspertfeltet under.",
 }
 
 
