@@ -206,6 +206,8 @@ SETTINGS: tuple[Setting, ...] = (
         "A command to more devices than this at once needs a second central admin's approval.",
     ),
     Setting("APPROVAL_EXPIRY_HOURS", "72", _positive_int, "An approval request not decided within this expires."),
+    Setting("CENTRAL_IT_CONTACT", "", _optional_text,
+            "Who a school's ICT contact calls at central IT (printed in the starter pack), e.g. a name, phone and e-mail."),
     Setting(
         "AUDIT_RETENTION_DAYS",
         "1825",
@@ -382,6 +384,7 @@ class Settings:
     login_max_failures_per_source: int = 20
     approval_bulk_threshold: int = 50
     approval_expiry_hours: int = 72
+    central_it_contact: str | None = None
     audit_retention_days: int = 1825
     command_retention_days: int = 90
     api_token_days: int = 90

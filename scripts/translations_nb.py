@@ -855,6 +855,127 @@ NB = {
     "Every iPad is on the target.": "Alle iPadene har nådd målet.",
     "The target": "Målet",
     "Target version": "Målversjon",
+    # The device list (issue 16)
+    "OS version": "OS-versjon",
+    "Not seen since": "Ikke sett på",
+    "Any time": "Når som helst",
+    "%(days)s days or more": "%(days)s dager eller mer",
+    "Supervised": "Overvåket",
+    "Yes": "Ja",
+    "No": "Nei",
+    "Clear filters": "Fjern filtrene",
+    "Export as CSV": "Eksporter som CSV",
+    "Pages": "Sider",
+    "Showing %(first)s–%(last)s of %(total)s": "Viser %(first)s–%(last)s av %(total)s",
+    "Previous page": "Forrige side",
+    # Enrollment links with a QR code (issue 16)
+    "revoked": "trukket tilbake",
+    "used up": "brukt opp",
+    "QR code of the enrollment link": "QR-kode for innrulleringslenken",
+    "Point the iPad camera at the code, or open the address below in Safari on the iPad.":
+        "Hold kameraet på iPaden mot koden, eller åpne adressen under i Safari på iPaden.",
+    "Copied": "Kopiert",
+    "Copy the address": "Kopier adressen",
+    "Download the QR code (PNG)": "Last ned QR-koden (PNG)",
+    "Download the QR code (SVG)": "Last ned QR-koden (SVG)",
+    "none: devices land in the school without a class": "ingen: enhetene havner på skolen uten klasse",
+    "Used": "Brukt",
+    "%(count)s of %(limit)s times": "%(count)s av %(limit)s ganger",
+    "%(count)s times (no limit)": "%(count)s ganger (ingen grense)",
+    "%(count)s of %(limit)s": "%(count)s av %(limit)s",
+    "Show link and QR code": "Vis lenken og QR-koden",
+    # The starter pack as a PDF (issue 16)
+    "removed at every school": "fjernet på alle skoler",
+    "locked as central IT set it": "låst slik sentral IT har satt den",
+    "set by central IT": "satt av sentral IT",
+    "Your contact at central IT: %(contact)s": "Din kontakt hos sentral IT: %(contact)s",
+    "Enrollment link: %(label)s": "Innrulleringslenke: %(label)s",
+    "Download as PDF": "Last ned som PDF",
+    "Setting": "Innstilling",
+    "Flokk name": "Navn i Flokk",
+    # Confirmations and approvals with context (issue 16)
+    "Remove…": "Fjern …",
+    "Remove the right “%(role)s” from %(email)s? It takes effect at once.":
+        "Fjerne rettigheten «%(role)s» fra %(email)s? Det gjelder med en gang.",
+    "Yes, remove the right": "Ja, fjern rettigheten",
+    "Deactivate…": "Deaktiver …",
+    "Deactivate %(email)s? They are signed out everywhere at once and can no longer sign in until the account is activated again.":
+        "Deaktivere %(email)s? Vedkommende logges ut overalt med en gang og kan ikke logge inn igjen før kontoen aktiveres.",
+    "Yes, deactivate": "Ja, deaktiver",
+    "Activate…": "Aktiver …",
+    "Activate %(email)s again? They can sign in with the rights listed above.":
+        "Aktivere %(email)s igjen? Vedkommende kan logge inn med rettighetene over.",
+    "Yes, activate": "Ja, aktiver",
+    "New one-time password…": "Nytt engangspassord …",
+    "Give %(email)s a new one-time password? Their current password stops working at once.":
+        "Gi %(email)s et nytt engangspassord? Det nåværende passordet slutter å virke med en gang.",
+    "Yes, make a new password": "Ja, lag et nytt passord",
+    "Remove this sign-in rule? The rights it gave are taken away at the next sign-in.":
+        "Fjerne denne innloggingsregelen? Rettighetene den ga, tas bort ved neste innlogging.",
+    "Yes, remove the rule": "Ja, fjern regelen",
+    "Revoke…": "Trekk tilbake …",
+    "Revoke the API token %(name)s? Whatever uses it is refused from now on.":
+        "Trekke tilbake API-nøkkelen %(name)s? Alt som bruker den, avvises fra nå av.",
+    "Yes, revoke": "Ja, trekk tilbake",
+    "several schools": "flere skoler",
+    "Why": "Hvorfor",
+    "Decided by": "Avgjort av",
+    "and %(count)s more": "og %(count)s til",
+    "Approve…": "Godkjenn …",
+    "Send “%(command)s” to %(count)s device(s) now? This cannot be undone.":
+        "Sende «%(command)s» til %(count)s enhet(er) nå? Dette kan ikke angres.",
+    "Yes, approve": "Ja, godkjenn",
+    "Note (optional)": "Merknad (valgfritt)",
+    "Reject…": "Avvis …",
+    "Reject the request? Nothing is sent; %(who)s sees your note.":
+        "Avvise forespørselen? Ingenting sendes; %(who)s ser merknaden din.",
+    "Yes, reject": "Ja, avvis",
+    "Ask for “%(command)s” on %(device)s? A central admin approves it before it is sent. Say why.":
+        "Be om «%(command)s» på %(device)s? En sentral administrator godkjenner det før det sendes. Si hvorfor.",
+    "Yes, ask for it": "Ja, be om det",
+    "Ask to remove…": "Be om å fjerne …",
+    "Ask a central admin to remove %(device)s from Flokk? Say why.":
+        "Be en sentral administrator om å fjerne %(device)s fra Flokk? Si hvorfor.",
+    "Yes, ask to remove": "Ja, be om å fjerne",
+    "Revoke the enrollment link %(label)s? iPads can no longer enrol with it; those already enrolled stay.":
+        "Trekke tilbake innrulleringslenken %(label)s? iPader kan ikke lenger rulles inn med den; de som allerede er innrullert, blir værende.",
+    "Delete…": "Slett …",
+    "Delete the group %(group)s? Its %(count)s device(s) stay at the school without a group, and the group's own settings stop applying to them.":
+        "Slette gruppen %(group)s? De %(count)s enhetene blir værende på skolen uten gruppe, og gruppens egne innstillinger slutter å gjelde for dem.",
+    "Yes, delete the group": "Ja, slett gruppen",
+    # Layout (issue 16)
+    "Waiting for approval": "Venter på godkjenning",
+    "Skip to the content": "Gå til innholdet",
+    "Menu": "Meny",
+    "Main menu": "Hovedmeny",
+    # The overview (issue 16)
+    "Devices by OS version": "Enheter etter OS-versjon",
+    "Devices by the day they last checked in, the last 30 days": "Enheter etter dagen de sist tok kontakt, de siste 30 dagene",
+    "Overview": "Oversikt",
+    "The school's page": "Skolens side",
+    "devices": "enheter",
+    "waiting to enrol": "venter på innrullering",
+    "not seen for 7 days": "ikke sett på 7 dager",
+    "not seen for 30 days": "ikke sett på 30 dager",
+    "with commands waiting": "med kommandoer som venter",
+    "failed commands (30 days)": "mislykkede kommandoer (30 dager)",
+    "approvals waiting": "venter på godkjenning",
+    "No devices have reported a version yet.": "Ingen enheter har rapportert en versjon ennå.",
+    "Expiring soon": "Utløper snart",
+    "Enrollment link %(label)s at %(school)s expires %(when)s.": "Innrulleringslenken %(label)s på %(school)s utløper %(when)s.",
+    "API token %(name)s expires %(when)s.": "API-nøkkelen %(name)s utløper %(when)s.",
+    "Enrolled": "Innrullert",
+    "Not seen for 30 days": "Ikke sett på 30 dager",
+    # Settings as a form (issue 16)
+    "Change settings": "Endre innstillinger",
+    "supervised iPads only": "bare overvåkede iPader",
+    "from %(low)s to %(high)s": "fra %(low)s til %(high)s",
+    "On": "På",
+    "Not set": "Ikke satt",
+    "Apple's default": "Apples standard",
+    "Note for the history": "Merknad til historikken",
+    "Lists, dictionaries and other payloads: use the expert field below.":
+        "Lister, ordbøker og andre profiltyper: bruk ekspertfeltet under.",
 }
 
 

@@ -38,3 +38,25 @@ def list_(state: CliState, as_json: bool) -> None:
             for item in schools.list_schools(session, state.principal)
         ]
     print_table(rows, ["code", "name", "organisation"], as_json)
+
+
+@school.command("starter-pack")
+@click.argument("code")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The PDF file to write, e.g. nordby-starter-pack.pdf.")
+@click.option("--language", type=click.Choice(["nb", "en"]), default="nb", show_default=True, help="Language of the pack.")
+@click.option("--link", "link_id", type=click.IntRange(min=1), help="Id of the enrollment link to print "
+              "(default: the school's newest active link; none: the pack explains how to make one).")
+@pass_state
+def starter_pack(state: CliState, code: str, out: str, language: str, link_id: int | None) -> None:
+    """Write a school's starter pack (welcome letter and guide for its ICT contact) as a PDF."""
+    from app import starter_pack_pdf
+    from app.services import starter_pack as pack_content
+
+    with state.unit_of_work() as session:
+        pack = pack_content.gather(session, state.principal, state.settings, code, link_id=link_id)
+    document = starter_pack_pdf.render(pack, language)
+    with click.open_file(out, "wb") as handle:
+        handle.write(document)
+    link = "with the enrollment link" if pack.enrollment_url else "without an enrollment link (none is active)"
+    click.echo(f"Wrote the starter pack for {pack.school_name} to {out} ({len(document) // 1024} KB, {link}).")

@@ -28,6 +28,16 @@ class EnrollmentState(StrEnum):
 
 class Device(CreatedAt, Base):
     __tablename__ = "devices"
+    # The device list's orders (app.services.fleet.devices.SORTS): a school's devices by name (the default, for
+    # central IT too), by name, OS version, last check-in; each with the id, so a page of ids is read from the
+    # index alone however deep it is. last_seen_at is written at check-in, which a device does a few times a
+    # day: the index costs those updates little, and saves sorting 100,000 rows per page.
+    __table_args__ = (
+        Index("ix_devices_school_id_name_id", "school_id", "name", "id"),
+        Index("ix_devices_name_id", "name", "id"),
+        Index("ix_devices_os_version_id", "os_version", "id"),
+        Index("ix_devices_last_seen_at_id", "last_seen_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)

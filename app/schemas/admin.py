@@ -18,6 +18,9 @@ from app.services.access import GROUP_ROLES, Role
 from profiles.values import from_json
 
 _CODE = validate.Regexp(SCHOOL_CODE, error="Not a school code.")
+#: ``sort`` values of a device list (``app.services.fleet.devices.SORTS``): a column, ``-`` for descending.
+DEVICE_SORTS = [key for name in ("name", "serial", "school", "class", "platform", "os_version", "state", "last_seen")
+                for key in (name, f"-{name}")]
 
 
 def _strip_not_blank(value: str) -> bool:
@@ -137,8 +140,19 @@ class DeviceQuery(InputSchema):
     platform = fields.String(load_default=None, validate=validate.OneOf([p.value for p in Platform]))
     state = fields.String(load_default=None, validate=validate.OneOf([s.value for s in EnrollmentState]))
     search = fields.String(load_default=None, validate=validate.Length(max=100))
+    os_version = fields.String(load_default=None, validate=validate.Length(max=32))
+    not_seen_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650))
+    supervised = fields.Boolean(load_default=None)
+    sort = fields.String(load_default=None, validate=validate.OneOf(DEVICE_SORTS))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ROW_ID))
+
+
+class DeviceExportQuery(DeviceQuery):
+    """The device list's filter and order for a CSV export (every matching device, no paging)."""
+
+    class Meta:
+        exclude = ("limit", "offset")
 
 
 class SchoolQuery(InputSchema):

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from app.schemas import InputSchema
+from app.schemas import InputSchema, row_id
 
 SCHOOL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}\Z"  # \Z: "$" would let a trailing line break through
 
@@ -23,3 +23,9 @@ class SchoolCreate(InputSchema):
         ),
     )
     organisation = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+class StarterPackQuery(InputSchema):
+    """``?link=ID``: the enrollment link the starter pack carries (default: the school's newest active one)."""
+
+    link = row_id(load_default=None)

@@ -157,9 +157,10 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     kari.select_option("select[name=request_type]", "ProfileList")
     kari.click(f"form[action='/devices/{ipad_id}/commands'] button")
     assert "«Oppdater listen over profiler» er lagt i kø for 1 enhet(er)." in flash(kari)
-    kari.select_option("select[name=request_type]", "EraseDevice")
-    kari.fill("input[name=reason]", "Stolen from the classroom")
-    kari.click(f"form[action='/devices/{ipad_id}/commands'] button")
+    erase = kari.locator("details.confirm", has_text="Slett alt innhold")
+    erase.locator("summary").click()  # the erase asks first, with a reason
+    erase.locator("input[name=reason]").fill("Stolen from the classroom")
+    erase.locator("button", has_text="Ja, be om det").click()
     assert "må godkjennes av en sentral administrator" in flash(kari)
     assert "Oppdater listen over profiler" in kari.inner_text("table.commands") and "Slett alt innhold" not in kari.inner_text("table.commands")
     kari.click("nav >> text=Innrullering")
@@ -205,14 +206,19 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     kari.goto(f"{url}/audit")
     assert "Not allowed" in kari.inner_text("main")
     kari.screenshot(path=str(tmp_path / "ict.png"))
+    every_page_fits_a_phone_and_a_laptop(kari, url, ipad_id, tmp_path)
 
     # Central IT approves the erase.
     approver = new_page(browser)
     sign_in(approver, url, "it@bergvik.no", NEW_ADMIN_PASSWORD)
     approver.click("nav >> text=Approvals")
-    row = approver.locator("table.approvals tr", has_text="Erase all content")
-    assert "Stolen from the classroom" in row.inner_text() and "kari@nordby.no" in row.inner_text()
-    row.locator("button", has_text="Approve").click()
+    card = approver.locator("section.approval", has_text="Erase all content")
+    assert "Stolen from the classroom" in card.inner_text() and "kari@nordby.no" in card.inner_text()
+    assert "Cart 1 iPad 3" in card.inner_text() and "NORDBY-0003" in card.inner_text()
+    approve = card.locator("details.confirm", has_text="Approve")
+    approve.locator("summary").click()  # asks first
+    approve.locator("input[name=note]").fill("Confirmed with Kari by phone")
+    approve.locator("button", has_text="Yes, approve").click()
     assert "Approved: 1 command(s) queued." in flash(approver)
     with db.session() as session:
         sent = session.scalars(select(Command.request_type).where(Command.device_id == ipad_id))
@@ -227,3 +233,36 @@ def test_an_ict_contact_and_central_it_click_through_the_dashboard(served, brows
     export = approver.get_attribute("text=Export CSV", "href")
     assert export.startswith("/audit/export.csv?") and "school=nordby" in export
     approver.screenshot(path=str(tmp_path / "audit.png"), full_page=True)
+
+
+def header_fits(page) -> bool:
+    """The header needs no horizontal scrolling: nothing in it reaches past the window's right edge."""
+    return page.evaluate("""() => {
+        const header = document.querySelector('header');
+        const right = Math.max(...[...header.querySelectorAll('*')].filter(e => e.offsetParent !== null)
+                                .map(e => e.getBoundingClientRect().right));
+        return header.scrollWidth <= window.innerWidth && right <= window.innerWidth + 0.5;
+    }""")
+
+
+def every_page_fits_a_phone_and_a_laptop(page, url, ipad_id, folder):
+    """390 px (a phone in a classroom) and 1280 px: the header never scrolls sideways, the menu opens from a
+    button on the phone, the current page is marked, the active language shown, a skip link leads to the content."""
+    pages = ["/", "/devices", f"/devices/{ipad_id}", "/groups", "/enrollment-tokens", "/approvals", "/commands",
+             "/schools/nordby/policy", "/schools/nordby/starter-pack"]
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 844})
+        for path in pages:
+            page.goto(f"{url}{path}")
+            assert header_fits(page), f"{path} at {width} px"
+            page.screenshot(path=str(folder / f"{width}{path.replace('/', '_') or '_'}.png"))
+    page.goto(f"{url}/devices")
+    assert page.get_attribute("header nav a[aria-current=page]", "href") == "/devices"
+    assert page.get_attribute("header button[aria-pressed=true]", "value") == "en"
+    page.keyboard.press("Tab")  # the first stop on a page is the skip link
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.evaluate("document.activeElement.blur()")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert not page.is_visible("header nav")  # folded away behind the menu button
+    page.click("label.menu-button")
+    assert page.is_visible("header nav a[aria-current=page]")

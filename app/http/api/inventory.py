@@ -89,8 +89,9 @@ def delete_group(group_id: int):
 @operation(query=DeviceQuery, response=DevicePageOut)
 def list_devices():
     data = query(DeviceQuery())
-    limit, offset = data.pop("limit"), data.pop("offset")
-    page = devices.search_devices(db_session(), current_principal(), devices.DeviceFilter(**data), limit=limit, offset=offset)
+    limit, offset, sort = data.pop("limit"), data.pop("offset"), data.pop("sort")
+    page = devices.search_devices(db_session(), current_principal(), devices.DeviceFilter(**data), limit=limit, offset=offset,
+                                  sort=sort)
     return jsonify(total=page.total, devices=DeviceOut(many=True).dump(page.devices))
 
 

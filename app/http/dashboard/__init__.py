@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 
 from app.errors import FlokkError, InvalidInput, RateLimited, Unauthenticated
@@ -133,6 +133,7 @@ def _error(error: FlokkError) -> Any:
             return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
         flash(_("Please sign in again."), "error")
         return redirect(url_for("dashboard.login"))
+    g.flokk_error_page = True
     return render_template("error.html", error=error, retry=isinstance(error, RateLimited)), error.status
 
 
@@ -152,6 +153,27 @@ def can(
     if anywhere:
         return principal.can_anywhere(permission)
     return principal.can(permission, school_id, group_id, command=command)
+
+
+def approvals_waiting() -> int:
+    """The menu's badge: approval requests waiting (once per request; never on an error page, whose
+    unit of work may be the one that failed)."""
+    if g.get("flokk_error_page") or g.get("flokk_principal") is None:
+        return 0
+    if "flokk_waiting" not in g:
+        from app.services.access import approvals
+
+        session = db_session()
+        with session.no_autoflush:
+            g.flokk_waiting = approvals.count_waiting(session, g.flokk_principal)
+    return g.flokk_waiting
+
+
+def _destructive_commands() -> frozenset[str]:
+    from app.services.access import CHROMEBOOK_WIPING_COMMANDS
+    from app.services.mdm.commands import DESTRUCTIVE_REQUEST_TYPES
+
+    return DESTRUCTIVE_REQUEST_TYPES | CHROMEBOOK_WIPING_COMMANDS
 
 
 def may_send(request_type: str, school_id: int, group_id: int | None) -> bool:
@@ -175,10 +197,24 @@ def _template_helpers() -> dict[str, Any]:
         "get_locale": get_locale,
         "command_label": lambda request_type: _(labels.label(request_type)),
         "status_label": lambda status: _(labels.STATUSES.get(status, status)),
+        "in_words": in_words,
+        "approvals_waiting": approvals_waiting,
+        "role_label": lambda role: _(labels.ROLES.get(str(role), str(role))),
+        "destructive_commands": _destructive_commands,
+        "platform_label": lambda platform: labels.PLATFORMS.get(platform, platform),
         "enrollment_state_label": lambda state: _(labels.ENROLLMENT_STATES.get(state, state)),
+        # Once per page rather than once per row of a long table.
+        "enrollment_state_labels": lambda: {state: _(label) for state, label in labels.ENROLLMENT_STATES.items()},
         "approval_status_label": lambda status: _(labels.APPROVAL_STATUSES.get(status, status)),
         "group_kind_label": lambda kind: _(labels.GROUP_KINDS.get(kind, kind)),
     }
+
+
+def in_words(moment: Any) -> str:
+    """A time relative to now in the page's language: "in 29 days", "3 hours ago"."""
+    from app.models.base import utcnow
+
+    return format_timedelta(moment - utcnow(), add_direction=True, threshold=1.1)
 
 
 def notice(message: str) -> None:

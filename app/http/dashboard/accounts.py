@@ -16,7 +16,10 @@ from app.services.fleet import schools
 
 
 #: Roles an admin or token may be given directly (a teacher's comes per class from single sign-on).
-GRANTABLE_ROLES = [role for role in Role if role not in GROUP_ROLES]
+#: Least privilege first: a new right defaults to the first role (read-only) at one school, never central admin everywhere.
+_PRIVILEGE_ORDER = [Role.AUDITOR, Role.SCHOOL_ICT, Role.CENTRAL_HELPDESK, Role.CENTRAL_ADMIN]
+GRANTABLE_ROLES = sorted((role for role in Role if role not in GROUP_ROLES),
+                         key=lambda role: _PRIVILEGE_ORDER.index(role) if role in _PRIVILEGE_ORDER else -1)
 
 
 def _grant_from_form() -> dict:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+import csv
+import datetime as dt
+import io
+
+from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app import qr
 from app.errors import NotReady
-from app.http import db_session, settings
-from app.http.dashboard import blueprint, device_health, form_data, labels, notice
+from app.http import db_session, flokk, settings
+from app.http.dashboard import blueprint, charts, device_health, form_data, labels, notice
 from app.http.rules import current_principal, requires
-from app.models.base import parse_row_id
+from app.models.base import parse_row_id, utcnow
 from app.schemas import load
-from app.schemas.admin import CommandSubmit, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
+from app.schemas.admin import SchoolQuery, CommandSubmit, DeviceExportQuery, DeviceMove, DeviceQuery, DeviceRemoval, GroupCommandSubmit, GroupCreate
 from app.schemas.enrollment import TokenCreate
 from app.schemas.schools import SchoolCreate
 from app.services import declarations
@@ -19,7 +24,7 @@ from app.services.access import Permission, approvals
 from app.services.apps import connection as app_connection
 from app.services.apps import overview as app_overview
 from app.services.asm import tokens as asm_tokens
-from app.services.fleet import devices, groups, schools
+from app.services.fleet import devices, groups, overview, schools
 from app.services.google import devices as google_devices
 from app.services.fleet.device_removal import REMOVE_DEVICE
 from app.services import rosters
@@ -30,13 +35,43 @@ from app.services.pki import certificate_authority, push_certificates
 @blueprint.get("/")
 @requires(Permission.VIEW)
 def index():
+    """The overview: the fleet at a glance (per school for central IT, ``?school=`` for one), what needs doing."""
+    data = load(SchoolQuery(), {key: value for key, value in request.args.items() if value.strip()})
     session, principal = db_session(), current_principal()
     # A teacher's grants name classes, not schools: their front page lists their classes.
     classes = groups.list_groups(session, principal) if principal.group_ids(Permission.VIEW) else []
-    return render_template("index.html", schools=schools.list_schools(session, principal),
-                           counts=devices.counts_by_school(session, principal),
+    visible_schools = schools.list_schools(session, principal)
+    glance = overview.overview(session, principal, school_code=data["school"])
+    soon = utcnow() + dt.timedelta(days=7)
+    expiring_links = [token for token in enrollment.list_tokens(session, principal, school_code=data["school"])
+                      if enrollment.token_state(token) == enrollment.TokenState.ACTIVE
+                      and token.expires_at is not None and token.expires_at <= soon]
+    return render_template("index.html", schools=visible_schools, school_names={school.id: school for school in visible_schools},
+                           counts=devices.counts_by_school(session, principal), focus=data["school"],
+                           glance=glance, charts=_charts(glance), school_rows={row.school_id: row for row in glance.schools}, expiring_links=expiring_links,
+                           expiring_api_tokens=_expiring_api_tokens(session, principal),
                            certificates=_certificates(session, principal), classes=classes,
                            class_counts=groups.device_counts(session, principal) if classes else {})
+
+
+def _charts(glance: overview.Overview) -> dict:
+    versions = [(version or _("other"), count) for version, count in glance.os_versions]
+    return {
+        "versions": charts.horizontal_bars(versions, title=_("Devices by OS version")),
+        "last_seen": charts.columns([(day.strftime("%d.%m"), count) for day, count in glance.last_seen_days],
+                                    title=_("Devices by the day they last checked in, the last 30 days")),
+    }
+
+
+def _expiring_api_tokens(session, principal) -> list:
+    """Central IT's API tokens that stop working within 30 days."""
+    if not principal.can(Permission.ADMINISTER, None):
+        return []
+    from app.services.access import api_tokens
+
+    soon = utcnow() + dt.timedelta(days=30)
+    return [token for token in api_tokens.list_tokens(session, principal)
+            if api_tokens.token_status(token) == "active" and token.expires_at is not None and token.expires_at <= soon]
 
 
 def _certificates(session, principal) -> dict | None:
@@ -75,19 +110,86 @@ def school(code: str):
         page=page,
         groups=groups.list_groups(session, principal, school_code=found.code),
         tokens=enrollment.list_tokens(session, principal, school_code=found.code),
-        token_state=enrollment.token_state,
+        token_state=token_state_label,
     )
 
 
 @blueprint.get("/devices")
 @requires(Permission.VIEW)
 def device_list():
-    data = load(DeviceQuery(), {key: value for key, value in request.args.items() if value.strip()})
-    limit, offset = data.pop("limit"), data.pop("offset")
+    data = load(DeviceQuery(), _query_args())
+    limit, offset, sort = data.pop("limit"), data.pop("offset"), data.pop("sort")
     session, principal = db_session(), current_principal()
-    page = devices.search_devices(session, principal, devices.DeviceFilter(**data), limit=limit, offset=offset)
-    return render_template("devices.html", page=page, query=data, offset=offset, limit=limit,
-                           schools=schools.list_schools(session, principal))
+    page = devices.search_devices(session, principal, devices.DeviceFilter(**data), limit=limit, offset=offset, sort=sort)
+    visible_schools = schools.list_schools(session, principal)
+    # Classes to filter by: the chosen school's (or the only school's); a fleet-wide list would be thousands long.
+    school_code = data.get("school") or (visible_schools[0].code if len(visible_schools) == 1 else None)
+    classes = groups.list_groups(session, principal, school_code=school_code) if school_code else []
+    query = {key: ("yes" if value is True else "no" if value is False else value) for key, value in data.items()
+             if value is not None}
+    if sort:
+        query["sort"] = sort
+    return render_template("devices.html", page=page, query=query, offset=offset, limit=limit, sort=sort or devices.DEFAULT_SORT,
+                           schools=visible_schools, classes=classes,
+                           # A school's versions to choose from; over a whole fleet (a scan of every device) a field to type in.
+                           os_versions=devices.os_versions(session, principal, school_code=school_code) if school_code else None,
+                           platforms=labels.PLATFORMS, not_seen_days=labels.NOT_SEEN_DAYS, states=labels.ENROLLMENT_STATES)
+
+
+def _query_args() -> dict[str, str]:
+    """The list's query string: empty fields left out, ``supervised=yes|no`` as a boolean."""
+    return {key: value for key, value in request.args.items() if value.strip()}
+
+
+#: The columns of a device export, in order.
+EXPORT_COLUMNS = ("name", "serial_number", "school", "class", "platform", "model", "os_version", "state", "supervised",
+                  "last_seen", "enrolled_at", "udid")
+
+
+@blueprint.get("/devices.csv")
+@requires(Permission.VIEW)
+def device_export():
+    """The device list's current filter and order as CSV (every matching device, not one page)."""
+    data = load(DeviceExportQuery(), _query_args())
+    sort = data.pop("sort")
+    session, principal = db_session(), current_principal()
+    where = devices.DeviceFilter(**data)
+    devices.check_filter(session, principal, where)  # an unknown school or class: a 4xx before anything is sent
+    database = flokk().db
+
+    def rows():
+        # The request's session is closed once the response starts: the rows come from a session of their own.
+        with database.session() as own:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(EXPORT_COLUMNS)
+            for device in devices.export_devices(own, principal, where, sort=sort):
+                writer.writerow([csv_cell(value) for value in (
+                    device.name, device.serial_number, device.school.code, device.group.name if device.group else "",
+                    labels.PLATFORMS.get(device.platform, device.platform), device.model, device.os_version,
+                    device.enrollment_state, "yes" if device.supervised else "no",
+                    _iso(device.last_seen_at), _iso(device.enrolled_at), device.udid or device.google_device_id)])
+                if buffer.tell() > 64 * 1024:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    return Response(rows(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="flokk-devices-{stamp}.csv"'})
+
+
+def _iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def csv_cell(value) -> str:
+    """A value as a spreadsheet cell that is never run as a formula (a device may name itself ``=HYPERLINK(...)``)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
 
 
 @blueprint.get("/devices/<int:device_id>")
@@ -209,7 +311,7 @@ def token_list():
     return render_template(
         "enrollment_tokens.html",
         tokens=enrollment.list_tokens(session, principal),
-        token_state=enrollment.token_state,
+        token_state=token_state_label,
         schools=schools.list_schools(session, principal),
     )
 
@@ -223,7 +325,7 @@ def create_token():
         max_uses=data["max_uses"], label=data["label"], group=data["group"],
     )
     return render_template("enrollment_token.html", token=created.token, url=created.url, created=True,
-                           token_state=enrollment.token_state), 201
+                           token_state=token_state_label), 201
 
 
 @blueprint.get("/enrollment-tokens/<int:enrollment_token_id>")
@@ -232,7 +334,28 @@ def token(enrollment_token_id: int):
     session, principal = db_session(), current_principal()
     url = enrollment.url_of(session, principal, enrollment_token_id)
     return render_template("enrollment_token.html", token=enrollment.get_token(session, principal, enrollment_token_id), url=url,
-                           created=False, token_state=enrollment.token_state)
+                           created=False, token_state=token_state_label)
+
+
+@blueprint.get("/enrollment-tokens/<int:enrollment_token_id>/qr.svg")
+@requires(Permission.MANAGE)
+def token_qr_svg(enrollment_token_id: int):
+    """The link as a QR code to show on a screen (the camera of the iPad opens it in Safari)."""
+    url = enrollment.url_of(db_session(), current_principal(), enrollment_token_id)
+    return Response(qr.svg(url), mimetype="image/svg+xml")
+
+
+@blueprint.get("/enrollment-tokens/<int:enrollment_token_id>/qr.png")
+@requires(Permission.MANAGE)
+def token_qr_png(enrollment_token_id: int):
+    """The link as a QR code to print or send (a download)."""
+    url = enrollment.url_of(db_session(), current_principal(), enrollment_token_id)
+    return Response(qr.png(url), mimetype="image/png",
+                    headers={"Content-Disposition": f'attachment; filename="flokk-enrollment-{enrollment_token_id}.png"'})
+
+
+def token_state_label(token) -> str:
+    return _(labels.TOKEN_STATES.get(enrollment.token_state(token), enrollment.token_state(token)))
 
 
 @blueprint.post("/enrollment-tokens/<int:enrollment_token_id>/revoke")

@@ -74,10 +74,34 @@ def label(request_type: str) -> str:
 
 
 #: A device's enrollment state.
+#: Roles as people say them.
+ROLES = {
+    "central_admin": N_("central admin"),
+    "central_helpdesk": N_("central helpdesk"),
+    "school_ict": N_("school ICT contact"),
+    "auditor": N_("auditor"),
+    "teacher": N_("teacher of the class"),
+}
+
+#: Platforms by their product names (the same in every language).
+PLATFORMS = {"ipados": "iPad", "ios": "iPhone", "macos": "Mac", "chromeos": "Chromebook"}
+
+#: "Not seen since" choices of the device list: days.
+NOT_SEEN_DAYS = (7, 30, 90)
+
 ENROLLMENT_STATES = {
     "pending": N_("enrolling"),
     "enrolled": N_("enrolled"),
     "unenrolled": N_("not enrolled"),
+}
+
+
+#: An enrollment link's state (``app.services.mdm.enrollment.TokenState``).
+TOKEN_STATES = {
+    "active": N_("active"),
+    "revoked": N_("revoked"),
+    "expired": N_("expired"),
+    "used up": N_("used up"),
 }
 
 

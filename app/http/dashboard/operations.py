@@ -35,8 +35,11 @@ def command_list():
 @requires(Permission.VIEW)
 def approval_list():
     data = load(ApprovalQuery(), _args())
-    found = approvals.list_requests(db_session(), current_principal(), status=data["status"])
-    return render_template("approvals.html", requests=found, status=data["status"])
+    session, principal = db_session(), current_principal()
+    found = approvals.list_requests(session, principal, status=data["status"])
+    return render_template("approvals.html", requests=found, status=data["status"],
+                           devices=approvals.devices_of(session, principal, found),
+                           schools={school.id: school for school in schools.list_schools(session, principal)})
 
 
 @blueprint.post("/approvals/<int:approval_id>/approve")

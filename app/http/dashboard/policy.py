@@ -140,6 +140,8 @@ def restore_baseline_policy(number: int):
 
 
 def _change(layer: _Layer):
+    if "form_payload" in request.form:
+        return _change_from_form(layer)
     fields = form_data(*_FIELDS)
     if layer.lockable:
         fields["lock"] = request.form.get("lock") == "1"
@@ -158,6 +160,105 @@ def _change(layer: _Layer):
         notice(_("Saved as version %(number)s; %(count)s device(s) get the change.", number=result.version.number,
                  count=result.report.queued))
     return redirect(layer.url())
+
+
+#: Payloads offered as a form (one instance per device); the rest, and lists and dictionaries, in the expert field.
+FORM_PAYLOADS = ("restrictions", "passcode")
+#: Apple's key types the form shows as a switch, a number or a choice.
+_FORM_TYPES = ("boolean", "integer", "real", "string")
+#: Devices whose keys the form offers.
+_FORM_PLATFORM = "ipados"
+
+
+def form_fields(stack: policy.LayerStack, alias: str) -> list[dict[str, Any]]:
+    """The payload's keys as form fields: Apple's title, the input (switch, select, number with its range, text),
+    the current value and where it is set, and whether a lock above this layer makes it read-only."""
+    from profiles.payloads import kind, parse_ref
+
+    payload_kind, payload = kind(alias), parse_ref(alias)
+    own = stack.target.layer.id
+    found = []
+    for spec in payload_kind.spec.keys:
+        if (spec.name.startswith("Payload") or spec.name in payload_kind.forbidden_keys or spec.type not in _FORM_TYPES
+                or not spec.available_on(_FORM_PLATFORM)):
+            continue
+        item = stack.settings.get(SettingRef(payload, spec.name))
+        locked_in = item.provenance.locked_in if item is not None else None
+        if spec.type == "boolean":
+            widget = "switch"
+        elif spec.allowed:
+            widget = "select"
+        elif spec.type in ("integer", "real"):
+            widget = "number"
+        else:
+            widget = "text"
+        found.append({
+            "key": spec.name, "title": spec.title or spec.name, "widget": widget, "type": spec.type,
+            "allowed": list(spec.allowed or ()), "minimum": spec.minimum, "maximum": spec.maximum, "default": spec.default,
+            "is_set": item is not None, "value": item.value if item is not None else spec.default,
+            "set_in": stack.label(item.provenance.layer) if item is not None else None,
+            "locked": locked_in is not None and locked_in != own, "locked_in": stack.label(locked_in),
+            "locked_by": item.provenance.locked_by if item is not None else None,
+            "supervised": bool(spec.os_info(_FORM_PLATFORM).get("supervised")),
+        })
+    return found
+
+
+def _change_from_form(layer: _Layer):
+    """The settings form: a change for each field whose value differs from what the layer has now. A field
+    locked above this layer is not in the form, and one sent anyway is left out (the policy service would
+    refuse it too)."""
+    from app.schemas.policy import value_from_text
+    from marshmallow import ValidationError
+    from profiles import Change
+    from profiles.layers import Action
+    from profiles.payloads import parse_ref
+
+    alias = request.form.get("form_payload", "")
+    intent = request.form.get("intent", "preview")
+    note = request.form.get("note", "").strip() or None
+    if alias not in FORM_PAYLOADS or intent not in ("preview", "save") or (note and len(note) > 500):
+        raise InvalidInput("not a settings form", details={"form_payload": ["Not a form Flokk offers."]})
+    stack = policy.show_layer(db_session(), current_principal(), layer.name)
+    fields = {field["key"]: field for field in form_fields(stack, alias)}
+    payload = parse_ref(alias)
+    changes, values = [], {}
+    for name in request.form:
+        if name.startswith("setting.") and name[len("setting."):] not in fields:
+            raise InvalidInput(f"{alias} has no key {name[len('setting.'):]} in the form",
+                               details={name: ["Not a setting of the form."]})
+    try:
+        for key, field in fields.items():
+            sent = request.form.getlist(f"setting.{key}")
+            if not sent or field["locked"]:
+                continue
+            text = sent[-1].strip()  # a switch sends "false", then "true" when it is on
+            values[key] = text
+            if text == "" and not field["is_set"]:
+                continue
+            ref = SettingRef(payload, key)
+            if text == "":
+                changes.append(Change(ref, Action.UNSET))
+                continue
+            value = value_from_text(ref, text)
+            if value != field["value"] or not field["is_set"] and value != field["default"]:
+                changes.append(Change(ref, Action.SET, value))
+    except ValidationError as error:
+        refused = InvalidInput("a value does not fit", details=error.normalized_messages())
+        return _page(layer, refused=refused, form_payload=alias, form_values=values), 422
+    if not changes:
+        notice(_("Nothing changed: the layer already says so."))
+        return redirect(url_for(f"dashboard.{layer.endpoint}", form=alias, **layer.args))
+    try:
+        result = policy.change(db_session(), current_principal(), layer.name, changes, dry_run=intent == "preview", note=note)
+    except InvalidInput as refused:
+        return _page(layer, refused=refused, form_payload=alias, form_values=values), 422
+    if intent == "preview":
+        codes = policy.school_codes(db_session(), current_principal(), result.report.school_ids())
+        return _page(layer, preview=result, report=report_out(result.report, codes), form_payload=alias, form_values=values)
+    notice(_("Saved as version %(number)s; %(count)s device(s) get the change.", number=result.version.number,
+             count=result.report.queued))
+    return redirect(url_for(f"dashboard.{layer.endpoint}", form=alias, **layer.args))
 
 
 def _restore(layer: _Layer, number: int):
@@ -215,6 +316,9 @@ def _history(layer: _Layer) -> tuple[list[Any], int]:
 def _page(layer: _Layer, **more: Any) -> str:
     session, principal = db_session(), current_principal()
     stack = policy.show_layer(session, principal, layer.name)
+    chosen = more.pop("form_payload", None) or request.args.get("form") or None
+    if chosen is not None and chosen not in FORM_PAYLOADS:
+        raise InvalidInput("no such settings form", details={"form": [f"One of: {', '.join(FORM_PAYLOADS)}."]})
     versions, older = _history(layer)
     if layer.school is None:
         may_change = principal.can(Permission.ADMINISTER, None)
@@ -237,8 +341,18 @@ def _page(layer: _Layer, **more: Any) -> str:
         older_versions=older,
         may_change=may_change,
         form=more.pop("form", {}),
+        form_payloads=[(alias, _payload_title(alias)) for alias in FORM_PAYLOADS],
+        form_payload=chosen,
+        form_fields=form_fields(stack, chosen) if chosen else [],
+        form_values=more.pop("form_values", {}),
         **more,
     )
+
+
+def _payload_title(alias: str) -> str:
+    from profiles.payloads import kind
+
+    return kind(alias).title
 
 
 def _key_choices() -> list[tuple[str, str]]:

@@ -164,6 +164,34 @@ def list_requests(session: Session, principal: Principal, *, status: str | None 
     return list(session.scalars(statement))
 
 
+def count_waiting(session: Session, principal: Principal) -> int:
+    """Requests still waiting for a decision that the principal sees (the menu's badge)."""
+    from sqlalchemy import func
+
+    statement = (scoped(ApprovalRequest, principal).with_only_columns(func.count())
+                 .where(ApprovalRequest.status == ApprovalStatus.PENDING, ApprovalRequest.expires_at > utcnow()))
+    return session.scalar(statement) or 0
+
+
+#: Devices named per request on the approvals page; the rest are counted.
+DEVICES_SHOWN = 10
+
+
+def devices_of(session: Session, principal: Principal, requests: Sequence[ApprovalRequest], *,
+               limit: int = DEVICES_SHOWN) -> dict[int, list[Device]]:
+    """The first ``limit`` devices of each request that the principal may see (name, serial, class, school),
+    in one query: an approver decides on devices, not on a count."""
+    from sqlalchemy.orm import joinedload
+
+    wanted = {request.id: [int(device_id) for device_id in request.device_ids[:limit]] for request in requests}
+    ids = sorted({device_id for chosen in wanted.values() for device_id in chosen})
+    if not ids:
+        return {request.id: [] for request in requests}
+    found = {device.id: device for device in session.scalars(
+        scoped(Device, principal).where(Device.id.in_(ids)).options(joinedload(Device.school), joinedload(Device.group)))}
+    return {request_id: [found[device_id] for device_id in chosen if device_id in found] for request_id, chosen in wanted.items()}
+
+
 def get_request(session: Session, principal: Principal, request_id: int) -> ApprovalRequest:
     return get_for(session, ApprovalRequest, request_id, principal)
 

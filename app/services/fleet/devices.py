@@ -9,15 +9,16 @@ devices are pushed once the unit of work has committed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.errors import InvalidInput, NotFound
-from app.models.base import parse_row_id
+from app.models.base import parse_row_id, utcnow
 from app.models.commands import OPEN_STATUSES, Command
 from app.models.devices import Device, DeviceUser, InstalledProfile
 from app.models.tenancy import Group, School
@@ -40,6 +41,10 @@ class DeviceFilter:
     platform: str | None = None
     state: str | None = None
     search: str | None = None
+    os_version: str | None = None
+    #: Not seen for at least this many days (never seen counts as not seen).
+    not_seen_days: int | None = None
+    supervised: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,28 @@ class DevicePage:
     total: int
 
 
-def search_devices(
-    session: Session, principal: Principal, where: DeviceFilter, *, limit: int = 100, offset: int = 0
-) -> DevicePage:
-    """Devices the principal may see, filtered; ``total`` counts the same scope."""
+#: The columns a device list sorts by (``-name``: descending); each ends with the device id so pages never overlap.
+#: ``school`` (the default) is a school's devices by name, schools in the order they were added.
+SORTS: dict[str, Any] = {
+    "name": Device.name,
+    "serial": Device.serial_number,
+    "school": Device.school_id,
+    "class": Group.name,
+    "platform": Device.platform,
+    "os_version": Device.os_version,
+    "state": Device.enrollment_state,
+    "last_seen": Device.last_seen_at,
+}
+DEFAULT_SORT = "school"
+
+
+def sort_keys() -> list[str]:
+    """Every accepted ``sort`` value: each column, ascending or (``-``) descending."""
+    return [key for name in SORTS for key in (name, f"-{name}")]
+
+
+def _filtered(session: Session, principal: Principal, where: DeviceFilter) -> Select[tuple[Device]]:
+    """The principal's devices (the tenancy choke point) narrowed by ``where``."""
     statement = scoped(Device, principal)
     if where.school:
         statement = statement.where(Device.school_id == get_school_by_code(session, principal, where.school).id)
@@ -62,6 +85,13 @@ def search_devices(
         statement = statement.where(Device.platform == where.platform)
     if where.state:
         statement = statement.where(Device.enrollment_state == where.state)
+    if where.os_version:
+        statement = statement.where(Device.os_version == where.os_version)
+    if where.supervised is not None:
+        statement = statement.where(Device.supervised.is_(where.supervised))
+    if where.not_seen_days is not None:
+        since = utcnow() - dt.timedelta(days=where.not_seen_days)
+        statement = statement.where(or_(Device.last_seen_at.is_(None), Device.last_seen_at < since))
     if where.search:
         pattern = f"%{where.search.strip().lower()}%"
         statement = statement.where(
@@ -72,15 +102,71 @@ def search_devices(
                 func.lower(Device.google_device_id).like(pattern),
             )
         )
+    return statement
+
+
+def _ordered(statement: Select[tuple[Device]], sort: str | None) -> Select[tuple[Device]]:
+    """``sort`` applied the same way on SQLite and PostgreSQL.
+
+    An empty value sorts as the largest (last ascending, first descending; a device never seen is
+    first "newest first"): PostgreSQL's own order, so its indexes (``Device.__table_args__``) serve
+    the page forwards and backwards instead of a sort of the fleet.
+    """
+    key = sort or DEFAULT_SORT
+    descending = key.startswith("-")
+    column = SORTS.get(key.lstrip("-"))
+    if column is None:
+        raise InvalidInput(f"cannot sort by {key}", details={"sort": ["Not a column to sort by."]})
+    if column is Group.name:
+        statement = statement.outerjoin(Group, Group.id == Device.group_id)
+    columns = [Device.school_id, Device.name, Device.id] if column is Device.school_id else [column, Device.id]
+    return statement.order_by(*[part.desc().nulls_first() if descending else part.asc().nulls_last() for part in columns])
+
+
+def search_devices(
+    session: Session, principal: Principal, where: DeviceFilter, *, limit: int = 100, offset: int = 0,
+    sort: str | None = None,
+) -> DevicePage:
+    """Devices the principal may see, filtered and sorted (``SORTS``); ``total`` counts the same scope."""
+    statement = _filtered(session, principal, where)
     # maintain_column_froms: without a filter the statement names no table but the dropped columns.
     total = session.scalar(statement.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)) or 0
-    rows = session.scalars(
-        statement.options(joinedload(Device.school), joinedload(Device.group))
-        .order_by(Device.school_id, Device.name, Device.id)
-        .limit(min(limit, MAX_PAGE))
-        .offset(offset)
-    )
-    return DevicePage(list(rows), total)
+    # The page's ids first (read from an index alone, however deep the page), then those devices: PostgreSQL
+    # would otherwise fetch every skipped row of a deep page from the table.
+    ids = list(session.scalars(_ordered(statement.with_only_columns(Device.id, maintain_column_froms=True), sort)
+                               .limit(min(limit, MAX_PAGE)).offset(offset)))
+    if not ids:
+        return DevicePage([], total)
+    found = {device.id: device for device in session.scalars(
+        select(Device).where(Device.id.in_(ids)).options(joinedload(Device.school), joinedload(Device.group)))}
+    return DevicePage([found[device_id] for device_id in ids if device_id in found], total)
+
+
+def check_filter(session: Session, principal: Principal, where: DeviceFilter) -> None:
+    """Raise (NotFound) for a school or class in ``where`` that the principal does not see."""
+    _filtered(session, principal, where)
+
+
+def export_devices(session: Session, principal: Principal, where: DeviceFilter, *, sort: str | None = None,
+                   batch: int = 1000) -> Iterator[Device]:
+    """Every device the principal may see under ``where``, in ``sort`` order, fetched in batches (a CSV export)."""
+    statement = _ordered(_filtered(session, principal, where), sort).options(
+        joinedload(Device.school), joinedload(Device.group)).execution_options(yield_per=batch)
+    yield from session.scalars(statement)
+
+
+def os_versions(session: Session, principal: Principal, *, school_code: str | None = None) -> list[str]:
+    """The OS versions among the principal's devices (of one school), for a filter's choices, newest first."""
+    statement = (scoped(Device, principal).with_only_columns(Device.os_version).where(Device.os_version.is_not(None))
+                 .group_by(Device.os_version))
+    if school_code is not None:
+        statement = statement.where(Device.school_id == get_school_by_code(session, principal, school_code).id)
+    return sorted(session.scalars(statement), key=version_key, reverse=True)
+
+
+def version_key(version: str) -> tuple:
+    """``17.10`` after ``17.9``: numbers compared as numbers."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in version.split("."))
 
 
 def counts_by_school(session: Session, principal: Principal) -> dict[int, int]:
