@@ -79,6 +79,7 @@ def identify(session: Session, certificate: x509.Certificate, *, now: dt.datetim
     # Every MDM request: one Core statement (compiled once) reads the certificate's state, its
     # token's group and the bound device's hot columns. Nothing of it is cached between requests,
     # so a revocation or a re-binding (re-enrolment) in any worker counts from the next request on.
+    session.flush()  # a revocation made in this unit of work counts (the statement bypasses autoflush)
     row = _identify_statement().execute(session, {"b_fingerprint": fingerprint(certificate)}).first()
     if row is None:
         raise UntrustedCertificate("the certificate was not issued by Flokk")
